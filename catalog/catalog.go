@@ -1,0 +1,85 @@
+// Package catalog maps repositories to services and services to teams.
+// Attribution is applied when metrics are read, so a change of owner
+// re-attributes history without touching stored facts.
+package catalog
+
+import "sort"
+
+// Unowned is the team of a service that no catalog entry owns.
+const Unowned = "unowned"
+
+// Service is one deployable unit, its owning team and the repositories it
+// is built from.
+type Service struct {
+	Name  string   `yaml:"name" json:"name"`
+	Team  string   `yaml:"team" json:"team"`
+	Repos []string `yaml:"repos" json:"repos"`
+}
+
+// Catalog is the whole mapping. The zero value is an empty catalog in which
+// every repository is its own unowned service.
+type Catalog struct {
+	Services []Service `yaml:"services" json:"services"`
+}
+
+// ServiceOf names the service a repository belongs to: the catalog's, or the
+// repository's own name when no service lists it.
+func (c Catalog) ServiceOf(repo string) string {
+	for _, s := range c.Services {
+		for _, r := range s.Repos {
+			if r == repo {
+				return s.Name
+			}
+		}
+	}
+	return repo
+}
+
+// TeamOf names the team owning a service, or Unowned.
+func (c Catalog) TeamOf(service string) string {
+	for _, s := range c.Services {
+		if s.Name == service && s.Team != "" {
+			return s.Team
+		}
+	}
+	return Unowned
+}
+
+// RepoServices returns parallel slices repository → service, sorted by
+// repository, for attribution inside a query.
+func (c Catalog) RepoServices() (repos, services []string) {
+	m := map[string]string{}
+	for _, s := range c.Services {
+		for _, r := range s.Repos {
+			if _, dup := m[r]; !dup {
+				m[r] = s.Name
+			}
+		}
+	}
+	for r := range m {
+		repos = append(repos, r)
+	}
+	sort.Strings(repos)
+	for _, r := range repos {
+		services = append(services, m[r])
+	}
+	return repos, services
+}
+
+// ServiceTeams returns parallel slices service → team, sorted by service.
+func (c Catalog) ServiceTeams() (services, teams []string) {
+	m := map[string]string{}
+	for _, s := range c.Services {
+		if _, dup := m[s.Name]; !dup && s.Team != "" {
+			m[s.Name] = s.Team
+		}
+	}
+	for s := range m {
+		services = append(services, s)
+	}
+	sort.Strings(services)
+	for _, s := range services {
+		teams = append(teams, m[s])
+	}
+	return services, teams
+}

@@ -1,0 +1,57 @@
+-- Derived records, rewritten whole for a repository each time its facts
+-- change. `version` is the derivation's time in nanoseconds; a record that a
+-- newer derivation no longer produces is overwritten by a row with
+-- deleted = 1. Read them with FINAL and `deleted = 0`.
+
+CREATE TABLE IF NOT EXISTS deployment_outcomes (
+    repo           String,
+    deployment_id  String,
+    origin         String,
+    environment    String,
+    sha            String,
+    production     UInt8,
+    finished_at    DateTime('UTC'),
+    failed         UInt8,
+    failure_cause  String,
+    recovered_at   DateTime('UTC'),
+    rework         String,
+    changes        UInt32,
+    deleted        UInt8,
+    version        UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (repo, deployment_id);
+
+CREATE TABLE IF NOT EXISTS change_leads (
+    repo              String,
+    change_id         String,
+    kind              String,
+    title             String,
+    author            String,
+    labels            Array(String),
+    paths             Array(String),
+    started_at        DateTime('UTC'),
+    start_is_created  UInt8,
+    opened_at         DateTime('UTC'),
+    first_review_at   DateTime('UTC'),
+    merged_at         DateTime('UTC'),
+    deployment_id     String,
+    deployed_at       DateTime('UTC'),
+    environment       String,
+    deleted           UInt8,
+    version           UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (repo, change_id);
+
+CREATE TABLE IF NOT EXISTS incident_links (
+    source         String,
+    incident_id    String,
+    repo           String,
+    title          String,
+    created_at     DateTime('UTC'),
+    resolved_at    DateTime('UTC'),
+    deployment_id  String,
+    link           String,
+    deleted        UInt8,
+    version        UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (source, incident_id);
