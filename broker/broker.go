@@ -1,0 +1,116 @@
+// Package broker carries raw deliveries through Kafka: a publisher for the
+// collector, a consumer for the aggregator, and an embedded Kafka-protocol
+// broker for running without one.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/doraflow/doraflow/ingest"
+)
+
+// DefaultTopic receives every raw delivery.
+const DefaultTopic = "doraflow.deliveries"
+
+// Config names the brokers and the topic.
+type Config struct {
+	Brokers    []string
+	Topic      string
+	Partitions int // used when the topic has to be created; default 6
+}
+
+func (c Config) withDefaults() Config {
+	if c.Topic == "" {
+		c.Topic = DefaultTopic
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	return c
+}
+
+// EnsureTopic creates the topic when the cluster does not have it yet.
+func EnsureTopic(ctx context.Context, cfg Config) error {
+	cfg = cfg.withDefaults()
+	if len(cfg.Brokers) == 0 {
+		return errors.New("broker: no brokers configured")
+	}
+	var d kafka.Dialer
+	conn, err := d.DialContext(ctx, "tcp", cfg.Brokers[0])
+	if err != nil {
+		return fmt.Errorf("broker: dial %s: %w", cfg.Brokers[0], err)
+	}
+	defer conn.Close()
+	if parts, err := conn.ReadPartitions(cfg.Topic); err == nil && len(parts) > 0 {
+		return nil
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("broker: find controller: %w", err)
+	}
+	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("broker: dial controller: %w", err)
+	}
+	defer cc.Close()
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: -1})
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		// Some clusters refuse the "broker default" replication factor.
+		err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: 1})
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("broker: create topic %s: %w", cfg.Topic, err)
+		}
+	}
+	return nil
+}
+
+// toMessage encodes a delivery as a Kafka record: raw payload as the value,
+// identity in the headers, keyed so one repository stays in order.
+func toMessage(d ingest.Delivery) kafka.Message {
+	return kafka.Message{
+		Key:   []byte(d.Key),
+		Value: d.Payload,
+		Headers: []kafka.Header{
+			{Key: ingest.HeaderSource, Value: []byte(d.Source)},
+			{Key: ingest.HeaderEvent, Value: []byte(d.Event)},
+			{Key: ingest.HeaderDeliveryID, Value: []byte(d.ID)},
+			{Key: ingest.HeaderReceivedAt, Value: []byte(d.ReceivedAt.UTC().Format(time.RFC3339Nano))},
+		},
+	}
+}
+
+// FromMessage decodes a record written by the publisher. A record without a
+// source or delivery id is an error: it cannot be deduplicated.
+func FromMessage(m kafka.Message) (ingest.Delivery, error) {
+	d := ingest.Delivery{Key: string(m.Key), Payload: m.Value}
+	for _, h := range m.Headers {
+		switch h.Key {
+		case ingest.HeaderSource:
+			d.Source = string(h.Value)
+		case ingest.HeaderEvent:
+			d.Event = string(h.Value)
+		case ingest.HeaderDeliveryID:
+			d.ID = string(h.Value)
+		case ingest.HeaderReceivedAt:
+			t, err := time.Parse(time.RFC3339Nano, string(h.Value))
+			if err != nil {
+				return d, fmt.Errorf("broker: record %d/%d: bad %s header: %w", m.Partition, m.Offset, ingest.HeaderReceivedAt, err)
+			}
+			d.ReceivedAt = t.UTC()
+		}
+	}
+	if d.Source == "" || d.ID == "" {
+		return d, fmt.Errorf("broker: record %d/%d has no source or delivery id", m.Partition, m.Offset)
+	}
+	if d.ReceivedAt.IsZero() {
+		d.ReceivedAt = m.Time.UTC()
+	}
+	return d, nil
+}

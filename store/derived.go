@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/doraflow/doraflow/facts"
+)
+
+const (
+	outcomeCols = "repo, deployment_id, origin, environment, sha, production, finished_at, failed, " +
+		"failure_cause, recovered_at, rework, changes, deleted, version"
+	leadCols = "repo, change_id, kind, title, author, labels, paths, started_at, start_is_created, " +
+		"opened_at, first_review_at, merged_at, deployment_id, deployed_at, environment, deleted, version"
+	linkCols = "source, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version"
+)
+
+type repoKey struct{ repo, id string }
+
+type incidentKey struct{ source, id string }
+
+// WriteDerived replaces the derived records of every repository in d with
+// d's records. Each record is written with version; each record that was
+// live for one of these repositories and is no longer produced gets a
+// tombstone (deleted = 1) under the same key and version. Readers use FINAL
+// and deleted = 0. version must grow with every call, e.g.
+// time.Now().UnixNano(). The repo column is the map key, whatever the
+// records' Repo fields say. Every table is read and written once per call,
+// however many repositories d holds.
+func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error {
+	if version == 0 {
+		return errors.New("store: derived version must be positive")
+	}
+	if len(d) == 0 {
+		return nil
+	}
+	repos := make([]string, 0, len(d))
+	for r := range d {
+		repos = append(repos, r)
+	}
+	sort.Strings(repos)
+	if err := s.writeOutcomes(ctx, repos, d, version); err != nil {
+		return err
+	}
+	if err := s.writeLeads(ctx, repos, d, version); err != nil {
+		return err
+	}
+	return s.writeLinks(ctx, repos, d, version)
+}
+
+// liveRepoKeys reads the (repo, id) keys of the live records of a derived
+// table. WHERE applies after FINAL, so a key whose newest row is a
+// tombstone is not returned.
+func (s *Store) liveRepoKeys(ctx context.Context, table, idCol string, repos []string) ([]repoKey, error) {
+	var out []repoKey
+	err := s.eachRepos(ctx, "SELECT repo, "+idCol+" FROM "+table+" FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, "+idCol, repos, func(rows driver.Rows) error {
+		var k repoKey
+		if err := rows.Scan(&k.repo, &k.id); err != nil {
+			return err
+		}
+		out = append(out, k)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read live %s: %w", table, err)
+	}
+	return out, nil
+}
+
+func (s *Store) writeOutcomes(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
+	live, err := s.liveRepoKeys(ctx, "deployment_outcomes", "deployment_id", repos)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		repo string
+		o    facts.DeploymentOutcome
+		dead bool
+	}
+	var rows []row
+	keep := map[repoKey]bool{}
+	for _, r := range repos {
+		for _, o := range d[r].Deployments {
+			keep[repoKey{r, o.DeploymentID}] = true
+			rows = append(rows, row{repo: r, o: o})
+		}
+	}
+	for _, k := range live {
+		if !keep[k] {
+			rows = append(rows, row{repo: k.repo, o: facts.DeploymentOutcome{DeploymentID: k.id}, dead: true})
+		}
+	}
+	return s.insert(ctx, "deployment_outcomes", outcomeCols, len(rows), func(b driver.Batch, i int) error {
+		r, o := rows[i], rows[i].o
+		return b.Append(r.repo, o.DeploymentID, o.Origin, o.Environment, o.SHA, b8(o.Production),
+			dt(o.FinishedAt), b8(o.Failed), o.FailureCause, dt(o.RecoveredAt), o.Rework, u32(o.Changes),
+			b8(r.dead), version)
+	})
+}
+
+func (s *Store) writeLeads(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
+	live, err := s.liveRepoKeys(ctx, "change_leads", "change_id", repos)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		repo string
+		c    facts.ChangeLead
+		dead bool
+	}
+	var rows []row
+	keep := map[repoKey]bool{}
+	for _, r := range repos {
+		for _, c := range d[r].Changes {
+			keep[repoKey{r, c.ID}] = true
+			rows = append(rows, row{repo: r, c: c})
+		}
+	}
+	for _, k := range live {
+		if !keep[k] {
+			rows = append(rows, row{repo: k.repo, c: facts.ChangeLead{ID: k.id}, dead: true})
+		}
+	}
+	return s.insert(ctx, "change_leads", leadCols, len(rows), func(b driver.Batch, i int) error {
+		r, c := rows[i], rows[i].c
+		return b.Append(r.repo, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
+			dt(c.StartedAt), b8(c.StartIsCreated), dt(c.OpenedAt), dt(c.FirstReviewAt), dt(c.MergedAt),
+			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(r.dead), version)
+	})
+}
+
+func (s *Store) writeLinks(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
+	type liveLink struct {
+		key  incidentKey
+		repo string
+	}
+	var live []liveLink
+	err := s.eachRepos(ctx, "SELECT source, incident_id, repo FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY source, incident_id", repos, func(rows driver.Rows) error {
+		var l liveLink
+		if err := rows.Scan(&l.key.source, &l.key.id, &l.repo); err != nil {
+			return err
+		}
+		live = append(live, l)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: read live incident_links: %w", err)
+	}
+	type row struct {
+		repo string
+		l    facts.IncidentLink
+		dead bool
+	}
+	var rows []row
+	keep := map[incidentKey]bool{}
+	for _, r := range repos {
+		for _, l := range d[r].Incidents {
+			keep[incidentKey{l.Source, l.IncidentID}] = true
+			rows = append(rows, row{repo: r, l: l})
+		}
+	}
+	for _, l := range live {
+		// An incident that moved to another repository of this call is
+		// kept by that repository's records.
+		if !keep[l.key] {
+			rows = append(rows, row{repo: l.repo, l: facts.IncidentLink{Source: l.key.source, IncidentID: l.key.id}, dead: true})
+		}
+	}
+	return s.insert(ctx, "incident_links", linkCols, len(rows), func(b driver.Batch, i int) error {
+		r, l := rows[i], rows[i].l
+		return b.Append(l.Source, l.IncidentID, r.repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
+			l.DeploymentID, l.Link, b8(r.dead), version)
+	})
+}
+
+// Derived reads the live derived records (FINAL, deleted = 0) of the given
+// repositories, with one query per table. The map has an entry for every
+// requested repository. Records are ordered by time, then key.
+func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.Derived, error) {
+	repos = uniq(repos)
+	out := make(map[string]facts.Derived, len(repos))
+	if len(repos) == 0 {
+		return out, nil
+	}
+	acc := make(map[string]*facts.Derived, len(repos))
+	for _, r := range repos {
+		acc[r] = &facts.Derived{}
+	}
+	err := s.eachRepos(ctx, "SELECT "+outcomeCols+" FROM deployment_outcomes FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, finished_at, deployment_id", repos, func(rows driver.Rows) error {
+		var o facts.DeploymentOutcome
+		var prod, failed, deleted uint8
+		var changes uint32
+		var ver uint64
+		if err := rows.Scan(&o.Repo, &o.DeploymentID, &o.Origin, &o.Environment, &o.SHA, &prod,
+			&o.FinishedAt, &failed, &o.FailureCause, &o.RecoveredAt, &o.Rework, &changes, &deleted, &ver); err != nil {
+			return err
+		}
+		o.Production, o.Failed, o.Changes = prod != 0, failed != 0, int(changes)
+		o.FinishedAt, o.RecoveredAt = fromDT(o.FinishedAt), fromDT(o.RecoveredAt)
+		if a := acc[o.Repo]; a != nil {
+			a.Deployments = append(a.Deployments, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read deployment_outcomes: %w", err)
+	}
+	err = s.eachRepos(ctx, "SELECT "+leadCols+" FROM change_leads FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, started_at, change_id", repos, func(rows driver.Rows) error {
+		var c facts.ChangeLead
+		var created, deleted uint8
+		var ver uint64
+		if err := rows.Scan(&c.Repo, &c.ID, &c.Kind, &c.Title, &c.Author, &c.Labels, &c.Paths,
+			&c.StartedAt, &created, &c.OpenedAt, &c.FirstReviewAt, &c.MergedAt, &c.DeploymentID,
+			&c.DeployedAt, &c.Environment, &deleted, &ver); err != nil {
+			return err
+		}
+		c.StartIsCreated = created != 0
+		c.Labels, c.Paths = nilIfEmpty(c.Labels), nilIfEmpty(c.Paths)
+		c.StartedAt, c.OpenedAt = fromDT(c.StartedAt), fromDT(c.OpenedAt)
+		c.FirstReviewAt, c.MergedAt, c.DeployedAt = fromDT(c.FirstReviewAt), fromDT(c.MergedAt), fromDT(c.DeployedAt)
+		if a := acc[c.Repo]; a != nil {
+			a.Changes = append(a.Changes, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read change_leads: %w", err)
+	}
+	err = s.eachRepos(ctx, "SELECT "+linkCols+" FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, created_at, source, incident_id", repos, func(rows driver.Rows) error {
+		var l facts.IncidentLink
+		var deleted uint8
+		var ver uint64
+		if err := rows.Scan(&l.Source, &l.IncidentID, &l.Repo, &l.Title, &l.CreatedAt, &l.ResolvedAt,
+			&l.DeploymentID, &l.Link, &deleted, &ver); err != nil {
+			return err
+		}
+		l.CreatedAt, l.ResolvedAt = fromDT(l.CreatedAt), fromDT(l.ResolvedAt)
+		if a := acc[l.Repo]; a != nil {
+			a.Incidents = append(a.Incidents, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read incident_links: %w", err)
+	}
+	for r, a := range acc {
+		out[r] = *a
+	}
+	return out, nil
+}

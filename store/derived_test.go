@@ -1,0 +1,165 @@
+package store_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/store"
+	"github.com/doraflow/doraflow/store/storetest"
+)
+
+func derivedFor(repo string, changes ...string) facts.Derived {
+	d := facts.Derived{
+		Deployments: []facts.DeploymentOutcome{{
+			Repo: repo, DeploymentID: "d1", Origin: "deployment", Environment: "production", SHA: "abc",
+			Production: true, FinishedAt: ts("2026-03-02T10:00:00Z"), Failed: true,
+			FailureCause: facts.CauseIncident, RecoveredAt: ts("2026-03-02T11:00:00Z"),
+			Rework: facts.CauseHotfix, Changes: len(changes),
+		}},
+		Incidents: []facts.IncidentLink{{
+			Source: "pagerduty", IncidentID: "I-" + repo, Repo: repo, Title: "down",
+			CreatedAt: ts("2026-03-02T10:30:00Z"), ResolvedAt: ts("2026-03-02T11:00:00Z"),
+			DeploymentID: "d1", Link: facts.LinkWindow,
+		}},
+	}
+	for i, id := range changes {
+		d.Changes = append(d.Changes, facts.ChangeLead{
+			Repo: repo, ID: id, Kind: facts.KindPullRequest, Title: "change " + id, Author: "ada",
+			Labels: []string{"infra"}, Paths: []string{"k8s/app.yaml"},
+			StartedAt: ts("2026-03-01T08:00:00Z").Add(time.Duration(i) * time.Minute), StartIsCreated: i%2 == 1,
+			OpenedAt: ts("2026-03-01T09:00:00Z"), FirstReviewAt: ts("2026-03-01T09:30:00Z"),
+			MergedAt: ts("2026-03-01T12:00:00Z"), DeploymentID: "d1", DeployedAt: ts("2026-03-02T10:00:00Z"),
+			Environment: "production",
+		})
+	}
+	return d
+}
+
+// liveChangeIDs reads change_leads the way metric queries do.
+func liveChangeIDs(t *testing.T, st *store.Store, repo string) []string {
+	t.Helper()
+	rows, err := st.Conn().Query(testCtx(t),
+		"SELECT change_id FROM change_leads FINAL WHERE repo = ? AND deleted = 0 ORDER BY change_id", repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestWriteDerivedTombstonesDroppedRecords(t *testing.T) {
+	st := storetest.New(t)
+	ctx := testCtx(t)
+
+	first := map[string]facts.Derived{
+		"acme/a": derivedFor("acme/a", "pr/1", "pr/2", "c0ffee"),
+		"acme/b": derivedFor("acme/b", "pr/9"),
+	}
+	if err := st.WriteDerived(ctx, first, 100); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Derived(ctx, []string{"acme/a", "acme/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for repo, want := range first {
+		if !reflect.DeepEqual(got[repo], want) {
+			t.Errorf("%s derived:\n got %+v\nwant %+v", repo, got[repo], want)
+		}
+	}
+
+	// acme/a drops pr/2 and its incident link; acme/b is not re-derived.
+	second := derivedFor("acme/a", "pr/1", "c0ffee")
+	second.Incidents = nil
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/a": second}, 200); err != nil {
+		t.Fatal(err)
+	}
+	if ids := liveChangeIDs(t, st, "acme/a"); !reflect.DeepEqual(ids, []string{"c0ffee", "pr/1"}) {
+		t.Errorf("live acme/a changes = %q, want [c0ffee pr/1]", ids)
+	}
+	if ids := liveChangeIDs(t, st, "acme/b"); !reflect.DeepEqual(ids, []string{"pr/9"}) {
+		t.Errorf("live acme/b changes = %q, want [pr/9]", ids)
+	}
+	got, err = st.Derived(ctx, []string{"acme/a", "acme/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got["acme/a"], second) {
+		t.Errorf("acme/a derived:\n got %+v\nwant %+v", got["acme/a"], second)
+	}
+	if !reflect.DeepEqual(got["acme/b"], first["acme/b"]) {
+		t.Errorf("acme/b derived changed:\n got %+v", got["acme/b"])
+	}
+
+	// The tombstones sit under the dropped keys, at the new version.
+	var dead uint64
+	if err := st.Conn().QueryRow(ctx,
+		"SELECT count() FROM change_leads FINAL WHERE deleted = 1 AND version = 200 AND repo = 'acme/a' AND change_id = 'pr/2'").Scan(&dead); err != nil {
+		t.Fatal(err)
+	}
+	if dead != 1 {
+		t.Errorf("tombstones for pr/2 = %d, want 1", dead)
+	}
+
+	// A record can come back in a later derivation.
+	third := derivedFor("acme/a", "pr/1", "pr/2")
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/a": third}, 300); err != nil {
+		t.Fatal(err)
+	}
+	if ids := liveChangeIDs(t, st, "acme/a"); !reflect.DeepEqual(ids, []string{"pr/1", "pr/2"}) {
+		t.Errorf("live acme/a changes = %q, want [pr/1 pr/2]", ids)
+	}
+
+	// An empty derivation clears the repository.
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/a": {}}, 400); err != nil {
+		t.Fatal(err)
+	}
+	got, err = st.Derived(ctx, []string{"acme/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got["acme/a"]; len(a.Deployments)+len(a.Changes)+len(a.Incidents) != 0 {
+		t.Errorf("acme/a still has live records: %+v", a)
+	}
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/a": {}}, 0); err == nil {
+		t.Errorf("version 0 accepted")
+	}
+}
+
+func TestWriteDerivedMovedIncidentIsKept(t *testing.T) {
+	st := storetest.New(t)
+	ctx := testCtx(t)
+	link := facts.IncidentLink{Source: "pd", IncidentID: "X", Repo: "acme/a", Link: facts.LinkNone}
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/a": {Incidents: []facts.IncidentLink{link}}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	moved := link
+	moved.Repo = "acme/b"
+	d := map[string]facts.Derived{"acme/a": {}, "acme/b": {Incidents: []facts.IncidentLink{moved}}}
+	if err := st.WriteDerived(ctx, d, 2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Derived(ctx, []string{"acme/a", "acme/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got["acme/a"].Incidents); n != 0 {
+		t.Errorf("acme/a has %d incident links, want 0", n)
+	}
+	if l := got["acme/b"].Incidents; len(l) != 1 || l[0] != moved {
+		t.Errorf("acme/b incident links = %+v, want %+v", l, moved)
+	}
+}

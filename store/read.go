@@ -1,0 +1,402 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
+)
+
+// History returns every fact of one repository, one row per entity (the
+// newest state where entities are versioned). Incidents belong to the
+// repository named in their repo field.
+func (s *Store) History(ctx context.Context, repo string) (facts.Batch, error) {
+	m, err := s.HistoryMany(ctx, []string{repo})
+	if err != nil {
+		return facts.Batch{}, err
+	}
+	return m[repo], nil
+}
+
+// HistoryMany is History for several repositories at once, with one query
+// per table. The map has an entry for every requested repository, empty
+// when it has no facts. Times come back in UTC, epoch 0 as the zero time,
+// empty arrays as nil; each slice is ordered by time, then by id.
+func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error) {
+	repos = uniq(repos)
+	out := make(map[string]facts.Batch, len(repos))
+	if len(repos) == 0 {
+		return out, nil
+	}
+	acc := make(map[string]*facts.Batch, len(repos))
+	for _, r := range repos {
+		acc[r] = &facts.Batch{}
+	}
+	get := func(repo string) *facts.Batch {
+		if b, ok := acc[repo]; ok {
+			return b
+		}
+		return nil
+	}
+
+	steps := []struct {
+		table string
+		query string
+		scan  func(driver.Rows) error
+	}{
+		{"commits", "SELECT " + commitCols + " FROM commits FINAL WHERE has(?, repo) ORDER BY repo, authored_at, sha",
+			func(rows driver.Rows) error {
+				var c facts.Commit
+				if err := rows.Scan(&c.Repo, &c.SHA, &c.Message, &c.AuthorName, &c.AuthorEmail, &c.AuthorLogin, &c.AuthoredAt, &c.Paths); err != nil {
+					return err
+				}
+				c.AuthoredAt = fromDT(c.AuthoredAt)
+				c.Paths = nilIfEmpty(c.Paths)
+				if b := get(c.Repo); b != nil {
+					b.Commits = append(b.Commits, c)
+				}
+				return nil
+			}},
+		{"pushes", "SELECT " + pushCols + " FROM pushes FINAL WHERE has(?, repo) ORDER BY repo, pushed_at, ref, after_sha, before_sha",
+			func(rows driver.Rows) error {
+				var p facts.Push
+				var forced, deleted uint8
+				if err := rows.Scan(&p.Repo, &p.Ref, &p.Before, &p.After, &p.CommitSHAs, &p.PushedAt, &forced, &deleted, &p.Pusher); err != nil {
+					return err
+				}
+				p.PushedAt = fromDT(p.PushedAt)
+				p.CommitSHAs = nilIfEmpty(p.CommitSHAs)
+				p.Forced, p.Deleted = forced != 0, deleted != 0
+				if b := get(p.Repo); b != nil {
+					b.Pushes = append(b.Pushes, p)
+				}
+				return nil
+			}},
+		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE has(?, repo) ORDER BY repo, number",
+			func(rows driver.Rows) error {
+				var p facts.PullRequest
+				var merged uint8
+				var version uint64
+				if err := rows.Scan(&p.Repo, &p.Number, &p.Title, &p.Author, &p.Labels, &p.HeadRef, &p.HeadSHA,
+					&p.BaseRef, &p.State, &merged, &p.MergeCommitSHA, &p.CreatedAt, &p.MergedAt, &p.ClosedAt,
+					&p.UpdatedAt, &version); err != nil {
+					return err
+				}
+				p.Merged = merged != 0
+				p.Labels = nilIfEmpty(p.Labels)
+				p.CreatedAt, p.MergedAt = fromDT(p.CreatedAt), fromDT(p.MergedAt)
+				p.ClosedAt, p.UpdatedAt = fromDT(p.ClosedAt), fromDT(p.UpdatedAt)
+				if b := get(p.Repo); b != nil {
+					b.PullRequests = append(b.PullRequests, p)
+				}
+				return nil
+			}},
+		{"reviews", "SELECT " + reviewCols + " FROM reviews FINAL WHERE has(?, repo) ORDER BY repo, submitted_at, pr_number, review_id",
+			func(rows driver.Rows) error {
+				var r facts.Review
+				if err := rows.Scan(&r.Repo, &r.PRNumber, &r.ReviewID, &r.State, &r.Author, &r.SubmittedAt); err != nil {
+					return err
+				}
+				r.SubmittedAt = fromDT(r.SubmittedAt)
+				if b := get(r.Repo); b != nil {
+					b.Reviews = append(b.Reviews, r)
+				}
+				return nil
+			}},
+		{"deployments", "SELECT " + deploymentCols + " FROM deployments FINAL WHERE has(?, repo) ORDER BY repo, created_at, deployment_id",
+			func(rows driver.Rows) error {
+				var d facts.Deployment
+				var prod uint8
+				var version uint64
+				if err := rows.Scan(&d.Repo, &d.ID, &d.SHA, &d.Ref, &d.Environment, &prod, &d.Task,
+					&d.Description, &d.Creator, &d.CommitSHAs, &d.CreatedAt, &d.UpdatedAt, &version); err != nil {
+					return err
+				}
+				d.ProductionEnvironment = prod != 0
+				d.CommitSHAs = nilIfEmpty(d.CommitSHAs)
+				d.CreatedAt, d.UpdatedAt = fromDT(d.CreatedAt), fromDT(d.UpdatedAt)
+				if b := get(d.Repo); b != nil {
+					b.Deployments = append(b.Deployments, d)
+				}
+				return nil
+			}},
+		{"deployment_statuses", "SELECT " + statusCols + " FROM deployment_statuses FINAL WHERE has(?, repo) ORDER BY repo, created_at, deployment_id, status_id",
+			func(rows driver.Rows) error {
+				var d facts.DeploymentStatus
+				if err := rows.Scan(&d.Repo, &d.DeploymentID, &d.StatusID, &d.State, &d.Environment, &d.CreatedAt); err != nil {
+					return err
+				}
+				d.CreatedAt = fromDT(d.CreatedAt)
+				if b := get(d.Repo); b != nil {
+					b.DeploymentStatuses = append(b.DeploymentStatuses, d)
+				}
+				return nil
+			}},
+		{"pipeline_runs", "SELECT " + runCols + " FROM pipeline_runs FINAL WHERE has(?, repo) ORDER BY repo, started_at, run_id, attempt",
+			func(rows driver.Rows) error {
+				var r facts.PipelineRun
+				var version uint64
+				if err := rows.Scan(&r.Repo, &r.ID, &r.Attempt, &r.Name, &r.Path, &r.HeadBranch, &r.HeadSHA,
+					&r.Event, &r.Status, &r.Conclusion, &r.StartedAt, &r.FinishedAt, &r.UpdatedAt, &version); err != nil {
+					return err
+				}
+				r.StartedAt, r.FinishedAt, r.UpdatedAt = fromDT(r.StartedAt), fromDT(r.FinishedAt), fromDT(r.UpdatedAt)
+				if b := get(r.Repo); b != nil {
+					b.PipelineRuns = append(b.PipelineRuns, r)
+				}
+				return nil
+			}},
+		{"releases", "SELECT " + releaseCols + " FROM releases FINAL WHERE has(?, repo) ORDER BY repo, created_at, release_id",
+			func(rows driver.Rows) error {
+				var r facts.Release
+				var pre, draft uint8
+				if err := rows.Scan(&r.Repo, &r.ID, &r.Tag, &r.Target, &r.Name, &pre, &draft, &r.CreatedAt, &r.PublishedAt); err != nil {
+					return err
+				}
+				r.Prerelease, r.Draft = pre != 0, draft != 0
+				r.CreatedAt, r.PublishedAt = fromDT(r.CreatedAt), fromDT(r.PublishedAt)
+				if b := get(r.Repo); b != nil {
+					b.Releases = append(b.Releases, r)
+				}
+				return nil
+			}},
+		// The filter on repo, which is not part of the incidents' key,
+		// applies to the newest row of each incident: WHERE runs after
+		// FINAL has collapsed the versions (never use PREWHERE here).
+		{"incidents", "SELECT " + incidentCols + " FROM incidents FINAL WHERE has(?, repo) ORDER BY repo, created_at, source, incident_id",
+			func(rows driver.Rows) error {
+				var x facts.Incident
+				var version uint64
+				if err := rows.Scan(&x.Source, &x.ID, &x.Repo, &x.Service, &x.Title, &x.State, &x.Severity, &x.URL,
+					&x.Labels, &x.CreatedAt, &x.ResolvedAt, &x.UpdatedAt, &x.CausedByDeployment, &x.CausedBySHA,
+					&version); err != nil {
+					return err
+				}
+				x.Labels = nilIfEmpty(x.Labels)
+				x.CreatedAt, x.ResolvedAt, x.UpdatedAt = fromDT(x.CreatedAt), fromDT(x.ResolvedAt), fromDT(x.UpdatedAt)
+				if b := get(x.Repo); b != nil {
+					b.Incidents = append(b.Incidents, x)
+				}
+				return nil
+			}},
+	}
+	for _, st := range steps {
+		if err := s.eachRepos(ctx, st.query, repos, st.scan); err != nil {
+			return nil, fmt.Errorf("store: read %s: %w", st.table, err)
+		}
+	}
+	for r, b := range acc {
+		out[r] = *b
+	}
+	return out, nil
+}
+
+// each runs a query and calls fn for every row.
+func (s *Store) each(ctx context.Context, query string, args []any, fn func(driver.Rows) error) error {
+	rows, err := s.conn.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// maxListBytes bounds the repository names bound into one query, well
+// under the server's default max_query_size (256 KiB).
+const maxListBytes = 64 << 10
+
+// eachRepos runs a query whose single argument is a list of repositories
+// (bound as has(?, repo)) and calls fn for every row. Lists too long for one
+// query are split, so that a query covers as many repositories as fit.
+func (s *Store) eachRepos(ctx context.Context, query string, repos []string, fn func(driver.Rows) error) error {
+	for len(repos) > 0 {
+		n, size := 0, 0
+		for n < len(repos) && (n == 0 || size+len(repos[n])+4 <= maxListBytes) {
+			size += len(repos[n]) + 4
+			n++
+		}
+		if err := s.each(ctx, query, []any{repos[:n]}, fn); err != nil {
+			return err
+		}
+		repos = repos[n:]
+	}
+	return nil
+}
+
+// Repos lists, sorted, every repository that has at least one fact.
+func (s *Store) Repos(ctx context.Context) ([]string, error) {
+	var parts []string
+	for _, t := range []string{"commits", "pushes", "pull_requests", "reviews", "deployments",
+		"deployment_statuses", "pipeline_runs", "releases", "incidents"} {
+		parts = append(parts, "SELECT DISTINCT repo FROM "+t)
+	}
+	q := "SELECT DISTINCT repo FROM ("
+	for i, p := range parts {
+		if i > 0 {
+			q += " UNION ALL "
+		}
+		q += p
+	}
+	q += ") WHERE repo != '' ORDER BY repo"
+	var out []string
+	err := s.each(ctx, q, nil, func(rows driver.Rows) error {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list repositories: %w", err)
+	}
+	return out, nil
+}
+
+// CountRaw counts the archived deliveries, each (source, delivery id) once.
+func (s *Store) CountRaw(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := s.conn.QueryRow(ctx,
+		"SELECT count() FROM (SELECT source, delivery_id FROM raw_deliveries GROUP BY source, delivery_id)").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count raw deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// rawChunk is how many deliveries RawDeliveries fetches per query.
+const rawChunk = 500
+
+type rawKey struct {
+	source, id string
+}
+
+// RawDeliveries streams the archive in the order deliveries were received
+// (ties by source, then delivery id), each (source, delivery id) once, at
+// its first reception. An empty source means every source. It stops at the
+// first error fn returns and returns that error.
+//
+// The archive is walked one UTC day at a time: the day's keys are listed
+// and sorted first, then the payloads are fetched in chunks by primary key,
+// so neither side ever holds more than a day of keys and a chunk of
+// payloads, and no single query runs for long.
+func (s *Store) RawDeliveries(ctx context.Context, source string, fn func(ingest.Delivery) error) error {
+	var days []uint32
+	err := s.each(ctx,
+		"SELECT intDiv(toUInt32(received_at), 86400) AS day FROM raw_deliveries WHERE (? = '' OR source = ?) GROUP BY day ORDER BY day",
+		[]any{source, source}, func(rows driver.Rows) error {
+			var d uint32
+			if err := rows.Scan(&d); err != nil {
+				return err
+			}
+			days = append(days, d)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("store: list archive days: %w", err)
+	}
+	for _, day := range days {
+		from := time.Unix(int64(day)*86400, 0).UTC()
+		to := from.Add(24 * time.Hour)
+		var keys []rawKey
+		var firsts []time.Time
+		err := s.each(ctx,
+			"SELECT source, delivery_id, received_at FROM raw_deliveries"+
+				" WHERE received_at >= ? AND received_at < ? AND (? = '' OR source = ?)"+
+				" ORDER BY received_at, source, delivery_id LIMIT 1 BY source, delivery_id",
+			[]any{from, to, source, source}, func(rows driver.Rows) error {
+				var k rawKey
+				var at time.Time
+				if err := rows.Scan(&k.source, &k.id, &at); err != nil {
+					return err
+				}
+				keys = append(keys, k)
+				firsts = append(firsts, fromDT(at))
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("store: list archive keys of %s: %w", from.Format("2006-01-02"), err)
+		}
+		for lo := 0; lo < len(keys); lo += rawChunk {
+			hi := min(lo+rawChunk, len(keys))
+			got, err := s.rawByKey(ctx, keys[lo:hi])
+			if err != nil {
+				return err
+			}
+			for i := lo; i < hi; i++ {
+				d, ok := got[keys[i]]
+				if !ok || !d.ReceivedAt.Equal(firsts[i]) {
+					// First received on an earlier day, and streamed then.
+					continue
+				}
+				if err := fn(d); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// rawByKey fetches the first reception of each key.
+func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.Delivery, error) {
+	set := make([]clickhouse.GroupSet, 0, len(keys)+1)
+	for _, k := range keys {
+		set = append(set, clickhouse.GroupSet{Value: []any{k.source, k.id}})
+	}
+	if len(set) == 1 {
+		// A one-element list would read as a bare tuple on the right of IN.
+		set = append(set, set[0])
+	}
+	out := make(map[rawKey]ingest.Delivery, len(keys))
+	err := s.each(ctx,
+		"SELECT source, delivery_id, event, received_at, key, payload FROM raw_deliveries"+
+			" WHERE (source, delivery_id) IN (?)"+
+			" ORDER BY source, delivery_id, received_at LIMIT 1 BY source, delivery_id",
+		[]any{set}, func(rows driver.Rows) error {
+			var d ingest.Delivery
+			var payload string
+			if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
+				return err
+			}
+			d.ReceivedAt = fromDT(d.ReceivedAt)
+			d.Payload = []byte(payload)
+			out[rawKey{d.Source, d.ID}] = d
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: read archived deliveries: %w", err)
+	}
+	return out, nil
+}
+
+func uniq(xs []string) []string {
+	seen := make(map[string]bool, len(xs))
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
