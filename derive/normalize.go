@@ -1,0 +1,262 @@
+package derive
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/doraflow/doraflow/facts"
+)
+
+// normalize returns a copy of h with SHAs in canonical form, duplicates of
+// one entity collapsed to its newest state and every slice in a fixed order,
+// so that nothing downstream depends on the order the facts arrived in.
+// The caller's slices are not modified.
+func normalize(h facts.Batch) facts.Batch {
+	var b facts.Batch
+
+	commits := make([]facts.Commit, len(h.Commits))
+	for i, c := range h.Commits {
+		c.SHA = normSHA(c.SHA)
+		commits[i] = c
+	}
+	b.Commits = dedupe(commits, func(c *facts.Commit) string { return c.SHA },
+		func(x, y *facts.Commit) int {
+			if c := cmp.Compare(boolInt(!x.AuthoredAt.IsZero()), boolInt(!y.AuthoredAt.IsZero())); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(len(x.Paths), len(y.Paths)); c != 0 {
+				return c
+			}
+			return cmp.Compare(len(x.Message), len(y.Message))
+		})
+	slices.SortFunc(b.Commits, func(x, y facts.Commit) int {
+		return cmpOr(x.AuthoredAt.Compare(y.AuthoredAt), strings.Compare(x.SHA, y.SHA))
+	})
+
+	pushes := make([]facts.Push, len(h.Pushes))
+	for i, p := range h.Pushes {
+		p.Ref = strings.TrimSpace(p.Ref)
+		p.Before = normSHA(p.Before)
+		p.After = normSHA(p.After)
+		p.CommitSHAs = normSHAs(p.CommitSHAs)
+		pushes[i] = p
+	}
+	type pushKey struct{ ref, before, after string }
+	b.Pushes = dedupe(pushes, func(p *facts.Push) pushKey { return pushKey{p.Ref, p.Before, p.After} },
+		func(x, y *facts.Push) int { return cmp.Compare(len(x.CommitSHAs), len(y.CommitSHAs)) })
+	slices.SortFunc(b.Pushes, comparePush)
+
+	prs := make([]facts.PullRequest, len(h.PullRequests))
+	for i, p := range h.PullRequests {
+		p.MergeCommitSHA = normSHA(p.MergeCommitSHA)
+		p.HeadSHA = normSHA(p.HeadSHA)
+		prs[i] = p
+	}
+	b.PullRequests = dedupe(prs, func(p *facts.PullRequest) int64 { return p.Number },
+		func(x, y *facts.PullRequest) int { return x.UpdatedAt.Compare(y.UpdatedAt) })
+	slices.SortFunc(b.PullRequests, func(x, y facts.PullRequest) int { return cmp.Compare(x.Number, y.Number) })
+
+	type reviewKey struct {
+		pr, id    int64
+		author    string
+		submitted time.Time
+	}
+	b.Reviews = dedupe(slices.Clone(h.Reviews), func(r *facts.Review) reviewKey {
+		if r.ReviewID != 0 {
+			return reviewKey{pr: r.PRNumber, id: r.ReviewID}
+		}
+		return reviewKey{pr: r.PRNumber, author: r.Author, submitted: r.SubmittedAt.UTC()}
+	}, func(x, y *facts.Review) int {
+		// A dismissal is the later state of a review.
+		return cmp.Compare(boolInt(isDismissed(x.State)), boolInt(isDismissed(y.State)))
+	})
+	slices.SortFunc(b.Reviews, func(x, y facts.Review) int {
+		return cmpOr(x.SubmittedAt.Compare(y.SubmittedAt), cmp.Compare(x.PRNumber, y.PRNumber),
+			cmp.Compare(x.ReviewID, y.ReviewID), strings.Compare(x.Author, y.Author))
+	})
+
+	deps := make([]facts.Deployment, len(h.Deployments))
+	for i, d := range h.Deployments {
+		d.SHA = normSHA(d.SHA)
+		d.CommitSHAs = normSHAs(d.CommitSHAs)
+		deps[i] = d
+	}
+	b.Deployments = dedupe(deps, func(d *facts.Deployment) string { return d.ID },
+		func(x, y *facts.Deployment) int { return x.UpdatedAt.Compare(y.UpdatedAt) })
+	slices.SortFunc(b.Deployments, func(x, y facts.Deployment) int {
+		return cmpOr(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+	})
+
+	type statusKey struct {
+		dep, id, state string
+		at             time.Time
+	}
+	b.DeploymentStatuses = dedupe(slices.Clone(h.DeploymentStatuses), func(s *facts.DeploymentStatus) statusKey {
+		if s.StatusID != "" {
+			return statusKey{dep: s.DeploymentID, id: s.StatusID}
+		}
+		return statusKey{dep: s.DeploymentID, state: strings.ToLower(s.State), at: s.CreatedAt.UTC()}
+	}, nil)
+	slices.SortFunc(b.DeploymentStatuses, func(x, y facts.DeploymentStatus) int {
+		return cmpOr(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.DeploymentID, y.DeploymentID),
+			strings.Compare(x.StatusID, y.StatusID), strings.Compare(x.State, y.State))
+	})
+
+	runs := make([]facts.PipelineRun, len(h.PipelineRuns))
+	for i, r := range h.PipelineRuns {
+		r.HeadSHA = normSHA(r.HeadSHA)
+		runs[i] = r
+	}
+	type runKey struct {
+		id      string
+		attempt int64
+	}
+	b.PipelineRuns = dedupe(runs, func(r *facts.PipelineRun) runKey { return runKey{r.ID, r.Attempt} },
+		func(x, y *facts.PipelineRun) int {
+			return cmpOr(x.UpdatedAt.Compare(y.UpdatedAt), x.FinishedAt.Compare(y.FinishedAt))
+		})
+	slices.SortFunc(b.PipelineRuns, func(x, y facts.PipelineRun) int {
+		return cmpOr(strings.Compare(x.ID, y.ID), cmp.Compare(x.Attempt, y.Attempt))
+	})
+
+	rels := make([]facts.Release, len(h.Releases))
+	for i, r := range h.Releases {
+		r.Target = strings.TrimSpace(r.Target)
+		if l := strings.ToLower(r.Target); isFullSHA(l) {
+			r.Target = l
+		}
+		rels[i] = r
+	}
+	b.Releases = dedupe(rels, func(r *facts.Release) string { return r.ID },
+		func(x, y *facts.Release) int {
+			return cmpOr(cmp.Compare(boolInt(!x.Draft), boolInt(!y.Draft)), x.PublishedAt.Compare(y.PublishedAt))
+		})
+	slices.SortFunc(b.Releases, func(x, y facts.Release) int {
+		return cmpOr(x.PublishedAt.Compare(y.PublishedAt), strings.Compare(x.ID, y.ID))
+	})
+
+	incs := make([]facts.Incident, len(h.Incidents))
+	for i, n := range h.Incidents {
+		n.CausedBySHA = normSHA(n.CausedBySHA)
+		n.CausedByDeployment = strings.TrimSpace(n.CausedByDeployment)
+		incs[i] = n
+	}
+	type incidentKey struct{ source, id string }
+	b.Incidents = dedupe(incs, func(n *facts.Incident) incidentKey { return incidentKey{n.Source, n.ID} },
+		func(x, y *facts.Incident) int { return x.UpdatedAt.Compare(y.UpdatedAt) })
+	slices.SortFunc(b.Incidents, compareIncident)
+
+	return b
+}
+
+func comparePush(x, y facts.Push) int {
+	return cmpOr(x.PushedAt.Compare(y.PushedAt), strings.Compare(x.Ref, y.Ref),
+		strings.Compare(x.Before, y.Before), strings.Compare(x.After, y.After))
+}
+
+func compareIncident(x, y facts.Incident) int {
+	return cmpOr(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID), strings.Compare(x.Source, y.Source))
+}
+
+// dedupe keeps one element per key: the greatest by newer, and among equals
+// the one whose printed form sorts last, so the choice never depends on the
+// input order. newer may be nil.
+func dedupe[T any, K comparable](xs []T, key func(*T) K, newer func(x, y *T) int) []T {
+	idx := make(map[K]int, len(xs))
+	out := xs[:0]
+	for i := range xs {
+		k := key(&xs[i])
+		j, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, xs[i])
+			continue
+		}
+		c := 0
+		if newer != nil {
+			c = newer(&xs[i], &out[j])
+		}
+		if c > 0 || (c == 0 && fmt.Sprintf("%#v", xs[i]) > fmt.Sprintf("%#v", out[j])) {
+			out[j] = xs[i]
+		}
+	}
+	return out
+}
+
+// normSHA trims a commit id and lower-cases it when it is hexadecimal.
+func normSHA(s string) string {
+	s = strings.TrimSpace(s)
+	upper := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			upper = true
+		default:
+			return s
+		}
+	}
+	if upper {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
+func normSHAs(shas []string) []string {
+	changed := false
+	for _, s := range shas {
+		if normSHA(s) != s {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		return shas
+	}
+	out := make([]string, len(shas))
+	for i, s := range shas {
+		out[i] = normSHA(s)
+	}
+	return out
+}
+
+// isFullSHA reports whether s is a full lower-case SHA-1 or SHA-256 id.
+func isFullSHA(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isZeroSHA reports whether s is empty or the all-zero id hosts use for a
+// ref that did not exist.
+func isZeroSHA(s string) bool {
+	return strings.Trim(s, "0") == ""
+}
+
+func isDismissed(state string) bool { return strings.EqualFold(strings.TrimSpace(state), "dismissed") }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func cmpOr(cs ...int) int {
+	for _, c := range cs {
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
