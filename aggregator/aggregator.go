@@ -1,0 +1,240 @@
+// Package aggregator turns raw deliveries from Kafka into facts and derived
+// records in ClickHouse. A batch is archived, normalized, written, derived,
+// and only then are its offsets committed: a crash at any point replays the
+// batch, and natural keys make the replay a no-op.
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/doraflow/doraflow/broker"
+	"github.com/doraflow/doraflow/derive"
+	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
+)
+
+// Store is where the aggregator keeps the archive, the facts and the
+// derived records.
+type Store interface {
+	WriteRaw(ctx context.Context, ds []ingest.Delivery) error
+	WriteFacts(ctx context.Context, b facts.Batch) error
+	HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error)
+	WriteDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error
+}
+
+// Consumer is a Kafka consumer-group member with manual commits.
+type Consumer interface {
+	Fetch(ctx context.Context) (kafka.Message, error)
+	Commit(ctx context.Context, msgs ...kafka.Message) error
+	Lag() int64
+}
+
+// Parser normalizes one source's raw payload.
+type Parser func(event string, payload []byte) (facts.Batch, error)
+
+// Config wires an aggregator.
+type Config struct {
+	Consumer      Consumer
+	Store         Store
+	Parsers       map[string]Parser // by source name
+	Rules         derive.Rules
+	MaxBatch      int           // default 2000 deliveries
+	FlushInterval time.Duration // default 500 ms
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+	Clock         func() time.Time
+}
+
+// Aggregator consumes until its context ends.
+type Aggregator struct {
+	cfg Config
+	m   *aggMetrics
+	// committed counts records whose batch is written and committed.
+	committed atomic.Int64
+}
+
+// Committed is the number of Kafka records this aggregator has fully
+// processed and committed since it started.
+func (a *Aggregator) Committed() int64 { return a.committed.Load() }
+
+// New checks the configuration and registers the metrics.
+func New(cfg Config) (*Aggregator, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("aggregator: a store is required")
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 2000
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 500 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	cfg.Rules = cfg.Rules.WithDefaults()
+	m, err := newAggMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Aggregator{cfg: cfg, m: m}, nil
+}
+
+// Run consumes, writes and commits until ctx ends. Store failures are
+// retried with back-off; the batch's offsets stay uncommitted meanwhile.
+func (a *Aggregator) Run(ctx context.Context) error {
+	if a.cfg.Consumer == nil {
+		return errors.New("aggregator: no consumer configured")
+	}
+	for {
+		msgs, err := a.fetchBatch(ctx)
+		if len(msgs) > 0 {
+			if perr := a.processWithRetry(ctx, msgs); perr != nil {
+				return perr
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("aggregator: fetch: %w", err)
+		}
+		a.m.lag.Set(float64(a.cfg.Consumer.Lag()))
+	}
+}
+
+// fetchBatch collects up to MaxBatch messages, waiting at most FlushInterval
+// after the first one.
+func (a *Aggregator) fetchBatch(ctx context.Context) ([]kafka.Message, error) {
+	first, err := a.cfg.Consumer.Fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	msgs := []kafka.Message{first}
+	wait, cancel := context.WithTimeout(ctx, a.cfg.FlushInterval)
+	defer cancel()
+	for len(msgs) < a.cfg.MaxBatch {
+		m, err := a.cfg.Consumer.Fetch(wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return msgs, ctx.Err()
+			}
+			break // the flush interval ran out
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
+func (a *Aggregator) processWithRetry(ctx context.Context, msgs []kafka.Message) error {
+	backoff := 200 * time.Millisecond
+	for {
+		err := a.process(ctx, msgs)
+		if err == nil {
+			return nil
+		}
+		a.cfg.Logger.Error("batch failed, retrying", "deliveries", len(msgs), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		if backoff < 10*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
+	var deliveries []ingest.Delivery
+	for _, m := range msgs {
+		d, err := broker.FromMessage(m)
+		if err != nil {
+			// Not ours to repair: count it and move past it.
+			a.m.undecodable.Inc()
+			a.cfg.Logger.Warn("skipping undecodable record", "err", err)
+			continue
+		}
+		deliveries = append(deliveries, d)
+	}
+	batch := a.normalize(deliveries)
+	if err := a.timed("raw", func() error { return a.cfg.Store.WriteRaw(ctx, deliveries) }); err != nil {
+		return err
+	}
+	if err := a.timed("facts", func() error { return a.cfg.Store.WriteFacts(ctx, batch) }); err != nil {
+		return err
+	}
+	if err := a.Rederive(ctx, batch.Repos()); err != nil {
+		return err
+	}
+	if err := a.cfg.Consumer.Commit(ctx, msgs...); err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
+	}
+	a.m.consumed.Add(float64(len(msgs)))
+	a.committed.Add(int64(len(msgs)))
+	return nil
+}
+
+// normalize parses every delivery; a payload its parser rejects is archived
+// and counted, never retried forever.
+func (a *Aggregator) normalize(ds []ingest.Delivery) facts.Batch {
+	var batch facts.Batch
+	for _, d := range ds {
+		parse, ok := a.cfg.Parsers[d.Source]
+		if !ok {
+			a.m.events.WithLabelValues(d.Source, "unknown_source").Inc()
+			continue
+		}
+		b, err := parse(d.Event, d.Payload)
+		if err != nil {
+			a.m.events.WithLabelValues(d.Source, "parse_error").Inc()
+			a.cfg.Logger.Warn("delivery not parsed", "source", d.Source, "event", d.Event, "delivery", d.ID, "err", err)
+			continue
+		}
+		if b.Len() == 0 {
+			a.m.events.WithLabelValues(d.Source, "archived_only").Inc()
+			continue
+		}
+		a.m.events.WithLabelValues(d.Source, "normalized").Inc()
+		batch.Append(b)
+	}
+	return batch
+}
+
+// Rederive recomputes the derived records of repos from everything stored.
+func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
+	if len(repos) == 0 {
+		return nil
+	}
+	histories, err := a.cfg.Store.HistoryMany(ctx, repos)
+	if err != nil {
+		return fmt.Errorf("read history: %w", err)
+	}
+	derived := make(map[string]facts.Derived, len(repos))
+	for _, repo := range repos {
+		derived[repo] = derive.Derive(repo, histories[repo], a.cfg.Rules)
+	}
+	version := uint64(a.cfg.Clock().UnixNano())
+	return a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) })
+}
+
+func (a *Aggregator) timed(table string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	a.m.insertSeconds.WithLabelValues(table).Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.m.insertErrors.WithLabelValues(table).Inc()
+		return fmt.Errorf("write %s: %w", table, err)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/metrics"
+)
+
+type paramError struct {
+	param  string
+	reason string
+}
+
+func (e *paramError) Error() string { return fmt.Sprintf("invalid %s: %s", e.param, e.reason) }
+
+// DoraResponse is the body of /api/v1/dora.
+type DoraResponse struct {
+	queryEcho
+	Results []metrics.Result `json:"results"`
+}
+
+// SeriesResponse is the body of /api/v1/dora/series.
+type SeriesResponse struct {
+	queryEcho
+	Bucket string              `json:"bucket"`
+	Rows   []metrics.SeriesRow `json:"rows"`
+}
+
+// queryEcho repeats the query as it ran, defaults filled in.
+type queryEcho struct {
+	From        string   `json:"from"`
+	FromMs      int64    `json:"from_ms"`
+	To          string   `json:"to"`
+	ToMs        int64    `json:"to_ms"`
+	Benchmark   string   `json:"benchmark"`
+	GroupBy     string   `json:"group_by"`
+	TimeZone    string   `json:"time_zone"`
+	Services    []string `json:"services"`
+	Teams       []string `json:"teams"`
+	Environment string   `json:"environment"`
+}
+
+// parseQuery reads the common parameters: from, to (RFC 3339 or epoch
+// milliseconds; default the last 30 days), service and team (repeated or
+// comma separated), environment, benchmark, group_by, time_zone.
+func (s *server) parseQuery(v url.Values) (metrics.Query, error) {
+	var q metrics.Query
+	from, err := parseTime(v, "from")
+	if err != nil {
+		return q, err
+	}
+	to, err := parseTime(v, "to")
+	if err != nil {
+		return q, err
+	}
+	if to.IsZero() {
+		to = s.cfg.Now().UTC().Truncate(time.Second)
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultRange)
+	}
+	q.From, q.To = from, to
+	q.Services = list(v, "service")
+	q.Teams = list(v, "team")
+	q.Environment = strings.TrimSpace(v.Get("environment"))
+	q.Benchmark = strings.TrimSpace(v.Get("benchmark"))
+	q.GroupBy = strings.TrimSpace(v.Get("group_by"))
+	q.TimeZone = strings.TrimSpace(v.Get("time_zone"))
+	if q.TimeZone == "" {
+		q.TimeZone = strings.TrimSpace(v.Get("tz"))
+	}
+	return q, nil
+}
+
+func parseTime(v url.Values, name string) (time.Time, error) {
+	raw := strings.TrimSpace(v.Get(name))
+	if raw == "" {
+		return time.Time{}, nil
+	}
+	if ms, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return time.Time{}, &paramError{name, fmt.Sprintf("%q is neither RFC 3339 nor epoch milliseconds", raw)}
+	}
+	return t.UTC(), nil
+}
+
+// list reads a parameter that may repeat and may hold comma-separated
+// values.
+func list(v url.Values, name string) []string {
+	var out []string
+	for _, raw := range v[name] {
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// resolve validates q with the engine and echoes it as it will run.
+func (s *server) resolve(q metrics.Query) (metrics.Query, queryEcho, error) {
+	if s.cfg.Metrics == nil {
+		return q, queryEcho{}, fmt.Errorf("api: no metrics engine configured")
+	}
+	q, err := s.cfg.Metrics.Resolve(q)
+	if err != nil {
+		return q, queryEcho{}, err
+	}
+	loc, _, err := metrics.LoadTimeZone(q.TimeZone)
+	if err != nil {
+		return q, queryEcho{}, err
+	}
+	return q, queryEcho{
+		From:        q.From.In(loc).Format(time.RFC3339),
+		FromMs:      q.From.UnixMilli(),
+		To:          q.To.In(loc).Format(time.RFC3339),
+		ToMs:        q.To.UnixMilli(),
+		Benchmark:   q.Benchmark,
+		GroupBy:     q.GroupBy,
+		TimeZone:    q.TimeZone,
+		Services:    nonNil(q.Services),
+		Teams:       nonNil(q.Teams),
+		Environment: q.Environment,
+	}, nil
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+func (s *server) dora(w http.ResponseWriter, r *http.Request) {
+	q, err := s.parseQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q, echo, err := s.resolve(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	results, err := s.cfg.Metrics.Summary(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if results == nil {
+		results = []metrics.Result{}
+	}
+	writeJSON(w, http.StatusOK, DoraResponse{queryEcho: echo, Results: results})
+}
+
+func (s *server) series(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := s.parseQuery(v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	bucket := strings.TrimSpace(v.Get("bucket"))
+	if bucket == "" {
+		bucket = metrics.BucketMonth
+	}
+	q, echo, err := s.resolve(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows, err := s.cfg.Metrics.Series(r.Context(), q, bucket)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rows == nil {
+		rows = []metrics.SeriesRow{}
+	}
+	writeJSON(w, http.StatusOK, SeriesResponse{queryEcho: echo, Bucket: bucket, Rows: rows})
+}
+
+// CatalogResponse is the body of /api/v1/catalog.
+type CatalogResponse struct {
+	Services []CatalogService `json:"services"`
+	Teams    []CatalogTeam    `json:"teams"`
+	Repos    []CatalogRepo    `json:"repos"`
+}
+
+// CatalogService is one service of the catalog.
+type CatalogService struct {
+	Name  string   `json:"name"`
+	Team  string   `json:"team"`
+	Repos []string `json:"repos"`
+}
+
+// CatalogTeam is one team and the services it owns.
+type CatalogTeam struct {
+	Name     string   `json:"name"`
+	Services []string `json:"services"`
+}
+
+// CatalogRepo is one repository and where it is attributed.
+type CatalogRepo struct {
+	Repo    string `json:"repo"`
+	Service string `json:"service"`
+	Team    string `json:"team"`
+}
+
+func (s *server) catalog(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, catalogResponse(s.cfg.Catalog()))
+}
+
+func catalogResponse(cat catalog.Catalog) CatalogResponse {
+	out := CatalogResponse{Services: []CatalogService{}, Teams: []CatalogTeam{}, Repos: []CatalogRepo{}}
+	seen := map[string]bool{}
+	teams := map[string][]string{}
+	for _, svc := range cat.Services {
+		if seen[svc.Name] {
+			continue
+		}
+		seen[svc.Name] = true
+		team := cat.TeamOf(svc.Name)
+		repos := append([]string{}, svc.Repos...)
+		sort.Strings(repos)
+		out.Services = append(out.Services, CatalogService{Name: svc.Name, Team: team, Repos: repos})
+		teams[team] = append(teams[team], svc.Name)
+	}
+	sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].Name < out.Services[j].Name })
+	for name, services := range teams {
+		sort.Strings(services)
+		out.Teams = append(out.Teams, CatalogTeam{Name: name, Services: services})
+	}
+	sort.Slice(out.Teams, func(i, j int) bool { return out.Teams[i].Name < out.Teams[j].Name })
+	repos, services := cat.RepoServices()
+	for i, repo := range repos {
+		out.Repos = append(out.Repos, CatalogRepo{Repo: repo, Service: services[i], Team: cat.TeamOf(services[i])})
+	}
+	return out
+}

@@ -1,0 +1,146 @@
+// Package app wires configuration to the library code for the three
+// services and the all-in-one local run, so that the main packages stay thin.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/api"
+	"github.com/doraflow/doraflow/broker"
+	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/ingest/github"
+	"github.com/doraflow/doraflow/metrics"
+	"github.com/doraflow/doraflow/store"
+)
+
+// NewRegistry is a Prometheus registry with the process and Go collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Kafka returns the brokers to use. With none configured it starts the
+// embedded broker and says so; stop closes it.
+func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), err error) {
+	bc = broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions}
+	if len(bc.Brokers) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := broker.EnsureTopic(ctx, bc); err != nil {
+			log.Warn("could not ensure the delivery topic exists", "topic", bc.Topic, "err", err)
+		}
+		return bc, func() {}, nil
+	}
+	emb, err := broker.StartEmbedded(broker.EmbeddedConfig{Port: cfg.Kafka.EmbeddedPort, DataDir: cfg.Kafka.EmbeddedDataDir,
+		Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
+	if err != nil {
+		return bc, nil, err
+	}
+	bc.Brokers = emb.Addrs()
+	log.Info("no Kafka brokers configured: started the embedded Kafka-protocol broker",
+		"addr", bc.Brokers, "data_dir", cfg.Kafka.EmbeddedDataDir, "topic", bc.Topic)
+	return bc, emb.Close, nil
+}
+
+// OpenStore connects to ClickHouse and applies the migrations.
+func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Config{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database,
+		Username: cfg.ClickHouse.Username, Password: cfg.ClickHouse.Password})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// CollectorHandler serves the webhook endpoints plus /healthz and /metrics.
+func CollectorHandler(cfg config.Config, pub ingest.Publisher, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+	rm := ingest.NewReceiverMetrics(reg)
+	gh, err := github.NewReceiver(github.ReceiverConfig{Secret: cfg.Sources.GitHub.Secret, Insecure: cfg.Sources.GitHub.Insecure,
+		Publisher: pub, Metrics: rm, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("github source: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(github.Path, gh)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		ingest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux, nil
+}
+
+// Parsers returns the parser of every source, configured.
+func Parsers(cfg config.Config) map[string]aggregator.Parser {
+	opts := github.Options{IncidentLabels: cfg.Sources.GitHub.IncidentLabels}
+	return map[string]aggregator.Parser{
+		github.Source: func(event string, payload []byte) (facts.Batch, error) { return github.Parse(event, payload, opts) },
+	}
+}
+
+// NewAggregator joins the consumer group and returns the aggregator and a
+// function that leaves the group.
+func NewAggregator(cfg config.Config, st *store.Store, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
+	c := broker.NewConsumer(bc, cfg.Kafka.Group)
+	agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
+		MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return agg, c.Close, nil
+}
+
+// APIHandler serves the read API, /metrics, /healthz and /readyz.
+func APIHandler(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+	cat := func() catalog.Catalog { return cfg.Catalog }
+	eng, err := metrics.New(st.Conn(), cat, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Config{Metrics: eng, Tokens: cfg.API.Tokens, Ready: st.Ping, Registry: reg, Logger: log, Catalog: cat}), nil
+}
+
+// Serve runs an HTTP server on addr until ctx ends, then shuts it down.
+// ready, when not nil, receives the bound address once listening.
+func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready chan<- string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second}
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}

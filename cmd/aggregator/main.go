@@ -1,0 +1,48 @@
+// Command aggregator consumes raw deliveries from Kafka and writes the
+// archive, the facts and the derived records to ClickHouse.
+package main
+
+import (
+	"net/http"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/doraflow/doraflow/app"
+)
+
+func main() { app.Exit("aggregator", run()) }
+
+func run() error {
+	ctx, cancel, cfg, log, err := app.Setup("aggregator", os.Args[1:])
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	bc, stopBroker, err := app.Kafka(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopBroker()
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := app.NewRegistry()
+	agg, leave, err := app.NewAggregator(cfg, st, bc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	go func() {
+		if err := app.Serve(ctx, cfg.Aggregator.Listen, mux, log, nil); err != nil {
+			log.Error("metrics listener", "err", err)
+		}
+	}()
+	log.Info("aggregator consuming", "brokers", bc.Brokers, "topic", bc.Topic, "group", cfg.Kafka.Group)
+	return agg.Run(ctx)
+}

@@ -1,0 +1,34 @@
+// Command collector receives webhooks, authenticates them and makes them
+// durable in Kafka before answering.
+package main
+
+import (
+	"os"
+
+	"github.com/doraflow/doraflow/app"
+	"github.com/doraflow/doraflow/broker"
+)
+
+func main() { app.Exit("collector", run()) }
+
+func run() error {
+	ctx, cancel, cfg, log, err := app.Setup("collector", os.Args[1:])
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	bc, stopBroker, err := app.Kafka(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopBroker()
+	pub := broker.NewPublisher(bc)
+	defer pub.Close()
+	reg := app.NewRegistry()
+	h, err := app.CollectorHandler(cfg, pub, reg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("collector listening", "addr", cfg.Collector.Listen)
+	return app.Serve(ctx, cfg.Collector.Listen, h, log, nil)
+}

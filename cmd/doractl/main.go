@@ -1,0 +1,45 @@
+// Command doractl is the operator's tool: schema migrations and the local
+// demo of the whole pipeline.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `doractl: operate the DORA and toil pipeline
+
+usage:
+  doractl migrate  [-config file]  apply the ClickHouse migrations
+  doractl demo     [-config file]  run the whole pipeline locally on a demo organisation
+  doractl replay   [-config file]  re-parse the raw archive and re-derive every number
+  doractl rederive [-config file]  re-derive every number with the current rules
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "migrate":
+		err = migrate(os.Args[2:])
+	case "demo":
+		err = demo(os.Args[2:])
+	case "replay":
+		err = replay(os.Args[2:], false)
+	case "rederive":
+		err = replay(os.Args[2:], true)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "doractl: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "doractl %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

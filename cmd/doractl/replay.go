@@ -1,0 +1,46 @@
+package main
+
+import (
+	"time"
+
+	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/app"
+)
+
+// replay re-parses the raw archive and re-derives everything; with
+// onlyDerive it keeps the facts and re-derives with the current rules.
+func replay(args []string, onlyDerive bool) error {
+	name := "doractl replay"
+	if onlyDerive {
+		name = "doractl rederive"
+	}
+	ctx, cancel, cfg, log, err := app.Setup(name, args)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	agg, err := aggregator.New(aggregator.Config{Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
+		MaxBatch: cfg.Aggregator.MaxBatch, Logger: log})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if onlyDerive {
+		if err := agg.RederiveAll(ctx, st); err != nil {
+			return err
+		}
+		log.Info("re-derived every repository", "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	n, err := agg.Replay(ctx, st)
+	if err != nil {
+		return err
+	}
+	log.Info("replayed the raw archive", "deliveries", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}

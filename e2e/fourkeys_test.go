@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"net/url"
+	"reflect"
+	"testing"
+
+	"github.com/doraflow/doraflow/metrics"
+)
+
+type doraAnswer struct {
+	Results []metrics.Result `json:"results"`
+}
+
+// TestFourKeys posts the scripted history of fourKeysHistory as signed
+// GitHub webhooks over HTTP, every delivery twice, and compares the API's
+// numbers with the values worked out by hand there.
+func TestFourKeys(t *testing.T) {
+	p := startPipeline(t, fourKeysCatalog())
+	history := fourKeysHistory()
+	p.post(t, history)
+	p.settle(t)
+
+	week := url.Values{"from": {"2026-03-02T00:00:00Z"}, "to": {"2026-03-09T00:00:00Z"}, "group_by": {"service"}}
+	var first doraAnswer
+	p.get(t, "/api/v1/dora", week, &first)
+	checkFourKeys(t, first)
+
+	// Every delivery again: GitHub redeliveries, answered 200 duplicate and
+	// not published; the numbers must not move.
+	before := p.sent
+	p.post(t, history)
+	if p.sent != before {
+		t.Errorf("%d redelivered deliveries were published again", p.sent-before)
+	}
+	var second doraAnswer
+	p.get(t, "/api/v1/dora", week, &second)
+	if !reflect.DeepEqual(first, second) {
+		t.Errorf("numbers changed after redelivery:\nfirst  %+v\nsecond %+v", first, second)
+	}
+}
+
+func checkFourKeys(t *testing.T, got doraAnswer) {
+	t.Helper()
+	byService := map[string]metrics.Result{}
+	for _, r := range got.Results {
+		byService[r.Service] = r
+	}
+	if len(byService) != 2 {
+		t.Fatalf("services: %+v, want shop and acme/tools", got.Results)
+	}
+	shop := byService["shop"]
+	if shop.Team != "web" || !shop.Owned {
+		t.Errorf("shop attributed to team %q owned=%v", shop.Team, shop.Owned)
+	}
+	eqU(t, "shop deployments", shop.Deployments, 3)
+	eqU(t, "shop deployment days", shop.DeploymentDays, 3)
+	eqF(t, "shop deployments per week", &shop.DeploymentsPerWeek, 3)
+	eqU(t, "shop lead time count", shop.LeadTime.Count, 4)
+	eqF(t, "shop lead time median", shop.LeadTime.Median, 13200)
+	// Linear interpolation over {4800, 11400, 15000, 20400}: rank 2.25 and 2.7.
+	eqF(t, "shop lead time p75", shop.LeadTime.P75, 15000+0.25*5400)
+	eqF(t, "shop lead time p90", shop.LeadTime.P90, 15000+0.7*5400)
+	eqF(t, "shop change failure rate", shop.ChangeFailureRate, 1.0/3)
+	eqU(t, "shop failed deployments", shop.FailedDeployments, 1)
+	eqU(t, "shop recovery count", shop.RecoveryTime.Count, 1)
+	eqF(t, "shop recovery median", shop.RecoveryTime.Median, 9000)
+	eqU(t, "shop restore count", shop.TimeToRestore.Count, 1)
+	eqF(t, "shop time to restore", shop.TimeToRestore.Median, 5400)
+	eqF(t, "shop rework rate", shop.ReworkRate, 0)
+	eqU(t, "shop unlinked incidents", shop.UnlinkedIncidents, 0)
+	// 2023 bands: 3 deployment days in the one week → high; median lead
+	// 3.7 h < 1 day → elite; 33 % failures > 15 % → low; 2.5 h recovery
+	// < 1 day → high; overall the lowest: low.
+	wantLevels := metrics.Levels{DeploymentFrequency: "high", LeadTime: "elite", ChangeFailureRate: "low",
+		RecoveryTime: "high", Overall: "low"}
+	if shop.Level != wantLevels {
+		t.Errorf("shop levels %+v, want %+v", shop.Level, wantLevels)
+	}
+
+	tools := byService["acme/tools"]
+	if tools.Team != "unowned" || tools.Owned {
+		t.Errorf("acme/tools attributed to team %q owned=%v, want unowned", tools.Team, tools.Owned)
+	}
+	eqU(t, "tools deployments", tools.Deployments, 1)
+	eqF(t, "tools lead time median", tools.LeadTime.Median, 3600)
+	eqF(t, "tools change failure rate", tools.ChangeFailureRate, 0)
+}
+
+func eqU(t *testing.T, what string, got, want uint64) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %d, want %d", what, got, want)
+	}
+}
+
+func eqF(t *testing.T, what string, got *float64, want float64) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s = null, want %v", what, want)
+		return
+	}
+	if d := *got - want; d > 1e-9 || d < -1e-9 {
+		t.Errorf("%s = %v, want %v", what, *got, want)
+	}
+}

@@ -1,0 +1,513 @@
+// Package metrics computes the DORA keys and rework rate from the derived
+// records in ClickHouse, at read time. Each metric's definition is one SQL
+// file under sql/, embedded here; the Go side binds the parameters (range,
+// time zone, catalog attribution, filters, grouping, bucket), computes the
+// exact quantiles and calendar medians from what the SQL returns, and bands
+// the results into performance levels (levels.go, benchmarks.json).
+package metrics
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/doraflow/doraflow/catalog"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+// SQL returns the text of the named metric definition (e.g. "lead_time").
+func SQL(name string) (string, error) {
+	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		return "", fmt.Errorf("metrics: no definition %q", name)
+	}
+	return string(b), nil
+}
+
+// SQLNames lists the embedded metric definitions.
+func SQLNames() []string {
+	entries, _ := sqlFiles.ReadDir("sql")
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".sql"))
+	}
+	return out
+}
+
+// queries holds the text of every reader's SQL file.
+var queries = func() map[string]string {
+	m := map[string]string{}
+	for _, r := range readers {
+		s, err := SQL(r.file)
+		if err != nil {
+			panic(err)
+		}
+		m[r.file] = s
+	}
+	return m
+}()
+
+// Options configure an Engine.
+type Options struct {
+	// TimeZone is the IANA zone in which days, weeks, months and quarters
+	// are counted, unless a query names another. Default "UTC".
+	TimeZone string
+	// QueryTimeout bounds each query, on the server (max_execution_time)
+	// and on the client. Zero leaves the connection's own bound.
+	QueryTimeout time.Duration
+}
+
+// Engine answers metric queries against one ClickHouse database.
+type Engine struct {
+	conn    driver.Conn
+	catalog func() catalog.Catalog
+	tz      string
+	loc     *time.Location
+	timeout time.Duration
+}
+
+// New returns an engine reading through conn and attributing repositories
+// with the catalog cat returns at each query (nil: an empty catalog).
+func New(conn driver.Conn, cat func() catalog.Catalog, opts Options) (*Engine, error) {
+	if conn == nil {
+		return nil, errors.New("metrics: nil connection")
+	}
+	loc, name, err := LoadTimeZone(opts.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	if cat == nil {
+		cat = func() catalog.Catalog { return catalog.Catalog{} }
+	}
+	return &Engine{conn: conn, catalog: cat, tz: name, loc: loc, timeout: opts.QueryTimeout}, nil
+}
+
+// TimeZone names the engine's default report zone.
+func (e *Engine) TimeZone() string { return e.tz }
+
+// Summary returns one Result per group over the query's range, ordered by
+// group name. Grouped by service, the groups are the services with data
+// plus the catalog's services (and any services asked for), within the
+// filters; by team likewise; by organisation there is exactly one.
+func (e *Engine) Summary(ctx context.Context, q Query) ([]Result, error) {
+	n, err := e.normalize(q)
+	if err != nil {
+		return nil, err
+	}
+	cat := e.catalog()
+	cells, err := e.fetch(ctx, n, cat, bucketNone)
+	if err != nil {
+		return nil, err
+	}
+	none := civil(1970, time.January, 1)
+	var out []Result
+	for _, g := range groups(n, cat, cells) {
+		out = append(out, n.result(cat, g, cells[cellKey{g, none}], n.From, n.To))
+	}
+	return out, nil
+}
+
+// Series returns the Result of every group for every bucket (day, week,
+// month or quarter in the report's zone) that overlaps the range, buckets
+// without data included with zero counts. The first and last buckets are
+// cut to the range. Rows are ordered by group, then bucket.
+func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRow, error) {
+	n, err := e.normalize(q)
+	if err != nil {
+		return nil, err
+	}
+	var p period
+	switch strings.TrimSpace(bucket) {
+	case BucketDay, BucketWeek, BucketMonth, BucketQuarter:
+		p = period(strings.TrimSpace(bucket))
+	default:
+		return nil, badQuery("bucket", "%q is not one of day, week, month, quarter", bucket)
+	}
+	starts := p.starts(n.From, n.To, n.loc)
+	if len(starts) > MaxSeriesBuckets {
+		return nil, badQuery("bucket", "%d %s buckets in the range, at most %d", len(starts), p, MaxSeriesBuckets)
+	}
+	cat := e.catalog()
+	cells, err := e.fetch(ctx, n, cat, string(p))
+	if err != nil {
+		return nil, err
+	}
+	var out []SeriesRow
+	for _, g := range groups(n, cat, cells) {
+		for _, s := range starts {
+			bstart, bend := s.start(n.loc), p.next(s).start(n.loc)
+			lo, hi := maxTime(n.From, bstart), minTime(n.To, bend)
+			out = append(out, SeriesRow{
+				Bucket:      bstart.Format(time.RFC3339),
+				BucketMs:    bstart.UnixMilli(),
+				BucketEnd:   bend.Format(time.RFC3339),
+				BucketEndMs: bend.UnixMilli(),
+				Result:      n.result(cat, g, cells[cellKey{g, s}], lo, hi),
+			})
+		}
+	}
+	return out, nil
+}
+
+// cellKey identifies a group's bucket. Summaries use a single bucket.
+type cellKey struct {
+	group  string
+	bucket day
+}
+
+// cell collects what the SQL files return for one group and bucket.
+type cell struct {
+	deployments       uint64
+	deploymentDays    uint64
+	days              []day
+	failed            uint64
+	changeFailureRate *float64
+	rework            uint64
+	reworkRate        *float64
+	lead              []int64
+	recovery          []int64
+	restore           []int64
+	incidents         uint64
+	unlinked          uint64
+}
+
+// reader runs one SQL file and stores each row into its cell.
+type reader struct {
+	file string
+	scan func(rows driver.Rows) (group string, bucket uint32, store func(*cell), err error)
+}
+
+var readers = []reader{
+	{"deployments", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n uint64
+		err := rows.Scan(&g, &b, &n)
+		return g, b, func(c *cell) { c.deployments = n }, err
+	}},
+	{"deployment_days", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n uint64
+		var days []uint32
+		err := rows.Scan(&g, &b, &n, &days)
+		return g, b, func(c *cell) {
+			c.deploymentDays = n
+			for _, d := range days {
+				c.days = append(c.days, dayFromYYYYMMDD(d))
+			}
+		}, err
+	}},
+	{"change_failure", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n, failed uint64
+		var rate float64
+		err := rows.Scan(&g, &b, &n, &failed, &rate)
+		return g, b, func(c *cell) { c.failed, c.changeFailureRate = failed, &rate }, err
+	}},
+	{"rework", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n, rework uint64
+		var rate float64
+		err := rows.Scan(&g, &b, &n, &rework, &rate)
+		return g, b, func(c *cell) { c.rework, c.reworkRate = rework, &rate }, err
+	}},
+	{"lead_time", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n uint64
+		var samples []int64
+		err := rows.Scan(&g, &b, &n, &samples)
+		return g, b, func(c *cell) { c.lead = samples }, err
+	}},
+	{"recovery", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n uint64
+		var samples []int64
+		err := rows.Scan(&g, &b, &n, &samples)
+		return g, b, func(c *cell) { c.recovery = samples }, err
+	}},
+	{"time_to_restore", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n uint64
+		var samples []int64
+		err := rows.Scan(&g, &b, &n, &samples)
+		return g, b, func(c *cell) { c.restore = samples }, err
+	}},
+	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var n, unlinked uint64
+		err := rows.Scan(&g, &b, &n, &unlinked)
+		return g, b, func(c *cell) { c.incidents, c.unlinked = n, unlinked }, err
+	}},
+}
+
+// sentinel stands in for an empty list: ClickHouse 18.16 refuses empty
+// arrays in transform and has. No repository or service is named "//".
+const sentinel = "//"
+
+func nonEmpty(xs []string) []string {
+	if len(xs) == 0 {
+		return []string{sentinel}
+	}
+	return xs
+}
+
+// args binds the parameters every SQL file may use.
+func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
+	repos, services := cat.RepoServices()
+	if len(repos) == 0 {
+		repos, services = []string{sentinel}, []string{sentinel}
+	}
+	svc, teams := cat.ServiceTeams()
+	if len(svc) == 0 {
+		svc, teams = []string{sentinel}, []string{catalog.Unowned}
+	}
+	flag := func(xs []string) uint8 {
+		if len(xs) == 0 {
+			return 1
+		}
+		return 0
+	}
+	return []any{
+		clickhouse.Named("from", n.From),
+		clickhouse.Named("to", n.To),
+		clickhouse.Named("tz", n.TimeZone),
+		clickhouse.Named("repos", repos),
+		clickhouse.Named("services", services),
+		clickhouse.Named("svc", svc),
+		clickhouse.Named("teams", teams),
+		clickhouse.Named("group_by", n.GroupBy),
+		clickhouse.Named("bucket", bucket),
+		clickhouse.Named("environment", n.Environment),
+		clickhouse.Named("any_service", flag(n.Services)),
+		clickhouse.Named("only_services", nonEmpty(n.Services)),
+		clickhouse.Named("any_team", flag(n.Teams)),
+		clickhouse.Named("only_teams", nonEmpty(n.Teams)),
+	}
+}
+
+// fetch runs every SQL file at once and gathers their rows by group and
+// bucket.
+func (e *Engine) fetch(ctx context.Context, n *normalized, cat catalog.Catalog, bucket string) (map[cellKey]*cell, error) {
+	if e.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.timeout+5*time.Second)
+		defer cancel()
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+			"max_execution_time": int(math.Ceil(e.timeout.Seconds())),
+		}))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	args := n.args(cat, bucket)
+	var (
+		mu    sync.Mutex
+		cells = map[cellKey]*cell{}
+		errs  = make([]error, len(readers))
+		wg    sync.WaitGroup
+	)
+	put := func(g string, b uint32, store func(*cell)) {
+		k := cellKey{g, dayFromYYYYMMDD(b)}
+		mu.Lock()
+		defer mu.Unlock()
+		c := cells[k]
+		if c == nil {
+			c = &cell{}
+			cells[k] = c
+		}
+		store(c)
+	}
+	for i, r := range readers {
+		wg.Go(func() {
+			if err := e.read(ctx, r, args, put); err != nil {
+				errs[i] = fmt.Errorf("metrics: %s.sql: %w", r.file, err)
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	// Report the first failure, not the cancellations it caused.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return cells, nil
+}
+
+func (e *Engine) read(ctx context.Context, r reader, args []any, put func(string, uint32, func(*cell))) error {
+	rows, err := e.conn.Query(ctx, queries[r.file], args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g, b, store, err := r.scan(rows)
+		if err != nil {
+			return err
+		}
+		put(g, b, store)
+	}
+	return rows.Err()
+}
+
+// groups lists the groups to report, ascending.
+func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []string {
+	if n.GroupBy == GroupByOrganization {
+		return []string{""}
+	}
+	set := map[string]bool{}
+	for k := range cells {
+		set[k.group] = true
+	}
+	inList := func(xs []string, s string) bool {
+		if len(xs) == 0 {
+			return true
+		}
+		for _, x := range xs {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	switch n.GroupBy {
+	case GroupByService:
+		for _, s := range cat.Services {
+			if inList(n.Services, s.Name) && inList(n.Teams, cat.TeamOf(s.Name)) {
+				set[s.Name] = true
+			}
+		}
+		for _, s := range n.Services {
+			if inList(n.Teams, cat.TeamOf(s)) {
+				set[s] = true
+			}
+		}
+	case GroupByTeam:
+		if len(n.Services) == 0 {
+			_, teams := cat.ServiceTeams()
+			for _, t := range teams {
+				if inList(n.Teams, t) {
+					set[t] = true
+				}
+			}
+		}
+		for _, t := range n.Teams {
+			set[t] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for g := range set {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// result turns one cell into a Result; [lo, hi) is the part of the range
+// the cell covers (the whole range for a summary, the bucket cut to the
+// range for a series).
+func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.Time) Result {
+	if c == nil {
+		c = &cell{}
+	}
+	r := Result{Group: g}
+	switch n.GroupBy {
+	case GroupByService:
+		r.Service = g
+		r.Team = cat.TeamOf(g)
+		r.Owned = listsService(cat, g)
+	case GroupByTeam:
+		r.Team = g
+		r.Owned = g != catalog.Unowned
+	default:
+		r.Group = GroupByOrganization
+		r.Owned = true
+	}
+
+	r.Deployments = c.deployments
+	r.DeploymentDays = c.deploymentDays
+	if weeks := hi.Sub(lo).Seconds() / (7 * secondsPerDay); weeks > 0 {
+		r.DeploymentsPerWeek = float64(c.deployments) / weeks
+	}
+	r.DeploymentDaysPerWeekMedian = medianOf(countPerPeriod(periodWeek, c.days, lo, hi, n.loc))
+	r.DeploymentDaysPerMonthMedian = medianOf(countPerPeriod(periodMonth, c.days, lo, hi, n.loc))
+	r.DeploymentDaysPerHalfYearMedian = medianOf(countPerPeriod(periodHalf, c.days, lo, hi, n.loc))
+
+	r.LeadTime = LeadTime{
+		Median: Quantile(c.lead, 50),
+		P75:    Quantile(c.lead, 75),
+		P90:    Quantile(c.lead, 90),
+		Count:  uint64(len(c.lead)),
+	}
+	r.FailedDeployments = c.failed
+	r.ChangeFailureRate = c.changeFailureRate
+	r.RecoveryTime = Duration{Median: Median(c.recovery), Count: uint64(len(c.recovery))}
+	r.TimeToRestore = Duration{Median: Median(c.restore), Count: uint64(len(c.restore))}
+	r.ReworkDeployments = c.rework
+	r.ReworkRate = c.reworkRate
+	if r.Deployments == 0 {
+		r.ChangeFailureRate, r.ReworkRate = nil, nil
+	}
+	r.Incidents = c.incidents
+	r.UnlinkedIncidents = c.unlinked
+
+	r.Level = n.bench.Levels(LevelInputs{
+		Deployments:                     r.Deployments,
+		DeploymentsPerWeek:              r.DeploymentsPerWeek,
+		DeploymentDaysPerWeekMedian:     r.DeploymentDaysPerWeekMedian,
+		DeploymentDaysPerMonthMedian:    r.DeploymentDaysPerMonthMedian,
+		DeploymentDaysPerHalfYearMedian: r.DeploymentDaysPerHalfYearMedian,
+		LeadTimeMedianSeconds:           r.LeadTime.Median,
+		ChangeFailureRate:               r.ChangeFailureRate,
+		RecoveryTimeMedianSeconds:       r.RecoveryTime.Median,
+		TimeToRestoreMedianSeconds:      r.TimeToRestore.Median,
+	})
+	return r
+}
+
+func listsService(cat catalog.Catalog, name string) bool {
+	for _, s := range cat.Services {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

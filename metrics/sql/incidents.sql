@@ -1,0 +1,37 @@
+-- Incidents and unlinked incidents.
+--
+-- incidents = incidents created in [@from, @to), open or resolved.
+-- unlinked_incidents = those that could not be blamed on a deployment: no
+-- explicit reference and no production deployment of the service within the
+-- linking window before the incident started (incident_links.deployment_id
+-- is empty). They still count towards time to restore, but not towards the
+-- change failure rate.
+--
+-- Incidents are attributed through their repository to its service and team;
+-- an environment filter does not narrow them.
+SELECT
+    grp,
+    bucket,
+    count() AS incidents,
+    countIf(deployment_id = '') AS unlinked_incidents
+FROM
+(
+    SELECT
+        transform(repo, @repos, @services, repo) AS service,
+        transform(service, @svc, @teams, 'unowned') AS team,
+        multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
+        toYYYYMMDD(multiIf(
+            @bucket = 'day', toDate(created_at, @tz),
+            @bucket = 'week', toMonday(created_at, @tz),
+            @bucket = 'month', toStartOfMonth(created_at, @tz),
+            @bucket = 'quarter', toStartOfQuarter(created_at, @tz),
+            toDate('1970-01-01'))) AS bucket,
+        deployment_id
+    FROM incident_links FINAL
+    WHERE deleted = 0
+      AND created_at >= @from
+      AND created_at < @to
+) AS i
+WHERE (@any_service = 1 OR has(@only_services, service))
+  AND (@any_team = 1 OR has(@only_teams, team))
+GROUP BY grp, bucket
