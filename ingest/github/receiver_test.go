@@ -92,19 +92,18 @@ type harness struct {
 	pub     *recordingPublisher
 	reg     *prometheus.Registry
 	logs    *syncBuffer
-	handler *Receiver
+	handler *ingest.Receiver
 }
 
 func newHarness(t *testing.T, mutate func(*ReceiverConfig)) *harness {
 	t.Helper()
 	h := &harness{pub: &recordingPublisher{}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
-	cfg := ReceiverConfig{
-		Secret:    testSecret,
+	cfg := ReceiverConfig{Secret: testSecret, ReceiverOptions: ingest.ReceiverOptions{
 		Publisher: h.pub,
 		Metrics:   ingest.NewReceiverMetrics(h.reg),
 		Clock:     func() time.Time { return fixedNow },
 		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -399,9 +398,10 @@ func TestReceiverTooLarge(t *testing.T) {
 
 func TestReceiverDefaultLimit(t *testing.T) {
 	h := newHarness(t, nil)
-	if h.handler.maxBody != 25<<20 {
-		t.Fatalf("default limit = %d, want 25 MB", h.handler.maxBody)
-	}
+	// One byte over GitHub's 25 MB cap is refused.
+	body := make([]byte, 25<<20+1)
+	h.send(t, delivery{event: "push", id: "big", body: body}).
+		wantError(t, http.StatusRequestEntityTooLarge, ingest.ReasonTooLarge)
 }
 
 func TestReceiverUnsupportedMediaType(t *testing.T) {
@@ -551,7 +551,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	pub := &recordingPublisher{}
-	rc, err := NewReceiver(ReceiverConfig{Insecure: true, Publisher: pub, Logger: logger})
+	rc, err := NewReceiver(ReceiverConfig{Insecure: true, ReceiverOptions: ingest.ReceiverOptions{Publisher: pub, Logger: logger}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,24 +584,20 @@ func TestReceiverInsecureMode(t *testing.T) {
 
 func TestNewReceiverErrors(t *testing.T) {
 	pub := &recordingPublisher{}
-	if _, err := NewReceiver(ReceiverConfig{Publisher: pub}); !errors.Is(err, ErrEmptySecret) {
+	if _, err := NewReceiver(ReceiverConfig{ReceiverOptions: ingest.ReceiverOptions{Publisher: pub}}); !errors.Is(err, ErrEmptySecret) {
 		t.Fatalf("empty secret: err = %v, want ErrEmptySecret", err)
 	}
 	if _, err := NewReceiver(ReceiverConfig{Secret: "s"}); err == nil {
 		t.Fatal("no publisher: want an error")
 	}
-	if _, err := NewReceiver(ReceiverConfig{Secret: "s", Publisher: pub, MaxBodyBytes: -1}); err == nil {
+	if _, err := NewReceiver(ReceiverConfig{Secret: "s", ReceiverOptions: ingest.ReceiverOptions{Publisher: pub, MaxBodyBytes: -1}}); err == nil {
 		t.Fatal("negative MaxBodyBytes: want an error")
 	}
-	if _, err := NewReceiver(ReceiverConfig{Secret: "s", Publisher: pub, PublishTimeout: -time.Second}); err == nil {
+	if _, err := NewReceiver(ReceiverConfig{Secret: "s", ReceiverOptions: ingest.ReceiverOptions{Publisher: pub, PublishTimeout: -time.Second}}); err == nil {
 		t.Fatal("negative PublishTimeout: want an error")
 	}
-	rc, err := NewReceiver(ReceiverConfig{Secret: "s", Publisher: pub})
-	if err != nil {
+	if _, err := NewReceiver(ReceiverConfig{Secret: "s", ReceiverOptions: ingest.ReceiverOptions{Publisher: pub}}); err != nil {
 		t.Fatal(err)
-	}
-	if rc.dedup == nil || rc.clock == nil || rc.log == nil || rc.maxBody != DefaultMaxBodyBytes {
-		t.Fatalf("defaults not set: %+v", rc)
 	}
 }
 
