@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/doraflow/doraflow/broker"
+	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/derive"
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest"
@@ -46,8 +47,9 @@ type Config struct {
 	Store         Store
 	Parsers       map[string]Parser // by source name
 	Rules         derive.Rules
-	MaxBatch      int           // default 2000 deliveries
-	FlushInterval time.Duration // default 500 ms
+	Catalog       func() catalog.Catalog // resolves services named by non-Git sources
+	MaxBatch      int                    // default 2000 deliveries
+	FlushInterval time.Duration          // default 500 ms
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
 	Clock         func() time.Time
@@ -81,6 +83,9 @@ func New(cfg Config) (*Aggregator, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	if cfg.Catalog == nil {
+		cfg.Catalog = func() catalog.Catalog { return catalog.Catalog{} }
 	}
 	cfg.Rules = cfg.Rules.WithDefaults()
 	m, err := newAggMetrics(cfg.Registerer)
@@ -206,6 +211,7 @@ func (a *Aggregator) normalize(ds []ingest.Delivery) facts.Batch {
 			continue
 		}
 		a.m.events.WithLabelValues(d.Source, "normalized").Inc()
+		resolveRepos(&b, a.cfg.Catalog())
 		batch.Append(b)
 	}
 	return batch

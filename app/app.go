@@ -74,8 +74,9 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 // CollectorHandler serves the webhook endpoints plus /healthz and /metrics.
 func CollectorHandler(cfg config.Config, pub ingest.Publisher, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	rm := ingest.NewReceiverMetrics(reg)
+	opts := ingest.ReceiverOptions{Publisher: pub, Metrics: rm, Dedup: ingest.NewDedup(0), Logger: log}
 	gh, err := github.NewReceiver(github.ReceiverConfig{Secret: cfg.Sources.GitHub.Secret, Insecure: cfg.Sources.GitHub.Insecure,
-		Publisher: pub, Metrics: rm, Logger: log})
+		ReceiverOptions: opts})
 	if err != nil {
 		return nil, fmt.Errorf("github source: %w", err)
 	}
@@ -101,7 +102,7 @@ func Parsers(cfg config.Config) map[string]aggregator.Parser {
 func NewAggregator(cfg config.Config, st *store.Store, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
 	c := broker.NewConsumer(bc, cfg.Kafka.Group)
 	agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
-		MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
+		Catalog: func() catalog.Catalog { return cfg.Catalog }, MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
 	if err != nil {
 		c.Close()
 		return nil, nil, err

@@ -14,6 +14,9 @@ type Service struct {
 	Name  string   `yaml:"name" json:"name"`
 	Team  string   `yaml:"team" json:"team"`
 	Repos []string `yaml:"repos" json:"repos"`
+	// Aliases are the names other tools give the service: a PagerDuty
+	// service id, an Opsgenie entity, an Alertmanager "service" label value.
+	Aliases []string `yaml:"aliases,omitempty" json:"aliases,omitempty"`
 }
 
 // Catalog is the whole mapping. The zero value is an empty catalog in which
@@ -33,6 +36,31 @@ func (c Catalog) ServiceOf(repo string) string {
 		}
 	}
 	return repo
+}
+
+// RepoFor names the repository whose history a service's events belong to,
+// for sources that name a service (or one of its aliases) rather than a
+// repository: the service's first repository, else the service's own name.
+// A name the catalog does not know is returned as it is.
+func (c Catalog) RepoFor(service string) string {
+	for _, s := range c.Services {
+		if s.Name == service || contains(s.Aliases, service) {
+			if len(s.Repos) > 0 {
+				return s.Repos[0]
+			}
+			return s.Name
+		}
+	}
+	return service
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
 }
 
 // TeamOf names the team owning a service, or Unowned.

@@ -101,10 +101,13 @@ type Push struct {
 	Before     string
 	After      string
 	CommitSHAs []string // in push order, oldest first
-	PushedAt   time.Time
-	Forced     bool
-	Deleted    bool
-	Pusher     string
+	// TotalCommits is the number of commits the push brought, which can
+	// exceed len(CommitSHAs) when the source lists only the newest ones.
+	TotalCommits int
+	PushedAt     time.Time
+	Forced       bool
+	Deleted      bool
+	Pusher       string
 }
 
 // PullRequest is the latest known state of a pull (or merge) request.
@@ -139,6 +142,7 @@ type Review struct {
 // Deployment is a deployment as the host records it, without its outcome.
 type Deployment struct {
 	Repo                  string
+	Service               string // when the source names a service instead of a repository
 	ID                    string // host's deployment id
 	SHA                   string
 	Ref                   string
@@ -166,6 +170,7 @@ type DeploymentStatus struct {
 // PipelineRun is one attempt of a CI/CD pipeline (a GitHub workflow run).
 type PipelineRun struct {
 	Repo       string
+	Service    string // when the source names a service instead of a repository
 	ID         string
 	Attempt    int64
 	Name       string // workflow name

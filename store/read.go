@@ -67,11 +67,13 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 			func(rows driver.Rows) error {
 				var p facts.Push
 				var forced, deleted uint8
-				if err := rows.Scan(&p.Repo, &p.Ref, &p.Before, &p.After, &p.CommitSHAs, &p.PushedAt, &forced, &deleted, &p.Pusher); err != nil {
+				var total uint32
+				if err := rows.Scan(&p.Repo, &p.Ref, &p.Before, &p.After, &p.CommitSHAs, &total, &p.PushedAt, &forced, &deleted, &p.Pusher); err != nil {
 					return err
 				}
 				p.PushedAt = fromDT(p.PushedAt)
 				p.CommitSHAs = nilIfEmpty(p.CommitSHAs)
+				p.TotalCommits = int(total)
 				p.Forced, p.Deleted = forced != 0, deleted != 0
 				if b := get(p.Repo); b != nil {
 					b.Pushes = append(b.Pushes, p)

@@ -103,7 +103,7 @@ func (s *Store) WriteRaw(ctx context.Context, ds []ingest.Delivery) error {
 
 const (
 	commitCols = "repo, sha, message, author_name, author_email, author_login, authored_at, paths"
-	pushCols   = "repo, ref, before_sha, after_sha, commit_shas, pushed_at, forced, deleted, pusher"
+	pushCols   = "repo, ref, before_sha, after_sha, commit_shas, total_commits, pushed_at, forced, deleted, pusher"
 	prCols     = "repo, number, title, author, labels, head_ref, head_sha, base_ref, state, merged, " +
 		"merge_commit_sha, created_at, merged_at, closed_at, updated_at, version"
 	reviewCols     = "repo, pr_number, review_id, state, author, submitted_at"
@@ -130,7 +130,7 @@ func (s *Store) WriteFacts(ctx context.Context, fb facts.Batch) error {
 	}
 	if err := s.insert(ctx, "pushes", pushCols, len(fb.Pushes), func(b driver.Batch, i int) error {
 		p := fb.Pushes[i]
-		return b.Append(p.Repo, p.Ref, p.Before, p.After, strs(p.CommitSHAs), dt(p.PushedAt),
+		return b.Append(p.Repo, p.Ref, p.Before, p.After, strs(p.CommitSHAs), u32(p.TotalCommits), dt(p.PushedAt),
 			b8(p.Forced), b8(p.Deleted), p.Pusher)
 	}); err != nil {
 		return err

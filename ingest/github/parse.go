@@ -300,6 +300,7 @@ func parsePush(payload []byte) (facts.Batch, error) {
 			Paths:       paths,
 		})
 	}
+	p.TotalCommits = len(p.CommitSHAs)
 	b.Pushes = []facts.Push{p}
 	return b, nil
 }

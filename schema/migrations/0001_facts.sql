@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS pushes (
     before_sha   String,
     after_sha    String,
     commit_shas  Array(String),
+    total_commits UInt32,
     pushed_at    DateTime('UTC'),
     forced       UInt8,
     deleted      UInt8,
