@@ -57,6 +57,17 @@ func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), 
 	return bc, emb.Close, nil
 }
 
+// Catalog loads the catalog from the file and Backstage, and keeps it
+// fresh in the background until ctx ends.
+func Catalog(ctx context.Context, cfg config.Config, log *slog.Logger) (*catalog.Live, error) {
+	cat, err := catalog.NewLive(ctx, cfg.CatalogSources())
+	if err != nil {
+		return nil, err
+	}
+	go cat.Run(ctx, time.Duration(cfg.Catalog.Backstage.Refresh), log)
+	return cat, nil
+}
+
 // OpenStore connects to ClickHouse and applies the migrations.
 func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Config{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database,
@@ -99,10 +110,10 @@ func Parsers(cfg config.Config) map[string]aggregator.Parser {
 
 // NewAggregator joins the consumer group and returns the aggregator and a
 // function that leaves the group.
-func NewAggregator(cfg config.Config, st *store.Store, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
+func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
 	c := broker.NewConsumer(bc, cfg.Kafka.Group)
 	agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
-		Catalog: func() catalog.Catalog { return cfg.Catalog }, MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
+		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
 	if err != nil {
 		c.Close()
 		return nil, nil, err
@@ -111,13 +122,12 @@ func NewAggregator(cfg config.Config, st *store.Store, bc broker.Config, reg pro
 }
 
 // APIHandler serves the read API, /metrics, /healthz and /readyz.
-func APIHandler(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	cat := func() catalog.Catalog { return cfg.Catalog }
-	eng, err := metrics.New(st.Conn(), cat, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
+func APIHandler(cfg config.Config, st *store.Store, cat *catalog.Live, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{Metrics: eng, Tokens: cfg.API.Tokens, Ready: st.Ping, Registry: reg, Logger: log, Catalog: cat}), nil
+	return api.New(api.Config{Metrics: eng, Tokens: cfg.API.Tokens, Ready: st.Ping, Registry: reg, Logger: log, Catalog: cat.Get}), nil
 }
 
 // Serve runs an HTTP server on addr until ctx ends, then shuts it down.

@@ -43,6 +43,10 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	l.Store = st
 	l.stop = append(l.stop, func() { st.Close() })
 
+	cat, err := Catalog(ctx, cfg, log)
+	if err != nil {
+		return fail(err)
+	}
 	reg := NewRegistry()
 	pub := broker.NewPublisher(bc)
 	l.stop = append(l.stop, func() { pub.Close() })
@@ -50,14 +54,14 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	if err != nil {
 		return fail(err)
 	}
-	agg, leave, err := NewAggregator(cfg, st, bc, reg, log.With("service", "aggregator"))
+	agg, leave, err := NewAggregator(cfg, st, cat, bc, reg, log.With("service", "aggregator"))
 	if err != nil {
 		return fail(err)
 	}
 	l.Aggregator = agg
 	l.stop = append(l.stop, func() { leave() })
 
-	ah, err := APIHandler(cfg, st, reg, log.With("service", "api"))
+	ah, err := APIHandler(cfg, st, cat, reg, log.With("service", "api"))
 	if err != nil {
 		return fail(err)
 	}

@@ -20,14 +20,36 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Collector  Collector       `yaml:"collector"`
-	Aggregator Aggregator      `yaml:"aggregator"`
-	API        API             `yaml:"api"`
-	Kafka      Kafka           `yaml:"kafka"`
-	ClickHouse ClickHouse      `yaml:"clickhouse"`
-	Sources    Sources         `yaml:"sources"`
-	Metrics    Metrics         `yaml:"metrics"`
-	Catalog    catalog.Catalog `yaml:"catalog"`
+	Collector  Collector  `yaml:"collector"`
+	Aggregator Aggregator `yaml:"aggregator"`
+	API        API        `yaml:"api"`
+	Kafka      Kafka      `yaml:"kafka"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Sources    Sources    `yaml:"sources"`
+	Metrics    Metrics    `yaml:"metrics"`
+	Catalog    Catalog    `yaml:"catalog"`
+}
+
+// Catalog lists services in the file and names Backstage sources; a
+// service listed here wins over a Backstage entity of the same name.
+type Catalog struct {
+	Services  []catalog.Service `yaml:"services"`
+	Backstage Backstage         `yaml:"backstage"`
+}
+
+// Backstage names descriptor files or a catalog API to read services from.
+type Backstage struct {
+	Files    []string `yaml:"files"` // catalog-info.yaml files or directories
+	URL      string   `yaml:"url"`   // e.g. https://backstage.example.com
+	TokenEnv string   `yaml:"token_env"`
+	Token    string   `yaml:"-"`
+	Refresh  Duration `yaml:"refresh"` // default 10m
+}
+
+// CatalogSources turns the catalog settings into the catalog's sources.
+func (c Config) CatalogSources() catalog.Sources {
+	return catalog.Sources{Static: catalog.Catalog{Services: c.Catalog.Services}, Files: c.Catalog.Backstage.Files,
+		URL: c.Catalog.Backstage.URL, Token: c.Catalog.Backstage.Token}
 }
 
 // Collector is the webhook receiver's listener.
@@ -166,6 +188,9 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	}
 	if c.ClickHouse.PasswordEnv != "" {
 		c.ClickHouse.Password = getenv(c.ClickHouse.PasswordEnv)
+	}
+	if c.Catalog.Backstage.TokenEnv != "" {
+		c.Catalog.Backstage.Token = getenv(c.Catalog.Backstage.TokenEnv)
 	}
 	if c.API.TokensEnv != "" {
 		c.API.Tokens = splitList(getenv(c.API.TokensEnv))

@@ -39,7 +39,7 @@ func startPipeline(t *testing.T, cat catalog.Catalog) *pipeline {
 	cfg.Collector.Listen = "127.0.0.1:0"
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Sources.GitHub.Secret = testSecret
-	cfg.Catalog = cat
+	cfg.Catalog.Services = cat.Services
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	local, err := app.StartLocal(ctx, cfg, log)

@@ -29,8 +29,12 @@ func run() error {
 		return err
 	}
 	defer st.Close()
+	cat, err := app.Catalog(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	reg := app.NewRegistry()
-	agg, leave, err := app.NewAggregator(cfg, st, bc, reg, log)
+	agg, leave, err := app.NewAggregator(cfg, st, cat, bc, reg, log)
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,12 @@ func run() error {
 		return err
 	}
 	defer st.Close()
+	cat, err := app.Catalog(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	reg := app.NewRegistry()
-	h, err := app.APIHandler(cfg, st, reg, log)
+	h, err := app.APIHandler(cfg, st, cat, reg, log)
 	if err != nil {
 		return err
 	}

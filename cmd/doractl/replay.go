@@ -24,7 +24,11 @@ func replay(args []string, onlyDerive bool) error {
 		return err
 	}
 	defer st.Close()
-	agg, err := aggregator.New(aggregator.Config{Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
+	cat, err := app.Catalog(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	agg, err := aggregator.New(aggregator.Config{Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(), Catalog: cat.Get,
 		MaxBatch: cfg.Aggregator.MaxBatch, Logger: log})
 	if err != nil {
 		return err
