@@ -61,6 +61,14 @@ func checkFourKeys(t *testing.T, got doraAnswer) {
 	// Linear interpolation over {4800, 11400, 15000, 20400}: rank 2.25 and 2.7.
 	eqF(t, "shop lead time p75", shop.LeadTime.P75, 15000+0.25*5400)
 	eqF(t, "shop lead time p90", shop.LeadTime.P90, 15000+0.7*5400)
+	// PR #1: a1 10:00, opened 10:30, reviewed 11:00, merged 11:30, in
+	// production 13:10 → 1800, 1800, 1800, 6000 s. PR #2: b1 09:00, opened
+	// 10:15, reviewed 12:00, merged 13:00, in production 14:40 → 4500, 6300,
+	// 3600, 6000 s. Medians of two: the means.
+	eqF(t, "shop coding", shop.Stages.Coding.Median, (1800+4500)/2)
+	eqF(t, "shop pickup", shop.Stages.Pickup.Median, (1800+6300)/2)
+	eqF(t, "shop review", shop.Stages.Review.Median, (1800+3600)/2)
+	eqF(t, "shop deploy", shop.Stages.Deploy.Median, 6000)
 	eqF(t, "shop change failure rate", shop.ChangeFailureRate, 1.0/3)
 	eqU(t, "shop failed deployments", shop.FailedDeployments, 1)
 	eqU(t, "shop recovery count", shop.RecoveryTime.Count, 1)

@@ -178,6 +178,7 @@ type cell struct {
 	lead              []int64
 	recovery          []int64
 	restore           []int64
+	stages            [4][]int64 // coding, pickup, review, deploy
 	incidents         uint64
 	unlinked          uint64
 }
@@ -248,6 +249,13 @@ var readers = []reader{
 		var samples []int64
 		err := rows.Scan(&g, &b, &n, &samples)
 		return g, b, func(c *cell) { c.restore = samples }, err
+	}},
+	{"pr_stages", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var st [4][]int64
+		err := rows.Scan(&g, &b, &st[0], &st[1], &st[2], &st[3])
+		return g, b, func(c *cell) { c.stages = st }, err
 	}},
 	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
@@ -467,6 +475,8 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 	r.ChangeFailureRate = c.changeFailureRate
 	r.RecoveryTime = Duration{Median: Median(c.recovery), Count: uint64(len(c.recovery))}
 	r.TimeToRestore = Duration{Median: Median(c.restore), Count: uint64(len(c.restore))}
+	stage := func(xs []int64) Duration { return Duration{Median: Median(xs), Count: uint64(len(xs))} }
+	r.Stages = Stages{Coding: stage(c.stages[0]), Pickup: stage(c.stages[1]), Review: stage(c.stages[2]), Deploy: stage(c.stages[3])}
 	r.ReworkDeployments = c.rework
 	r.ReworkRate = c.reworkRate
 	if r.Deployments == 0 {

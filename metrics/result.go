@@ -17,6 +17,16 @@ type Duration struct {
 	Count  uint64   `json:"count"`
 }
 
+// Stages are the median durations of a pull request's life: first commit
+// to opened, opened to first review, first review to merged, merged to
+// running in production.
+type Stages struct {
+	Coding Duration `json:"coding"`
+	Pickup Duration `json:"pickup"`
+	Review Duration `json:"review"`
+	Deploy Duration `json:"deploy"`
+}
+
 // Result is the DORA summary of one group: a service, a team or the whole
 // organisation.
 type Result struct {
@@ -36,6 +46,8 @@ type Result struct {
 	DeploymentDaysPerHalfYearMedian float64 `json:"deployment_days_per_half_year_median"`
 
 	LeadTime LeadTime `json:"lead_time_seconds"`
+	// Stages splits merged pull requests' lead time (see pr_stages.sql).
+	Stages Stages `json:"pull_request_stages_seconds"`
 
 	ChangeFailureRate *float64 `json:"change_failure_rate"`
 	FailedDeployments uint64   `json:"failed_deployments"`

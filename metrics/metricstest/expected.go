@@ -6,6 +6,12 @@ import "time"
 // records described in scenario.go. Unless said otherwise: the summary range
 // From–To, zone Europe/Berlin, the catalog before the owner change,
 // benchmark 2023, no filters.
+//
+// Pull-request stages, the same for every result: each scenario change is a
+// pull request opened at its first commit and merged a minute later, with no
+// review, so coding is 0 s for every change, pickup and review have no
+// samples, and deploy = lead time - 60 s, whose median is the lead-time
+// median less 60 s.
 
 // CheckoutJSON is the checkout service: deployments d1 d2 d3 d4 d5 w1 d7 = 7 (d0 is one second
 // before From, s1 is staging, dx was tombstoned). Berlin days 01-05, 01-06,
@@ -26,6 +32,7 @@ const CheckoutJSON = `{
   "deployment_days_per_week_median": 1, "deployment_days_per_month_median": 2.5,
   "deployment_days_per_half_year_median": 5,
   "lead_time_seconds": {"median": 7200, "p75": 10800, "p90": 25920, "count": 5},
+  "pull_request_stages_seconds": {"coding": {"median": 0, "count": 5}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": 7140, "count": 5}},
   "change_failure_rate": 0.428571428571, "failed_deployments": 3,
   "recovery_time_seconds": {"median": 5400, "count": 2},
   "time_to_restore_seconds": {"median": 5400, "count": 1},
@@ -48,6 +55,7 @@ const SearchJSON = `{
   "deployment_days_per_week_median": 0, "deployment_days_per_month_median": 1.5,
   "deployment_days_per_half_year_median": 3,
   "lead_time_seconds": {"median": 5000, "p75": 47500, "p90": 73000, "count": 3},
+  "pull_request_stages_seconds": {"coding": {"median": 0, "count": 3}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": 4940, "count": 3}},
   "change_failure_rate": 0.333333333333, "failed_deployments": 1,
   "recovery_time_seconds": {"median": 6000, "count": 1},
   "time_to_restore_seconds": {"median": 7500, "count": 2},
@@ -69,6 +77,7 @@ const LegacyJSON = `{
   "deployment_days_per_week_median": 0, "deployment_days_per_month_median": 0.5,
   "deployment_days_per_half_year_median": 1,
   "lead_time_seconds": {"median": 86400, "p75": 86400, "p90": 86400, "count": 1},
+  "pull_request_stages_seconds": {"coding": {"median": 0, "count": 1}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": 86340, "count": 1}},
   "change_failure_rate": 0, "failed_deployments": 0,
   "recovery_time_seconds": {"median": null, "count": 0},
   "time_to_restore_seconds": {"median": 600, "count": 1},
@@ -92,6 +101,7 @@ const OrganizationJSON = `{
   "deployment_days_per_week_median": 1.5, "deployment_days_per_month_median": 4.5,
   "deployment_days_per_half_year_median": 9,
   "lead_time_seconds": {"median": 7200, "p75": 36000, "p90": 87120, "count": 9},
+  "pull_request_stages_seconds": {"coding": {"median": 0, "count": 9}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": 7140, "count": 9}},
   "change_failure_rate": 0.363636363636, "failed_deployments": 4,
   "recovery_time_seconds": {"median": 6000, "count": 3},
   "time_to_restore_seconds": {"median": 4800, "count": 4},
@@ -126,6 +136,7 @@ const SeriesByMonthJSON = `[{
   "deployment_days_per_week_median": 1, "deployment_days_per_month_median": 10,
   "deployment_days_per_half_year_median": 10,
   "lead_time_seconds": {"median": 7200, "p75": 36000, "p90": 87120, "count": 9},
+  "pull_request_stages_seconds": {"coding": {"median": 0, "count": 9}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": 7140, "count": 9}},
   "change_failure_rate": 0.333333333333, "failed_deployments": 4,
   "recovery_time_seconds": {"median": 6000, "count": 3},
   "time_to_restore_seconds": {"median": 4200, "count": 5},
@@ -141,6 +152,7 @@ const SeriesByMonthJSON = `[{
   "deployment_days_per_week_median": 0, "deployment_days_per_month_median": 0,
   "deployment_days_per_half_year_median": 0,
   "lead_time_seconds": {"median": null, "p75": null, "p90": null, "count": 0},
+  "pull_request_stages_seconds": {"coding": {"median": null, "count": 0}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": null, "count": 0}},
   "change_failure_rate": null, "failed_deployments": 0,
   "recovery_time_seconds": {"median": null, "count": 0},
   "time_to_restore_seconds": {"median": null, "count": 0},
@@ -156,6 +168,7 @@ const SeriesByMonthJSON = `[{
   "deployment_days_per_week_median": 0, "deployment_days_per_month_median": 1,
   "deployment_days_per_half_year_median": 1,
   "lead_time_seconds": {"median": 7000, "p75": 7000, "p90": 7000, "count": 1},
+  "pull_request_stages_seconds": {"coding": {"median": 0, "count": 1}, "pickup": {"median": null, "count": 0}, "review": {"median": null, "count": 0}, "deploy": {"median": 6940, "count": 1}},
   "change_failure_rate": 0, "failed_deployments": 0,
   "recovery_time_seconds": {"median": null, "count": 0},
   "time_to_restore_seconds": {"median": null, "count": 0},
