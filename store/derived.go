@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -52,14 +53,22 @@ func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, ve
 	return s.writeLinks(ctx, repos, d, version)
 }
 
+// liveKey is the key of a live derived record and the time its table is
+// partitioned by.
+type liveKey struct {
+	repoKey
+	at time.Time
+}
+
 // liveRepoKeys reads the (repo, id) keys of the live records of a derived
-// table. WHERE applies after FINAL, so a key whose newest row is a
-// tombstone is not returned.
-func (s *Store) liveRepoKeys(ctx context.Context, table, idCol string, repos []string) ([]repoKey, error) {
-	var out []repoKey
-	err := s.eachRepos(ctx, "SELECT repo, "+idCol+" FROM "+table+" FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, "+idCol, repos, func(rows driver.Rows) error {
-		var k repoKey
-		if err := rows.Scan(&k.repo, &k.id); err != nil {
+// table, with their partition time. WHERE applies after FINAL, so a key
+// whose newest row is a tombstone is not returned.
+func (s *Store) liveRepoKeys(ctx context.Context, table, idCol, timeCol string, repos []string) ([]liveKey, error) {
+	var out []liveKey
+	q := "SELECT repo, " + idCol + ", " + timeCol + " FROM " + table + " FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, " + idCol
+	err := s.eachRepos(ctx, q, repos, func(rows driver.Rows) error {
+		var k liveKey
+		if err := rows.Scan(&k.repo, &k.id, &k.at); err != nil {
 			return err
 		}
 		out = append(out, k)
@@ -71,8 +80,28 @@ func (s *Store) liveRepoKeys(ctx context.Context, table, idCol string, repos []s
 	return out, nil
 }
 
+// sameMonth reports whether two record times fall in one monthly partition.
+// ReplacingMergeTree collapses rows only within a partition, so a record
+// that moves to another month needs a tombstone in its old one.
+func sameMonth(a, b time.Time) bool {
+	a, b = dt(a).UTC(), dt(b).UTC()
+	return a.Year() == b.Year() && a.Month() == b.Month()
+}
+
+// tombstoneVersion is the version of a tombstone for a live record. SELECT
+// … FINAL collapses rows across partitions on both 18.16 and current
+// releases, so the tombstone of a record that moved month must lose to the
+// record's new row: it is written one version lower. It still beats the
+// old row, which was written by an earlier, lower-versioned call.
+func tombstoneVersion(version uint64, moved bool) uint64 {
+	if moved {
+		return version - 1
+	}
+	return version
+}
+
 func (s *Store) writeOutcomes(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
-	live, err := s.liveRepoKeys(ctx, "deployment_outcomes", "deployment_id", repos)
+	live, err := s.liveRepoKeys(ctx, "deployment_outcomes", "deployment_id", "finished_at", repos)
 	if err != nil {
 		return err
 	}
@@ -80,30 +109,32 @@ func (s *Store) writeOutcomes(ctx context.Context, repos []string, d map[string]
 		repo string
 		o    facts.DeploymentOutcome
 		dead bool
+		ver  uint64
 	}
 	var rows []row
-	keep := map[repoKey]bool{}
+	keep := map[repoKey]time.Time{}
 	for _, r := range repos {
 		for _, o := range d[r].Deployments {
-			keep[repoKey{r, o.DeploymentID}] = true
-			rows = append(rows, row{repo: r, o: o})
+			keep[repoKey{r, o.DeploymentID}] = o.FinishedAt
+			rows = append(rows, row{repo: r, o: o, ver: version})
 		}
 	}
 	for _, k := range live {
-		if !keep[k] {
-			rows = append(rows, row{repo: k.repo, o: facts.DeploymentOutcome{DeploymentID: k.id}, dead: true})
+		if at, ok := keep[k.repoKey]; !ok || !sameMonth(at, k.at) {
+			rows = append(rows, row{repo: k.repo, o: facts.DeploymentOutcome{DeploymentID: k.id, FinishedAt: k.at}, dead: true,
+				ver: tombstoneVersion(version, ok)})
 		}
 	}
 	return s.insert(ctx, "deployment_outcomes", outcomeCols, len(rows), func(b driver.Batch, i int) error {
 		r, o := rows[i], rows[i].o
 		return b.Append(r.repo, o.DeploymentID, o.Origin, o.Environment, o.SHA, b8(o.Production),
 			dt(o.FinishedAt), b8(o.Failed), o.FailureCause, dt(o.RecoveredAt), o.Rework, u32(o.Changes),
-			b8(r.dead), version)
+			b8(r.dead), r.ver)
 	})
 }
 
 func (s *Store) writeLeads(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
-	live, err := s.liveRepoKeys(ctx, "change_leads", "change_id", repos)
+	live, err := s.liveRepoKeys(ctx, "change_leads", "change_id", "deployed_at", repos)
 	if err != nil {
 		return err
 	}
@@ -111,25 +142,27 @@ func (s *Store) writeLeads(ctx context.Context, repos []string, d map[string]fac
 		repo string
 		c    facts.ChangeLead
 		dead bool
+		ver  uint64
 	}
 	var rows []row
-	keep := map[repoKey]bool{}
+	keep := map[repoKey]time.Time{}
 	for _, r := range repos {
 		for _, c := range d[r].Changes {
-			keep[repoKey{r, c.ID}] = true
-			rows = append(rows, row{repo: r, c: c})
+			keep[repoKey{r, c.ID}] = c.DeployedAt
+			rows = append(rows, row{repo: r, c: c, ver: version})
 		}
 	}
 	for _, k := range live {
-		if !keep[k] {
-			rows = append(rows, row{repo: k.repo, c: facts.ChangeLead{ID: k.id}, dead: true})
+		if at, ok := keep[k.repoKey]; !ok || !sameMonth(at, k.at) {
+			rows = append(rows, row{repo: k.repo, c: facts.ChangeLead{ID: k.id, DeployedAt: k.at}, dead: true,
+				ver: tombstoneVersion(version, ok)})
 		}
 	}
 	return s.insert(ctx, "change_leads", leadCols, len(rows), func(b driver.Batch, i int) error {
 		r, c := rows[i], rows[i].c
 		return b.Append(r.repo, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
 			dt(c.StartedAt), b8(c.StartIsCreated), dt(c.OpenedAt), dt(c.FirstReviewAt), dt(c.MergedAt),
-			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(r.dead), version)
+			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(r.dead), r.ver)
 	})
 }
 
@@ -137,11 +170,12 @@ func (s *Store) writeLinks(ctx context.Context, repos []string, d map[string]fac
 	type liveLink struct {
 		key  incidentKey
 		repo string
+		at   time.Time
 	}
 	var live []liveLink
-	err := s.eachRepos(ctx, "SELECT source, incident_id, repo FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY source, incident_id", repos, func(rows driver.Rows) error {
+	err := s.eachRepos(ctx, "SELECT source, incident_id, repo, created_at FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY source, incident_id", repos, func(rows driver.Rows) error {
 		var l liveLink
-		if err := rows.Scan(&l.key.source, &l.key.id, &l.repo); err != nil {
+		if err := rows.Scan(&l.key.source, &l.key.id, &l.repo, &l.at); err != nil {
 			return err
 		}
 		live = append(live, l)
@@ -154,26 +188,28 @@ func (s *Store) writeLinks(ctx context.Context, repos []string, d map[string]fac
 		repo string
 		l    facts.IncidentLink
 		dead bool
+		ver  uint64
 	}
 	var rows []row
-	keep := map[incidentKey]bool{}
+	keep := map[incidentKey]time.Time{}
 	for _, r := range repos {
 		for _, l := range d[r].Incidents {
-			keep[incidentKey{l.Source, l.IncidentID}] = true
-			rows = append(rows, row{repo: r, l: l})
+			keep[incidentKey{l.Source, l.IncidentID}] = l.CreatedAt
+			rows = append(rows, row{repo: r, l: l, ver: version})
 		}
 	}
 	for _, l := range live {
 		// An incident that moved to another repository of this call is
 		// kept by that repository's records.
-		if !keep[l.key] {
-			rows = append(rows, row{repo: l.repo, l: facts.IncidentLink{Source: l.key.source, IncidentID: l.key.id}, dead: true})
+		if at, ok := keep[l.key]; !ok || !sameMonth(at, l.at) {
+			rows = append(rows, row{repo: l.repo, l: facts.IncidentLink{Source: l.key.source, IncidentID: l.key.id, CreatedAt: l.at}, dead: true,
+				ver: tombstoneVersion(version, ok)})
 		}
 	}
 	return s.insert(ctx, "incident_links", linkCols, len(rows), func(b driver.Batch, i int) error {
 		r, l := rows[i], rows[i].l
 		return b.Append(l.Source, l.IncidentID, r.repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
-			l.DeploymentID, l.Link, b8(r.dead), version)
+			l.DeploymentID, l.Link, b8(r.dead), r.ver)
 	})
 }
 

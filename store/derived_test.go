@@ -163,3 +163,43 @@ func TestWriteDerivedMovedIncidentIsKept(t *testing.T) {
 		t.Errorf("acme/b incident links = %+v, want %+v", l, moved)
 	}
 }
+
+// A record whose time moves to another month lands in another partition;
+// the old month must not keep a live copy.
+func TestWriteDerivedRecordMovesMonth(t *testing.T) {
+	st := storetest.New(t)
+	ctx := testCtx(t)
+	d := derivedFor("acme/api", "pr/1")
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/api": d}, 1); err != nil {
+		t.Fatal(err)
+	}
+	// An earlier deployment arrives: the change and the deployment now
+	// finish in February, the incident too.
+	feb := ts("2026-02-27T10:00:00Z")
+	d.Deployments[0].FinishedAt, d.Deployments[0].RecoveredAt = feb, feb.Add(time.Hour)
+	d.Changes[0].DeployedAt = feb
+	d.Incidents[0].CreatedAt, d.Incidents[0].ResolvedAt = feb.Add(30*time.Minute), feb.Add(time.Hour)
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/api": d}, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"SELECT count() FROM deployment_outcomes FINAL WHERE deleted = 0",
+		"SELECT count() FROM change_leads FINAL WHERE deleted = 0",
+		"SELECT count() FROM incident_links FINAL WHERE deleted = 0",
+	} {
+		var n uint64
+		if err := st.Conn().QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("%s: %d live rows, want 1", q, n)
+		}
+	}
+	got, err := st.Derived(ctx, []string{"acme/api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := got["acme/api"]; len(g.Changes) != 1 || !g.Changes[0].DeployedAt.Equal(feb) || !g.Deployments[0].FinishedAt.Equal(feb) {
+		t.Errorf("live records after the move: %+v", g)
+	}
+}

@@ -2,6 +2,11 @@
 -- change. `version` is the derivation's time in nanoseconds; a record that a
 -- newer derivation no longer produces is overwritten by a row with
 -- deleted = 1. Read them with FINAL and `deleted = 0`.
+--
+-- The tables are partitioned by month of the time reports filter on, so a
+-- quarter reads three partitions. ReplacingMergeTree collapses rows only
+-- within a partition: when a record's time moves to another month, the
+-- writer puts a tombstone in the old month as well.
 
 CREATE TABLE IF NOT EXISTS deployment_outcomes (
     repo           String,
@@ -19,6 +24,7 @@ CREATE TABLE IF NOT EXISTS deployment_outcomes (
     deleted        UInt8,
     version        UInt64
 ) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(finished_at)
 ORDER BY (repo, deployment_id);
 
 CREATE TABLE IF NOT EXISTS change_leads (
@@ -40,6 +46,7 @@ CREATE TABLE IF NOT EXISTS change_leads (
     deleted           UInt8,
     version           UInt64
 ) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(deployed_at)
 ORDER BY (repo, change_id);
 
 CREATE TABLE IF NOT EXISTS incident_links (
@@ -54,4 +61,5 @@ CREATE TABLE IF NOT EXISTS incident_links (
     deleted        UInt8,
     version        UInt64
 ) ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(created_at)
 ORDER BY (source, incident_id);

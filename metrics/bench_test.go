@@ -1,0 +1,156 @@
+package metrics_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/metrics"
+	"github.com/doraflow/doraflow/simulate"
+	"github.com/doraflow/doraflow/store"
+	"github.com/doraflow/doraflow/store/storetest"
+)
+
+// The read-path benchmarks run against a large organisation kept in its own
+// database, loaded once and reused by later runs (DORA_BENCH_RELOAD=1 loads
+// it again). Size with DORA_BENCH_SERVICES (default 1000 services, two
+// years). See docs/performance.md for the commands and figures.
+
+var (
+	benchOnce   sync.Once
+	benchEngine *metrics.Engine
+	benchErr    error
+	benchScale  simulate.ScaleConfig
+)
+
+func benchSetup(b *testing.B) *metrics.Engine {
+	b.Helper()
+	benchOnce.Do(func() {
+		benchScale = simulate.DefaultScale()
+		if v, err := strconv.Atoi(os.Getenv("DORA_BENCH_SERVICES")); err == nil && v > 0 {
+			benchScale.Services = v
+			benchScale.Teams = max(1, v/10)
+		}
+		ctx := context.Background()
+		st, err := store.Open(ctx, store.Config{Addr: storetest.Addr(),
+			Database: "doraflow_bench_" + strconv.Itoa(benchScale.Services), MaxExecutionTime: 10 * time.Minute})
+		if err != nil {
+			benchErr = err
+			return
+		}
+		if err := st.Migrate(ctx); err != nil {
+			benchErr = err
+			return
+		}
+		var have uint64
+		if err := st.Conn().QueryRow(ctx, "SELECT count() FROM deployment_outcomes").Scan(&have); err != nil {
+			benchErr = err
+			return
+		}
+		if have == 0 || os.Getenv("DORA_BENCH_RELOAD") != "" {
+			benchErr = loadScale(ctx, b, st)
+			if benchErr != nil {
+				return
+			}
+		}
+		cat := benchScale.Catalog()
+		benchEngine, benchErr = metrics.New(st.Conn(), func() catalog.Catalog { return cat }, metrics.Options{TimeZone: "UTC"})
+	})
+	if benchErr != nil {
+		b.Skipf("no benchmark database: %v", benchErr)
+	}
+	return benchEngine
+}
+
+func loadScale(ctx context.Context, b *testing.B, st *store.Store) error {
+	for _, t := range []string{"deployment_outcomes", "change_leads", "incident_links"} {
+		if err := st.Conn().Exec(ctx, "TRUNCATE TABLE "+t); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	chunk := map[string]facts.Derived{}
+	var deployments, changes, incidents int
+	flush := func() error {
+		err := st.WriteDerived(ctx, chunk, 1)
+		chunk = map[string]facts.Derived{}
+		return err
+	}
+	err := simulate.Scale(benchScale, func(repo string, d facts.Derived) error {
+		chunk[repo] = d
+		deployments += len(d.Deployments)
+		changes += len(d.Changes)
+		incidents += len(d.Incidents)
+		if len(chunk) == 25 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	// Let the tables settle as they would after a while in production.
+	for _, t := range []string{"deployment_outcomes", "change_leads", "incident_links"} {
+		if err := st.Conn().Exec(ctx, "OPTIMIZE TABLE "+t+" FINAL"); err != nil {
+			return err
+		}
+	}
+	b.Logf("loaded %d services: %d deployments, %d changes, %d incidents in %s",
+		benchScale.Services, deployments, changes, incidents, time.Since(start).Round(time.Second))
+	return nil
+}
+
+func quarter() (time.Time, time.Time) {
+	return time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+}
+
+func benchSummary(b *testing.B, groupBy string) {
+	e := benchSetup(b)
+	from, to := quarter()
+	q := metrics.Query{From: from, To: to, GroupBy: groupBy}
+	b.ResetTimer()
+	for b.Loop() {
+		rs, err := e.Summary(context.Background(), q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rs) == 0 || (groupBy == metrics.GroupByOrganization && rs[0].Deployments == 0) {
+			b.Fatalf("empty answer: %+v", rs)
+		}
+	}
+}
+
+// BenchmarkSummaryQuarterOrganization is /api/v1/dora for the whole
+// organisation over a quarter.
+func BenchmarkSummaryQuarterOrganization(b *testing.B) { benchSummary(b, metrics.GroupByOrganization) }
+
+// BenchmarkSummaryQuarterByTeam is the same, one result per team.
+func BenchmarkSummaryQuarterByTeam(b *testing.B) { benchSummary(b, metrics.GroupByTeam) }
+
+// BenchmarkSummaryQuarterByService is the same, one result per service.
+func BenchmarkSummaryQuarterByService(b *testing.B) { benchSummary(b, metrics.GroupByService) }
+
+// BenchmarkSeriesMonthlyOrganization is /api/v1/dora/series by month over
+// the two years.
+func BenchmarkSeriesMonthlyOrganization(b *testing.B) {
+	e := benchSetup(b)
+	q := metrics.Query{From: benchScale.Start, To: benchScale.End, GroupBy: metrics.GroupByOrganization}
+	b.ResetTimer()
+	for b.Loop() {
+		rows, err := e.Series(context.Background(), q, metrics.BucketMonth)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(rows) != 24 {
+			b.Fatalf("%d monthly rows, want 24", len(rows))
+		}
+	}
+}
