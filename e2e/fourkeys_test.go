@@ -5,7 +5,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/metrics"
+	"github.com/doraflow/doraflow/simulate"
 )
 
 type doraAnswer struct {
@@ -111,4 +113,23 @@ func eqF(t *testing.T, what string, got *float64, want float64) {
 	if d := *got - want; d > 1e-9 || d < -1e-9 {
 		t.Errorf("%s = %v, want %v", what, *got, want)
 	}
+}
+
+// TestFourKeysAnyOrder posts the same history newest first: deployments
+// before their pushes, the incident's close before its opening, the merge
+// before the branch's commits. Each delivery is its own aggregator batch, so
+// the numbers are derived after every event; the final ones are those of
+// TestFourKeys.
+func TestFourKeysAnyOrder(t *testing.T) {
+	p := startPipelineWith(t, fourKeysCatalog(), func(c *config.Config) { c.Aggregator.MaxBatch = 1 })
+	history := fourKeysHistory()
+	reversed := make([]simulate.Delivery, len(history))
+	for i, d := range history {
+		reversed[len(history)-1-i] = d
+	}
+	p.post(t, reversed)
+	p.settle(t)
+	var got doraAnswer
+	p.get(t, "/api/v1/dora", url.Values{"from": {"2026-03-02T00:00:00Z"}, "to": {"2026-03-09T00:00:00Z"}, "group_by": {"service"}}, &got)
+	checkFourKeys(t, got)
 }

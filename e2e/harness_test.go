@@ -32,6 +32,12 @@ type pipeline struct {
 
 func startPipeline(t *testing.T, cat catalog.Catalog) *pipeline {
 	t.Helper()
+	return startPipelineWith(t, cat, nil)
+}
+
+// startPipelineWith lets a test adjust the configuration first.
+func startPipelineWith(t *testing.T, cat catalog.Catalog, adjust func(*config.Config)) *pipeline {
+	t.Helper()
 	st := storetest.New(t) // creates and migrates a throw-away database
 	cfg := config.Default()
 	cfg.ClickHouse.Addr = storetest.Addr()
@@ -40,6 +46,9 @@ func startPipeline(t *testing.T, cat catalog.Catalog) *pipeline {
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Sources.GitHub.Secret = testSecret
 	cfg.Catalog.Services = cat.Services
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	local, err := app.StartLocal(ctx, cfg, log)
