@@ -114,6 +114,18 @@ type Metrics struct {
 	IncidentWindow         Duration     `yaml:"incident_window"`
 	HotfixLabels           []string     `yaml:"hotfix_labels"`
 	HotfixBranches         []string     `yaml:"hotfix_branches"`
+	Toil                   Toil         `yaml:"toil"`
+}
+
+// Toil holds the rules that classify changes as infrastructure toil.
+type Toil struct {
+	Labels      []string `yaml:"labels"`
+	CommitTypes []string `yaml:"commit_types"`
+	Bots        []string `yaml:"bots"`
+	Paths       []string `yaml:"paths"`
+	PathShare   float64  `yaml:"path_share"`
+	ActiveCap   Duration `yaml:"active_cap"`
+	MinActive   Duration `yaml:"min_active"`
 }
 
 // DeployRule makes matching CI runs count as deployments.
@@ -254,6 +266,9 @@ func (c Config) DeriveRules() derive.Rules {
 		IncidentWindow:         time.Duration(c.Metrics.IncidentWindow),
 		HotfixLabels:           c.Metrics.HotfixLabels,
 		HotfixBranches:         c.Metrics.HotfixBranches,
+		Toil: derive.ToilRules{Labels: c.Metrics.Toil.Labels, CommitTypes: c.Metrics.Toil.CommitTypes,
+			Bots: c.Metrics.Toil.Bots, Paths: c.Metrics.Toil.Paths, PathShare: c.Metrics.Toil.PathShare,
+			ActiveCap: time.Duration(c.Metrics.Toil.ActiveCap), MinActive: time.Duration(c.Metrics.Toil.MinActive)},
 	}
 	for _, d := range c.Metrics.DeployRules {
 		r.DeployRules = append(r.DeployRules, derive.DeployRule{Repo: d.Repo, Workflow: d.Workflow, Branch: d.Branch, Environment: d.Environment})

@@ -122,6 +122,7 @@ func (x *deriver) changes() []facts.ChangeLead {
 			c.DeployedAt = p.dep.out.FinishedAt
 			c.Environment = p.dep.out.Environment
 		}
+		x.classify(&c)
 		out = append(out, c)
 	}
 	for _, d := range x.prod {
@@ -152,6 +153,7 @@ func (x *deriver) changes() []facts.ChangeLead {
 				}
 			}
 			c.MergedAt = c.StartedAt
+			x.classify(&c)
 			out = append(out, c)
 		}
 	}
@@ -159,6 +161,12 @@ func (x *deriver) changes() []facts.ChangeLead {
 		return cmpOr(strings.Compare(a.Repo, b.Repo), strings.Compare(a.ID, b.ID))
 	})
 	return out
+}
+
+// classify sets a change's toil verdict and its credited effort.
+func (x *deriver) classify(c *facts.ChangeLead) {
+	c.Toil, c.ToilReason = x.rules.Toil.Classify(c.Labels, c.Title, c.Author, c.Paths)
+	c.ActiveSeconds = int64(x.rules.Toil.Active(c.StartedAt, c.MergedAt) / time.Second)
 }
 
 // prStart is when a pull request's work started: the earliest author time

@@ -54,6 +54,8 @@ type Rules struct {
 	// HotfixBranches are head-branch globs that make a change a hotfix.
 	// Default: hotfix/*, hotfix-*.
 	HotfixBranches []string
+	// Toil classifies changes as infrastructure toil or product work.
+	Toil ToilRules
 }
 
 // DeployRule makes successful CI runs deployments.
@@ -87,6 +89,7 @@ func (r Rules) WithDefaults() Rules {
 	if len(r.HotfixBranches) == 0 {
 		r.HotfixBranches = DefaultHotfixBranches()
 	}
+	r.Toil = r.Toil.WithDefaults()
 	if len(r.DeployRules) > 0 {
 		rules := make([]DeployRule, len(r.DeployRules))
 		copy(rules, r.DeployRules)

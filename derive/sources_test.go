@@ -131,12 +131,24 @@ func TestWithDefaults(t *testing.T) {
 		IncidentWindow:         24 * time.Hour,
 		HotfixLabels:           []string{"hotfix"},
 		HotfixBranches:         []string{"hotfix/*", "hotfix-*"},
+		Toil: ToilRules{
+			Labels:      []string{"infra", "toil", "ci", "dependencies"},
+			CommitTypes: []string{"ci", "build", "chore(deps)"},
+			Bots:        []string{"dependabot", "renovate"},
+			Paths: []string{"**/*.tf", "**/*.hcl", ".github/workflows/**", ".gitlab-ci.yml", "Jenkinsfile",
+				"Dockerfile*", "helm/**", "charts/**", "k8s/**", "deploy/**", "ansible/**"},
+			PathShare: 0.5,
+			ActiveCap: 5 * 24 * time.Hour,
+			MinActive: 30 * time.Minute,
+		},
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("WithDefaults:\n got %+v\nwant %+v", r, want)
 	}
 	set := Rules{ProductionEnvironments: []string{"live"}, Lookback: time.Hour, IncidentWindow: time.Minute,
-		HotfixLabels: []string{"p0"}, HotfixBranches: []string{"fix/*"}}
+		HotfixLabels: []string{"p0"}, HotfixBranches: []string{"fix/*"},
+		Toil: ToilRules{Labels: []string{"ops"}, CommitTypes: []string{"ci"}, Bots: []string{"bot"}, Paths: []string{"infra/**"},
+			PathShare: 0.8, ActiveCap: time.Hour, MinActive: time.Minute}}
 	if got := set.WithDefaults(); !reflect.DeepEqual(got, set) {
 		t.Errorf("WithDefaults changed set fields: %+v", got)
 	}

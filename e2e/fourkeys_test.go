@@ -78,6 +78,7 @@ func checkFourKeys(t *testing.T, got doraAnswer) {
 	eqU(t, "shop restore count", shop.TimeToRestore.Count, 1)
 	eqF(t, "shop time to restore", shop.TimeToRestore.Median, 5400)
 	eqF(t, "shop rework rate", shop.ReworkRate, 0)
+	eqF(t, "shop infra toil share", shop.InfraToilShare, 1800.0/23400)
 	eqU(t, "shop unlinked incidents", shop.UnlinkedIncidents, 0)
 	// 2023 bands: 3 deployment days in the one week → high; median lead
 	// 3.7 h < 1 day → elite; 33 % failures > 15 % → low; 2.5 h recovery

@@ -30,7 +30,8 @@ import (
 //	           production deployment within 24 h before it
 //	Tue 17:10  issue #50 closed: time to restore 1h30m = 5400 s; deployment
 //	           103 failed and recovered after 17:10 − 14:40 = 2h30m = 9000 s
-//	Wed 09:00  c3 pushed straight to main
+//	Wed 09:00  c3 ("ci: …", infrastructure toil by its commit type) pushed
+//	           straight to main
 //	Wed 10:20  deployment 104 of c3 to production succeeds: c3 lead 1h20m = 4800 s
 //
 // acme/tools (not in the catalog, so its own unowned service):
@@ -41,6 +42,9 @@ import (
 // shop over the week: 3 production deployments on 3 days, lead times
 // {4800, 11400, 15000, 20400} s → median (11400 + 15000) / 2 = 13200 s;
 // change failure rate 1/3; recovery median 9000 s; time to restore 5400 s.
+// Effort: c1 and c3 are direct commits, credited the 30-minute floor
+// (1800 s each); PR #1 10:00 → 11:30 = 5400 s; PR #2 09:00 → 13:00 =
+// 14400 s. Toil is c3 alone: 1800 / 23400.
 func fourKeysHistory() []simulate.Delivery {
 	b := simulate.NewBuilder("fourkeys")
 	at := func(s string) time.Time { return mustTime(s) }
@@ -88,7 +92,7 @@ func fourKeysHistory() []simulate.Delivery {
 	inc.ResolvedAt = at("2026-03-03T17:10:00Z")
 	b.Issue("closed", shop, inc)
 
-	c3 := b.NewCommit("carol", "Raise cache TTL", at("2026-03-04T09:00:00Z"), "web/cache.go")
+	c3 := b.NewCommit("carol", "ci: raise the cache TTL of the build", at("2026-03-04T09:00:00Z"), "web/cache.go")
 	b.Push(shop, "main", at("2026-03-04T09:01:00Z"), c3)
 	b.Deploy(shop, simulate.Deployment{ID: 104, SHA: c3.SHA, Environment: "production",
 		CreatedAt: at("2026-03-04T10:00:00Z"), FinishedAt: at("2026-03-04T10:20:00Z"), State: "success"})

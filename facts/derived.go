@@ -68,6 +68,14 @@ type ChangeLead struct {
 	DeploymentID   string    // first production deployment containing it; "" if none yet
 	DeployedAt     time.Time
 	Environment    string
+	// Toil is set when the change is infrastructure work rather than
+	// product work; ToilReason says which rule decided ("label:infra",
+	// "commit-type:ci", "bot:dependabot[bot]", "paths:3/4 **/*.tf").
+	Toil       bool
+	ToilReason string
+	// ActiveSeconds is the effort credited to the change: first commit to
+	// merge, bounded.
+	ActiveSeconds int64
 }
 
 // IncidentLink is an incident and the deployment it was blamed on.

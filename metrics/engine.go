@@ -179,6 +179,8 @@ type cell struct {
 	recovery          []int64
 	restore           []int64
 	stages            [4][]int64 // coding, pickup, review, deploy
+	toilSeconds       uint64
+	allSeconds        uint64
 	incidents         uint64
 	unlinked          uint64
 }
@@ -256,6 +258,13 @@ var readers = []reader{
 		var st [4][]int64
 		err := rows.Scan(&g, &b, &st[0], &st[1], &st[2], &st[3])
 		return g, b, func(c *cell) { c.stages = st }, err
+	}},
+	{"toil_share", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+		var g string
+		var b uint32
+		var toil, all, toilN, allN uint64
+		err := rows.Scan(&g, &b, &toil, &all, &toilN, &allN)
+		return g, b, func(c *cell) { c.toilSeconds, c.allSeconds = toil, all }, err
 	}},
 	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
@@ -477,6 +486,10 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 	r.TimeToRestore = Duration{Median: Median(c.restore), Count: uint64(len(c.restore))}
 	stage := func(xs []int64) Duration { return Duration{Median: Median(xs), Count: uint64(len(xs))} }
 	r.Stages = Stages{Coding: stage(c.stages[0]), Pickup: stage(c.stages[1]), Review: stage(c.stages[2]), Deploy: stage(c.stages[3])}
+	if c.allSeconds > 0 {
+		share := float64(c.toilSeconds) / float64(c.allSeconds)
+		r.InfraToilShare = &share
+	}
 	r.ReworkDeployments = c.rework
 	r.ReworkRate = c.reworkRate
 	if r.Deployments == 0 {

@@ -16,7 +16,8 @@ const (
 	outcomeCols = "repo, deployment_id, origin, environment, sha, production, finished_at, failed, " +
 		"failure_cause, recovered_at, rework, changes, deleted, version"
 	leadCols = "repo, change_id, kind, title, author, labels, paths, started_at, start_is_created, " +
-		"opened_at, first_review_at, merged_at, deployment_id, deployed_at, environment, deleted, version"
+		"opened_at, first_review_at, merged_at, deployment_id, deployed_at, environment, toil, toil_reason, " +
+		"active_seconds, deleted, version"
 	linkCols = "source, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version"
 )
 
@@ -162,7 +163,8 @@ func (s *Store) writeLeads(ctx context.Context, repos []string, d map[string]fac
 		r, c := rows[i], rows[i].c
 		return b.Append(r.repo, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
 			dt(c.StartedAt), b8(c.StartIsCreated), dt(c.OpenedAt), dt(c.FirstReviewAt), dt(c.MergedAt),
-			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(r.dead), r.ver)
+			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(c.Toil), c.ToilReason, u32(int(c.ActiveSeconds)),
+			b8(r.dead), r.ver)
 	})
 }
 
@@ -247,14 +249,15 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 	}
 	err = s.eachRepos(ctx, "SELECT "+leadCols+" FROM change_leads FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, started_at, change_id", repos, func(rows driver.Rows) error {
 		var c facts.ChangeLead
-		var created, deleted uint8
+		var created, toil, deleted uint8
+		var active uint32
 		var ver uint64
 		if err := rows.Scan(&c.Repo, &c.ID, &c.Kind, &c.Title, &c.Author, &c.Labels, &c.Paths,
 			&c.StartedAt, &created, &c.OpenedAt, &c.FirstReviewAt, &c.MergedAt, &c.DeploymentID,
-			&c.DeployedAt, &c.Environment, &deleted, &ver); err != nil {
+			&c.DeployedAt, &c.Environment, &toil, &c.ToilReason, &active, &deleted, &ver); err != nil {
 			return err
 		}
-		c.StartIsCreated = created != 0
+		c.StartIsCreated, c.Toil, c.ActiveSeconds = created != 0, toil != 0, int64(active)
 		c.Labels, c.Paths = nilIfEmpty(c.Labels), nilIfEmpty(c.Paths)
 		c.StartedAt, c.OpenedAt = fromDT(c.StartedAt), fromDT(c.OpenedAt)
 		c.FirstReviewAt, c.MergedAt, c.DeployedAt = fromDT(c.FirstReviewAt), fromDT(c.MergedAt), fromDT(c.DeployedAt)

@@ -31,7 +31,8 @@ func derivedFor(repo string, changes ...string) facts.Derived {
 			StartedAt: ts("2026-03-01T08:00:00Z").Add(time.Duration(i) * time.Minute), StartIsCreated: i%2 == 1,
 			OpenedAt: ts("2026-03-01T09:00:00Z"), FirstReviewAt: ts("2026-03-01T09:30:00Z"),
 			MergedAt: ts("2026-03-01T12:00:00Z"), DeploymentID: "d1", DeployedAt: ts("2026-03-02T10:00:00Z"),
-			Environment: "production",
+			Environment: "production", Toil: i == 0, ToilReason: map[bool]string{true: "label:infra"}[i == 0],
+			ActiveSeconds: int64(3600 + i),
 		})
 	}
 	return d

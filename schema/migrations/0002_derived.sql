@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS change_leads (
     deployment_id     String,
     deployed_at       DateTime('UTC'),
     environment       String,
+    toil              UInt8,
+    toil_reason       String,
+    active_seconds    UInt32,
     deleted           UInt8,
     version           UInt64
 ) ENGINE = ReplacingMergeTree(version)
