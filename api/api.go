@@ -100,6 +100,11 @@ func New(cfg Config) http.Handler {
 	r.HandleFunc("/api/v1/dora", s.dora).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/dora/series", s.series).Methods(http.MethodGet)
 	r.HandleFunc("/api/v1/catalog", s.catalog).Methods(http.MethodGet)
+	if cfg.Metrics != nil {
+		r.HandleFunc("/api/v1/deployments", listHandler(s, cfg.Metrics.Deployments)).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/changes", listHandler(s, cfg.Metrics.Changes)).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/incidents", listHandler(s, cfg.Metrics.Incidents)).Methods(http.MethodGet)
+	}
 
 	// Authentication wraps the router rather than a subrouter, so that
 	// unknown paths under /api/ are refused before they are looked up.

@@ -35,6 +35,8 @@ func TestFourKeys(t *testing.T) {
 	if p.sent != before {
 		t.Errorf("%d redelivered deliveries were published again", p.sent-before)
 	}
+	checkDrillDowns(t, p, week)
+
 	var second doraAnswer
 	p.get(t, "/api/v1/dora", week, &second)
 	if !reflect.DeepEqual(first, second) {
@@ -133,4 +135,38 @@ func TestFourKeysAnyOrder(t *testing.T) {
 	var got doraAnswer
 	p.get(t, "/api/v1/dora", url.Values{"from": {"2026-03-02T00:00:00Z"}, "to": {"2026-03-09T00:00:00Z"}, "group_by": {"service"}}, &got)
 	checkFourKeys(t, got)
+}
+
+// checkDrillDowns reads the deployments, changes and incidents behind the
+// numbers of fourKeysHistory.
+func checkDrillDowns(t *testing.T, p *pipeline, week url.Values) {
+	t.Helper()
+	q := url.Values{"from": week["from"], "to": week["to"], "service": {"shop"}, "failed": {"true"}}
+	var deps struct {
+		Rows []metrics.DeploymentRow `json:"rows"`
+	}
+	p.get(t, "/api/v1/deployments", q, &deps)
+	// Only deployment 103 failed: blamed for incident #50, restored at
+	// 17:10, 2h30m after it finished.
+	if len(deps.Rows) != 1 || deps.Rows[0].DeploymentID != "103" || deps.Rows[0].FailureCause != "incident" ||
+		deps.Rows[0].Recovery == nil || *deps.Rows[0].Recovery != 9000 || deps.Rows[0].Team != "web" {
+		t.Errorf("failed deployments: %+v", deps.Rows)
+	}
+	var changes struct {
+		Rows []metrics.ChangeRow `json:"rows"`
+	}
+	p.get(t, "/api/v1/changes", url.Values{"from": week["from"], "to": week["to"], "limit": {"2"}}, &changes)
+	// The two that waited longest: PR #2 (20400 s), then c1 (15000 s).
+	if len(changes.Rows) != 2 || changes.Rows[0].ChangeID != "pr/2" || changes.Rows[0].LeadSeconds != 20400 ||
+		changes.Rows[1].LeadSeconds != 15000 || changes.Rows[1].Kind != "commit" {
+		t.Errorf("longest-waiting changes: %+v", changes.Rows)
+	}
+	var incidents struct {
+		Rows []metrics.IncidentRow `json:"rows"`
+	}
+	p.get(t, "/api/v1/incidents", url.Values{"from": week["from"], "to": week["to"]}, &incidents)
+	if len(incidents.Rows) != 1 || incidents.Rows[0].IncidentID != "acme/shop#50" || incidents.Rows[0].Link != "window" ||
+		incidents.Rows[0].DeploymentID != "103" || incidents.Rows[0].Restore == nil || *incidents.Rows[0].Restore != 5400 {
+		t.Errorf("incidents: %+v", incidents.Rows)
+	}
 }

@@ -45,15 +45,15 @@ func SQLNames() []string {
 	return out
 }
 
-// queries holds the text of every reader's SQL file.
+// queries holds the text of every SQL file, by name.
 var queries = func() map[string]string {
 	m := map[string]string{}
-	for _, r := range readers {
-		s, err := SQL(r.file)
+	for _, name := range SQLNames() {
+		s, err := SQL(name)
 		if err != nil {
-			panic(err)
+			panic(err) // embedded at build time
 		}
-		m[r.file] = s
+		m[name] = s
 	}
 	return m
 }()

@@ -1,0 +1,23 @@
+-- Drill-down: incidents created in [@from, @to), newest first, with the
+-- deployment each is blamed on (link: explicit, window or none) and its
+-- time to restore (-1 while open).
+SELECT service, team, repo, source, incident_id, title, created_at, resolved_at, restore_seconds,
+       deployment_id, link
+FROM
+(
+    SELECT
+        transform(repo, @repos, @services, repo) AS service,
+        transform(service, @svc, @teams, 'unowned') AS team,
+        repo, source, incident_id, title, created_at, resolved_at,
+        if(toUnixTimestamp(resolved_at) > 0,
+           toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,
+        deployment_id, link
+    FROM incident_links FINAL
+    WHERE deleted = 0
+      AND created_at >= @from
+      AND created_at < @to
+) AS i
+WHERE (@any_service = 1 OR has(@only_services, service))
+  AND (@any_team = 1 OR has(@only_teams, team))
+ORDER BY created_at DESC, source, incident_id
+LIMIT @limit
