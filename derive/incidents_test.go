@@ -130,3 +130,21 @@ func TestIncidentWindowIsConfigurable(t *testing.T) {
 		t.Errorf("d1 failed without a linked incident")
 	}
 }
+
+// Incident tools send partial updates: an acknowledgement or resolution
+// without the creation time or title. Derive folds them into one incident.
+func TestIncidentUpdatesAreFolded(t *testing.T) {
+	t0 := tm("03-02 10:00")
+	triggered := facts.Incident{Source: "pagerduty", ID: "Q1", Repo: testRepo, Service: "PX1", Title: "Checkout down",
+		State: "open", CreatedAt: t0, UpdatedAt: t0}
+	acked := facts.Incident{Source: "pagerduty", ID: "Q1", Repo: testRepo, Service: "PX1", State: "open",
+		UpdatedAt: tm("03-02 10:05")}
+	resolved := facts.Incident{Source: "pagerduty", ID: "Q1", Repo: testRepo, State: "resolved",
+		ResolvedAt: tm("03-02 11:30"), UpdatedAt: tm("03-02 11:30")}
+	for _, order := range [][]facts.Incident{{triggered, acked, resolved}, {resolved, triggered, acked}} {
+		got := Derive(testRepo, facts.Batch{Incidents: order}, Rules{})
+		want := []facts.IncidentLink{{Source: "pagerduty", IncidentID: "Q1", Repo: testRepo, Title: "Checkout down",
+			CreatedAt: t0, ResolvedAt: tm("03-02 11:30"), Link: facts.LinkNone}}
+		checkList(t, "incidents", got.Incidents, want)
+	}
+}

@@ -144,12 +144,63 @@ func normalize(h facts.Batch) facts.Batch {
 		n.CausedByDeployment = strings.TrimSpace(n.CausedByDeployment)
 		incs[i] = n
 	}
-	type incidentKey struct{ source, id string }
-	b.Incidents = dedupe(incs, func(n *facts.Incident) incidentKey { return incidentKey{n.Source, n.ID} },
-		func(x, y *facts.Incident) int { return x.UpdatedAt.Compare(y.UpdatedAt) })
+	b.Incidents = mergeIncidents(incs)
 	slices.SortFunc(b.Incidents, compareIncident)
 
 	return b
+}
+
+// mergeIncidents folds every update of an incident into one record: the
+// newest update's state, with what it left out taken from older updates.
+// Incident tools often send only the changed fields (an "acknowledged"
+// event without the creation time), and an incident's creation time is the
+// earliest any update gives.
+func mergeIncidents(incs []facts.Incident) []facts.Incident {
+	type key struct{ source, id string }
+	groups := map[key][]facts.Incident{}
+	var order []key
+	for _, n := range incs {
+		k := key{n.Source, n.ID}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], n)
+	}
+	out := make([]facts.Incident, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		// Oldest first; equal times ordered by content, not arrival.
+		slices.SortFunc(g, func(x, y facts.Incident) int {
+			return cmpOr(x.UpdatedAt.Compare(y.UpdatedAt), strings.Compare(fmt.Sprint(x), fmt.Sprint(y)))
+		})
+		m := g[len(g)-1]
+		for i := len(g) - 2; i >= 0; i-- {
+			o := g[i]
+			fill(&m.Repo, o.Repo)
+			fill(&m.Service, o.Service)
+			fill(&m.Title, o.Title)
+			fill(&m.Severity, o.Severity)
+			fill(&m.URL, o.URL)
+			fill(&m.CausedByDeployment, o.CausedByDeployment)
+			fill(&m.CausedBySHA, o.CausedBySHA)
+			if len(m.Labels) == 0 {
+				m.Labels = o.Labels
+			}
+		}
+		for _, o := range g {
+			if !o.CreatedAt.IsZero() && (m.CreatedAt.IsZero() || o.CreatedAt.Before(m.CreatedAt)) {
+				m.CreatedAt = o.CreatedAt
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func fill(dst *string, older string) {
+	if *dst == "" {
+		*dst = older
+	}
 }
 
 func comparePush(x, y facts.Push) int {

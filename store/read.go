@@ -45,6 +45,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		return nil
 	}
 
+	var incidents []facts.Incident // every update, ordered by incident and version
 	steps := []struct {
 		table string
 		query string
@@ -168,10 +169,12 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		// The filter on repo, which is not part of the incidents' key,
-		// applies to the newest row of each incident: WHERE runs after
-		// FINAL has collapsed the versions (never use PREWHERE here).
-		{"incidents", "SELECT " + incidentCols + " FROM incidents FINAL WHERE has(?, repo) ORDER BY repo, created_at, source, incident_id",
+		// Every update of an incident is kept; an incident belongs to the
+		// repository its newest update names, so all its updates are read
+		// for that repository.
+		{"incidents", "SELECT " + incidentCols + " FROM incidents FINAL WHERE (source, incident_id) IN " +
+			"(SELECT source, incident_id FROM incidents GROUP BY source, incident_id HAVING has(?, argMax(repo, version))) " +
+			"ORDER BY source, incident_id, version",
 			func(rows driver.Rows) error {
 				var x facts.Incident
 				var version uint64
@@ -182,9 +185,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				x.Labels = nilIfEmpty(x.Labels)
 				x.CreatedAt, x.ResolvedAt, x.UpdatedAt = fromDT(x.CreatedAt), fromDT(x.ResolvedAt), fromDT(x.UpdatedAt)
-				if b := get(x.Repo); b != nil {
-					b.Incidents = append(b.Incidents, x)
-				}
+				incidents = append(incidents, x)
 				return nil
 			}},
 	}
@@ -192,6 +193,17 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		if err := s.eachRepos(ctx, st.query, repos, st.scan); err != nil {
 			return nil, fmt.Errorf("store: read %s: %w", st.table, err)
 		}
+	}
+	// The rows of one incident are adjacent, its newest last.
+	for i := 0; i < len(incidents); {
+		j := i
+		for j < len(incidents) && incidents[j].Source == incidents[i].Source && incidents[j].ID == incidents[i].ID {
+			j++
+		}
+		if b := get(incidents[j-1].Repo); b != nil {
+			b.Incidents = append(b.Incidents, incidents[i:j]...)
+		}
+		i = j
 	}
 	for r, b := range acc {
 		out[r] = *b

@@ -15,7 +15,9 @@ ORDER BY (source, delivery_id);
 -- Normalized facts. Each table is keyed by the entity's natural id, so a
 -- replayed or redelivered event collapses onto the row it already wrote.
 -- Entities that change over time carry `version` (the source's update time in
--- milliseconds) and the newest state wins. Tables are not partitioned by a
+-- milliseconds) and the newest state wins. Incidents keep every update
+-- (version is part of their key), because incident tools often send only
+-- what changed; the deriver folds the updates together. Tables are not partitioned by a
 -- time that could move, because ReplacingMergeTree only collapses rows
 -- within one partition.
 
@@ -149,5 +151,5 @@ CREATE TABLE IF NOT EXISTS incidents (
     caused_by_deployment  String,
     caused_by_sha         String,
     version               UInt64
-) ENGINE = ReplacingMergeTree(version)
-ORDER BY (source, incident_id);
+) ENGINE = ReplacingMergeTree()
+ORDER BY (source, incident_id, version);
