@@ -431,3 +431,26 @@ func TestWalkWithoutAnchorIsBounded(t *testing.T) {
 		t.Errorf("%d changes, want 15", len(got.Changes))
 	}
 }
+
+// A host's later update of a merged pull request may lack the author and
+// the merge time; the states fold into one merged pull request.
+func TestPullRequestStatesAreFolded(t *testing.T) {
+	h := newHist()
+	h.commit("a1", "03-02 10:00", "Add search", "src/search.go")
+	h.push("feature/s", "03-02 10:01", sha("a1"))
+	m1 := h.direct("main", "m1", "03-02 12:00", "03-02 12:00", "Add search (#4)", "src/search.go")
+	h.pr(4, "Add search", "ana", "feature/s", "03-02 10:30", "03-02 12:00", m1)
+	// A label added after the merge, sent by someone else: no author, no
+	// merge time, newer.
+	later := h.PullRequests[len(h.PullRequests)-1]
+	later.Author, later.MergedAt, later.UpdatedAt = "", time.Time{}, tm("03-03 09:00")
+	later.Labels = []string{"released"}
+	h.PullRequests = append(h.PullRequests, later)
+	h.deploy("d1", "production", m1, "03-02 13:00")
+	got := Derive(testRepo, h.Batch, Rules{})
+	c, ok := findChange(got, "pr/4")
+	if !ok || c.Author != "ana" || !c.MergedAt.Equal(tm("03-02 12:00")) || c.DeploymentID != "d1" ||
+		len(c.Labels) != 1 || c.Labels[0] != "released" {
+		t.Fatalf("folded pull request: %+v", c)
+	}
+}

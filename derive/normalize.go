@@ -55,8 +55,7 @@ func normalize(h facts.Batch) facts.Batch {
 		p.HeadSHA = normSHA(p.HeadSHA)
 		prs[i] = p
 	}
-	b.PullRequests = dedupe(prs, func(p *facts.PullRequest) int64 { return p.Number },
-		func(x, y *facts.PullRequest) int { return x.UpdatedAt.Compare(y.UpdatedAt) })
+	b.PullRequests = mergePullRequests(prs)
 	slices.SortFunc(b.PullRequests, func(x, y facts.PullRequest) int { return cmp.Compare(x.Number, y.Number) })
 
 	type reviewKey struct {
@@ -150,6 +149,52 @@ func normalize(h facts.Batch) facts.Batch {
 	return b
 }
 
+// mergePullRequests folds every stored state of a pull request into one:
+// the newest state, with what it left out taken from older ones. A host
+// may send a later update without the author, or without the merge time.
+func mergePullRequests(prs []facts.PullRequest) []facts.PullRequest {
+	groups := map[int64][]facts.PullRequest{}
+	var order []int64
+	for _, p := range prs {
+		if _, ok := groups[p.Number]; !ok {
+			order = append(order, p.Number)
+		}
+		groups[p.Number] = append(groups[p.Number], p)
+	}
+	out := make([]facts.PullRequest, 0, len(order))
+	for _, n := range order {
+		g := groups[n]
+		slices.SortFunc(g, func(x, y facts.PullRequest) int {
+			return cmpOr(x.UpdatedAt.Compare(y.UpdatedAt), strings.Compare(fmt.Sprint(x), fmt.Sprint(y)))
+		})
+		m := g[len(g)-1]
+		for i := len(g) - 2; i >= 0; i-- {
+			o := g[i]
+			fill(&m.Title, o.Title)
+			fill(&m.Author, o.Author)
+			fill(&m.HeadRef, o.HeadRef)
+			fill(&m.HeadSHA, o.HeadSHA)
+			fill(&m.BaseRef, o.BaseRef)
+			fill(&m.MergeCommitSHA, o.MergeCommitSHA)
+			m.Merged = m.Merged || o.Merged
+		}
+		for _, o := range g {
+			m.CreatedAt = earliest(m.CreatedAt, o.CreatedAt)
+			m.MergedAt = earliest(m.MergedAt, o.MergedAt)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// earliest is the earlier of two times, a zero time counting as unknown.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
 // mergeIncidents folds every update of an incident into one record: the
 // newest update's state, with what it left out taken from older updates.
 // Incident tools often send only the changed fields (an "acknowledged"
@@ -188,9 +233,7 @@ func mergeIncidents(incs []facts.Incident) []facts.Incident {
 			}
 		}
 		for _, o := range g {
-			if !o.CreatedAt.IsZero() && (m.CreatedAt.IsZero() || o.CreatedAt.Before(m.CreatedAt)) {
-				m.CreatedAt = o.CreatedAt
-			}
+			m.CreatedAt = earliest(m.CreatedAt, o.CreatedAt)
 		}
 		out = append(out, m)
 	}

@@ -190,8 +190,16 @@ func TestNewerVersionWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.PullRequests) != 1 || !reflect.DeepEqual(got.PullRequests[0], newer) {
-		t.Fatalf("pull requests = %+v, want only %+v", got.PullRequests, newer)
+	// Every state of a pull request is kept, oldest first; the deriver
+	// folds them, the newest winning.
+	if !reflect.DeepEqual(got.PullRequests, []facts.PullRequest{older, newer}) {
+		t.Fatalf("pull requests = %+v, want %+v", got.PullRequests, []facts.PullRequest{older, newer})
+	}
+	if err := st.WriteFacts(ctx, facts.Batch{PullRequests: []facts.PullRequest{newer}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.History(ctx, "acme/shop"); len(got.PullRequests) != 2 {
+		t.Fatalf("a redelivered state was stored twice: %d states", len(got.PullRequests))
 	}
 
 	// Deployments without an update time are versioned by creation time.

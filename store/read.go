@@ -81,7 +81,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE has(?, repo) ORDER BY repo, number",
+		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE has(?, repo) ORDER BY repo, number, version",
 			func(rows driver.Rows) error {
 				var p facts.PullRequest
 				var merged uint8

@@ -15,9 +15,9 @@ ORDER BY (source, delivery_id);
 -- Normalized facts. Each table is keyed by the entity's natural id, so a
 -- replayed or redelivered event collapses onto the row it already wrote.
 -- Entities that change over time carry `version` (the source's update time in
--- milliseconds) and the newest state wins. Incidents keep every update
--- (version is part of their key), because incident tools often send only
--- what changed; the deriver folds the updates together. Tables are not partitioned by a
+-- milliseconds) and the newest state wins. Pull requests and incidents keep
+-- every state (version is part of their key), because hosts and incident
+-- tools often send only part of it; the deriver folds the states together. Tables are not partitioned by a
 -- time that could move, because ReplacingMergeTree only collapses rows
 -- within one partition.
 
@@ -64,8 +64,8 @@ CREATE TABLE IF NOT EXISTS pull_requests (
     closed_at         DateTime('UTC'),
     updated_at        DateTime('UTC'),
     version           UInt64
-) ENGINE = ReplacingMergeTree(version)
-ORDER BY (repo, number);
+) ENGINE = ReplacingMergeTree()
+ORDER BY (repo, number, version);
 
 CREATE TABLE IF NOT EXISTS reviews (
     repo          String,
