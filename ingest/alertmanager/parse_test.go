@@ -1,0 +1,350 @@
+package alertmanager
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/facts"
+)
+
+func fixtures(t testing.TB) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) < 6 {
+		t.Fatalf("found %d fixtures under testdata, want the full set", len(paths))
+	}
+	return paths
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustParse(t *testing.T, name string, opts Options) []facts.Incident {
+	t.Helper()
+	b, err := Parse(EventNotification, readFixture(t, name), opts)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", name, err)
+	}
+	if b.Len() != len(b.Incidents) {
+		t.Fatalf("Parse(%s) gave facts other than incidents: %+v", name, b)
+	}
+	return b.Incidents
+}
+
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}
+
+const zulipURL = "http://cobalt:9090/graph?g0.expr=avg+by%28host%29+%28sensors_temp_input%7Bfeature%3D~%22core_%5B0-9%5D%2B%22%7D%29+%3E+15&g0.tab=1"
+
+func TestParseEveryFixture(t *testing.T) {
+	for _, path := range fixtures(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			payload, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, event := range []string{EventNotification, ""} {
+				b, err := Parse(event, payload, Options{})
+				if err != nil {
+					t.Fatalf("Parse(%q): %v", event, err)
+				}
+				for _, inc := range b.Incidents {
+					if inc.Source != Source || inc.Repo != "" || inc.Title == "" || !strings.Contains(inc.ID, "@") {
+						t.Fatalf("incident = %+v", inc)
+					}
+					if inc.CreatedAt.IsZero() || inc.UpdatedAt.Before(inc.CreatedAt) {
+						t.Fatalf("times: created %v updated %v", inc.CreatedAt, inc.UpdatedAt)
+					}
+					if inc.State == "resolved" && inc.UpdatedAt.UnixMilli() <= inc.CreatedAt.UnixMilli() {
+						t.Fatalf("resolved row does not beat the firing row: %+v", inc)
+					}
+					if inc.State == "open" && !inc.ResolvedAt.IsZero() {
+						t.Fatalf("open incident with ResolvedAt: %+v", inc)
+					}
+					for _, tm := range []time.Time{inc.CreatedAt, inc.UpdatedAt, inc.ResolvedAt} {
+						if !tm.IsZero() && tm.Location() != time.UTC {
+							t.Fatalf("%v is not UTC", tm)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestParseTwoFiringAlerts(t *testing.T) {
+	got := mustParse(t, "zulip-alert.json", Options{})
+	starts := ts("2020-02-06T00:17:58.432911368Z")
+	labels := []string{"alertname=High CPU Temperature", "host=andromeda", "severity=critical"}
+	want := []facts.Incident{
+		{Source: "alertmanager", ID: "a1bc48475b20e73d@1580948278", Title: "High CPU core temperature", State: "open",
+			Severity: "critical", URL: zulipURL, Labels: labels, CreatedAt: starts, UpdatedAt: starts},
+		{Source: "alertmanager", ID: "c2ea85182f28cbd9@1580948278", Title: "High CPU core temperature", State: "open",
+			Severity: "critical", URL: zulipURL, Labels: labels, CreatedAt: starts, UpdatedAt: starts},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("incidents =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestParseOneResolvedOneStillFiring(t *testing.T) {
+	got := mustParse(t, "zulip-alert-derived-one-resolved.json", Options{})
+	if len(got) != 2 {
+		t.Fatalf("%d incidents, want 2", len(got))
+	}
+	starts := ts("2020-02-06T00:17:58.432911368Z")
+	res, firing := got[0], got[1]
+	if res.ID != "a1bc48475b20e73d@1580948278" || res.State != "resolved" {
+		t.Fatalf("resolved alert = %+v", res)
+	}
+	ends := ts("2020-02-06T00:27:58.432911368Z")
+	if !res.ResolvedAt.Equal(ends) || !res.UpdatedAt.Equal(ends) || !res.CreatedAt.Equal(starts) {
+		t.Fatalf("resolved times: created %v updated %v resolved %v", res.CreatedAt, res.UpdatedAt, res.ResolvedAt)
+	}
+	// The firing alert's endsAt (00:31:58) is Alertmanager's resolve timeout.
+	if firing.ID != "c2ea85182f28cbd9@1580948278" || firing.State != "open" || !firing.ResolvedAt.IsZero() || !firing.UpdatedAt.Equal(starts) {
+		t.Fatalf("firing alert = %+v", firing)
+	}
+}
+
+func TestParseResolvedWithoutEndsAt(t *testing.T) {
+	got := mustParse(t, "zulip-single-alert-resolved.json", Options{})
+	if len(got) != 1 {
+		t.Fatalf("%d incidents, want 1", len(got))
+	}
+	inc := got[0]
+	if inc.ID != "a1bc48475b20e73d@1580948278" || inc.State != "resolved" || !inc.ResolvedAt.IsZero() {
+		t.Fatalf("incident = %+v", inc)
+	}
+	// Still newer than the firing row, by one millisecond.
+	if !inc.UpdatedAt.Equal(ts("2020-02-06T00:17:58.433Z")) {
+		t.Fatalf("UpdatedAt = %v", inc.UpdatedAt)
+	}
+}
+
+func TestParseProbeSample(t *testing.T) {
+	got := mustParse(t, "webhook-types-sample-v4.json", Options{})
+	if len(got) != 1 {
+		t.Fatalf("%d incidents, want 1", len(got))
+	}
+	inc := got[0]
+	want := facts.Incident{
+		Source:   "alertmanager",
+		ID:       "1a30ba71cca2921f@1675688925",
+		Service:  "http_checks", // no service label: job
+		Title:    "BlackBox Probe Failure: https://server.example.org",
+		State:    "open",
+		Severity: "critical",
+		URL:      "http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1",
+		Labels: []string{"alertname=ProbeFailure", "instance=https://server.example.org", "job=http_checks",
+			"monitor=master", "severity=critical"},
+		CreatedAt: ts("2023-02-06T13:08:45.828Z"),
+		UpdatedAt: ts("2023-02-06T13:08:45.828Z"),
+	}
+	if !reflect.DeepEqual(inc, want) {
+		t.Fatalf("incident =\n%+v\nwant\n%+v", inc, want)
+	}
+	for label, svc := range map[string]string{"instance": "https://server.example.org", "monitor": "master", "team": ""} {
+		if got := mustParse(t, "webhook-types-sample-v4.json", Options{ServiceLabel: label})[0].Service; got != svc {
+			t.Errorf("ServiceLabel %q: Service = %q, want %q", label, got, svc)
+		}
+	}
+}
+
+func TestParseResolvedWithReferences(t *testing.T) {
+	got := mustParse(t, "webhook-types-sample-v4-derived-resolved.json", Options{})
+	if len(got) != 1 {
+		t.Fatalf("%d incidents, want 1", len(got))
+	}
+	inc := got[0]
+	if inc.ID != "1a30ba71cca2921f@1675688925" || inc.Service != "edge-proxy" || inc.State != "resolved" {
+		t.Fatalf("incident = %+v", inc)
+	}
+	ends := ts("2023-02-06T13:21:15.828Z")
+	if !inc.ResolvedAt.Equal(ends) || !inc.UpdatedAt.Equal(ends) || !inc.CreatedAt.Equal(ts("2023-02-06T13:08:45.828Z")) {
+		t.Fatalf("times: created %v updated %v resolved %v", inc.CreatedAt, inc.UpdatedAt, inc.ResolvedAt)
+	}
+	if inc.CausedByDeployment != "deploy-2023-02-06.3" || inc.CausedBySHA != "3f786850e387550fdab836ed7e6dc881de23001b" {
+		t.Fatalf("refs = %q, %q", inc.CausedByDeployment, inc.CausedBySHA)
+	}
+}
+
+// TestParseStorageOrder plays the notifications of one alert in the order
+// Alertmanager sends them, keeping per id the row with the largest
+// UpdatedAt in milliseconds, as storage does.
+func TestParseStorageOrder(t *testing.T) {
+	firing := readFixture(t, "webhook-types-sample-v4.json")
+	resolved := readFixture(t, "webhook-types-sample-v4-derived-resolved.json")
+	// The same alert fires again an hour later: a new startsAt.
+	refired := []byte(strings.Replace(string(firing), `"startsAt": "2023-02-06T13:08:45.828Z"`, `"startsAt": "2023-02-06T14:10:00Z"`, 1))
+	stored := map[string]facts.Incident{}
+	keep := func(payload []byte) {
+		b, err := Parse(EventNotification, payload, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inc := range b.Incidents {
+			if old, ok := stored[inc.ID]; !ok || inc.UpdatedAt.UnixMilli() > old.UpdatedAt.UnixMilli() {
+				stored[inc.ID] = inc
+			}
+		}
+	}
+	// firing, a repeat of it (repeat_interval), the resolution, and a late
+	// duplicate of the firing notification after it.
+	for _, p := range [][]byte{firing, firing, resolved, firing, refired} {
+		keep(p)
+	}
+	if len(stored) != 2 {
+		t.Fatalf("%d incidents stored, want 2: %+v", len(stored), stored)
+	}
+	if first := stored["1a30ba71cca2921f@1675688925"]; first.State != "resolved" || first.ResolvedAt.IsZero() {
+		t.Fatalf("first firing = %+v, want resolved", first)
+	}
+	if second := stored["1a30ba71cca2921f@1675692600"]; second.State != "open" || !second.CreatedAt.Equal(ts("2023-02-06T14:10:00Z")) {
+		t.Fatalf("second firing = %+v, want open", second)
+	}
+}
+
+func TestParseOtherVersionsAndEvents(t *testing.T) {
+	// The exec notifier's message (version "1") from Alertmanager's
+	// repository: same data, another protocol.
+	if b, err := Parse(EventNotification, readFixture(t, "alertmanager-exec-success.json"), Options{}); err != nil || b.Len() != 0 {
+		t.Fatalf("version 1: %d facts, %v", b.Len(), err)
+	}
+	for _, p := range []string{`{"version":4,"alerts":[{}]}`, `{"alerts":[{"startsAt":"x"}]}`, `{"version":"5","alerts":"x"}`} {
+		if b, err := Parse("", []byte(p), Options{}); err != nil || b.Len() != 0 {
+			t.Errorf("Parse(%s) = %d facts, %v", p, b.Len(), err)
+		}
+	}
+	if b, err := Parse("ping", readFixture(t, "zulip-alert.json"), Options{}); err != nil || b.Len() != 0 {
+		t.Errorf("other event: %d facts, %v", b.Len(), err)
+	}
+	if b, err := Parse(EventNotification, []byte(`{"version":"4","alerts":[]}`), Options{}); err != nil || b.Len() != 0 {
+		t.Errorf("no alerts: %d facts, %v", b.Len(), err)
+	}
+}
+
+func TestParseFingerprintFallback(t *testing.T) {
+	// Alertmanager's fingerprint of the label set, checked against the
+	// fingerprints in the fixtures.
+	if got := Fingerprint(map[string]string{"Message": "message"}); got != "4ea129fd903f0e45" {
+		t.Fatalf("Fingerprint = %s, want the one of alertmanager-exec-success.json", got)
+	}
+	if got := Fingerprint(map[string]string{"alertname": "High CPU Temperature", "host": "andromeda", "severity": "critical"}); got != "a1bc48475b20e73d" {
+		t.Fatalf("Fingerprint = %s, want the one of zulip-alert.json", got)
+	}
+	payload := strings.Replace(string(readFixture(t, "zulip-alert.json")), `"fingerprint": "a1bc48475b20e73d"`, `"fingerprint": ""`, 1)
+	b, err := Parse(EventNotification, []byte(payload), Options{})
+	if err != nil || b.Incidents[0].ID != "a1bc48475b20e73d@1580948278" {
+		t.Fatalf("computed fingerprint: %v %+v", err, b.Incidents)
+	}
+}
+
+func TestParseAlertDetails(t *testing.T) {
+	cases := []struct {
+		name, alert string
+		check       func(facts.Incident) bool
+	}{
+		{"status from the group", `"labels":{"alertname":"A"},"startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-01T00:05:00Z"`,
+			func(i facts.Incident) bool {
+				return i.State == "resolved" && i.ResolvedAt.Equal(ts("2024-01-01T00:05:00Z"))
+			}},
+		{"endsAt before startsAt", `"status":"resolved","labels":{"alertname":"A"},"startsAt":"2024-01-01T00:00:00Z","endsAt":"2023-12-31T23:00:00Z"`,
+			func(i facts.Incident) bool {
+				return i.ResolvedAt.Equal(ts("2024-01-01T00:00:00Z")) && i.UpdatedAt.Equal(ts("2024-01-01T00:00:00.001Z"))
+			}},
+		{"title from alertname", `"status":"firing","labels":{"alertname":"DiskFull","severity":"WARNING"},"startsAt":"2024-01-01T00:00:00Z"`,
+			func(i facts.Incident) bool { return i.Title == "DiskFull" && i.Severity == "warning" }},
+		{"service label wins over job", `"labels":{"service":"api","job":"node"},"startsAt":"2024-01-01T00:00:00Z"`,
+			func(i facts.Incident) bool { return i.Service == "api" }},
+		{"refs: annotation over label", `"labels":{"deployment_id":"L1","commit_sha":"abcdef1"},"annotations":{"Deployment_ID":"A1"},"startsAt":"2024-01-01T00:00:00Z"`,
+			func(i facts.Incident) bool { return i.CausedByDeployment == "A1" && i.CausedBySHA == "abcdef1" }},
+		{"refs: invalid skipped", `"labels":{"commit_sha":"HEAD","caused_by_sha":"0123456789abcdef"},"annotations":{"deployment_id":" "},"startsAt":"2024-01-01T00:00:00Z"`,
+			func(i facts.Incident) bool { return i.CausedByDeployment == "" && i.CausedBySHA == "0123456789abcdef" }},
+		{"no labels", `"startsAt":"2024-01-01T00:00:00Z","fingerprint":"f"`,
+			func(i facts.Incident) bool { return i.ID == "f@1704067200" && i.Labels == nil && i.Title == "" }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := `{"version":"4","status":"resolved","alerts":[{` + c.alert + `}]}`
+			b, err := Parse(EventNotification, []byte(p), Options{})
+			if err != nil || len(b.Incidents) != 1 {
+				t.Fatalf("Parse: %v %+v", err, b)
+			}
+			if !c.check(b.Incidents[0]) {
+				t.Fatalf("incident = %+v", b.Incidents[0])
+			}
+		})
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	for name, p := range map[string]string{
+		"not JSON":           `{"version":"4",`,
+		"empty":              ``,
+		"array":              `[]`,
+		"alerts not array":   `{"version":"4","alerts":{}}`,
+		"null alert":         `{"version":"4","alerts":[null]}`,
+		"no startsAt":        `{"version":"4","alerts":[{"fingerprint":"f","status":"firing"}]}`,
+		"zero startsAt":      `{"version":"4","alerts":[{"fingerprint":"f","startsAt":"0001-01-01T00:00:00Z"}]}`,
+		"bad startsAt":       `{"version":"4","alerts":[{"fingerprint":"f","startsAt":"yesterday"}]}`,
+		"numeric label":      `{"version":"4","alerts":[{"labels":{"a":1},"startsAt":"2024-01-01T00:00:00Z"}]}`,
+		"one bad of two":     `{"version":"4","alerts":[{"fingerprint":"f","startsAt":"2024-01-01T00:00:00Z"},{"fingerprint":"g"}]}`,
+		"annotations string": `{"version":"4","alerts":[{"annotations":"x","startsAt":"2024-01-01T00:00:00Z"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := Parse(EventNotification, []byte(p), Options{})
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v, want ErrMalformed", err)
+			}
+			if b.Len() != 0 {
+				t.Fatalf("%d facts with an error", b.Len())
+			}
+		})
+	}
+}
+
+func TestKey(t *testing.T) {
+	cases := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"webhook-types-sample-v4.json", Options{}, "http_checks"},
+		{"webhook-types-sample-v4.json", Options{ServiceLabel: "alertname"}, "ProbeFailure"},
+		{"webhook-types-sample-v4-derived-resolved.json", Options{}, "http_checks"},
+		{"zulip-alert.json", Options{}, "{}/{}:{}"},
+	}
+	for _, c := range cases {
+		if got := Key(readFixture(t, c.name), c.opts); got != c.want {
+			t.Errorf("Key(%s, %+v) = %q, want %q", c.name, c.opts, got, c.want)
+		}
+	}
+	if got := Key([]byte(`{"groupLabels":{"service":"cart"},"commonLabels":{"service":"api"}}`), Options{}); got != "cart" {
+		t.Errorf("group labels first: %q", got)
+	}
+	for _, p := range []string{``, `[]`, `{}`, `{"groupLabels":[]}`} {
+		if got := Key([]byte(p), Options{}); got != Source {
+			t.Errorf("Key(%s) = %q, want %q", p, got, Source)
+		}
+	}
+}

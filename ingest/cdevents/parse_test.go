@@ -1,0 +1,382 @@
+package cdevents
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/facts"
+)
+
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}
+
+// received sends a fixture through a receiver in the given mode and
+// returns what was published, so the parser sees exactly what the
+// aggregator will.
+func received(t *testing.T, name string, m mode, contentType string) (event string, payload []byte) {
+	t.Helper()
+	h := newHarness(t, nil)
+	ev := cloudEventOf(t, readFixture(t, name), contentType)
+	do(t, request(t, h.srv.URL+Path, ev, m, testToken)).wantAccepted(t)
+	d := h.pub.deliveries()[0]
+	return d.Event, d.Payload
+}
+
+const (
+	deployedAt = "2023-03-20T14:27:05.315384Z"
+	incidentAt = "2022-11-11T13:52:20.079Z"
+	ociDigest  = "pkg:oci/myapp@sha256%3A0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"
+)
+
+// syntheticNumber is the number Parse gives the examples' change
+// "mySubject123" of TestRepo/TestOrg; it is pinned so that a change of the
+// hash is noticed (it would renumber stored pull requests).
+const syntheticNumber int64 = 7474783576668818302
+
+func expectedFacts(t *testing.T, name string) facts.Batch {
+	t.Helper()
+	switch strings.TrimSuffix(name[strings.Index(name, "/")+1:], ".json") {
+	case "service_deployed":
+		return facts.Batch{
+			Deployments: []facts.Deployment{{
+				Service: "mySubject123", ID: "271069a8-fc18-44f1-b38f-9d70a1695819", Environment: "test123",
+				Task: "deploy", Description: ociDigest, CreatedAt: ts(deployedAt), UpdatedAt: ts(deployedAt),
+			}},
+			DeploymentStatuses: []facts.DeploymentStatus{{
+				DeploymentID: "271069a8-fc18-44f1-b38f-9d70a1695819", StatusID: "271069a8-fc18-44f1-b38f-9d70a1695819",
+				State: "success", Environment: "test123", CreatedAt: ts(deployedAt),
+			}},
+		}
+	case "service_deployed.with-commits":
+		return facts.Batch{
+			Deployments: []facts.Deployment{{
+				Service: "shop-api", ID: "271069a8-fc18-44f1-b38f-9d70a1695819", Environment: "production",
+				SHA: "9fceb02d0ae598e95dc970b74767f19372d61af8", Task: "deploy",
+				Description: "pkg:github/acme/shop@9fceb02d0ae598e95dc970b74767f19372d61af8",
+				CreatedAt:   ts(deployedAt), UpdatedAt: ts(deployedAt),
+				CommitSHAs: []string{"6113728f27ae82c7b1a177c8d03f9e96e0adf246", "9fceb02d0ae598e95dc970b74767f19372d61af8"},
+			}},
+			DeploymentStatuses: []facts.DeploymentStatus{{
+				DeploymentID: "271069a8-fc18-44f1-b38f-9d70a1695819", StatusID: "271069a8-fc18-44f1-b38f-9d70a1695819",
+				State: "success", Environment: "production", CreatedAt: ts(deployedAt),
+			}},
+		}
+	case "change_merged":
+		return facts.Batch{PullRequests: []facts.PullRequest{{
+			Repo: "TestRepo/TestOrg", Number: syntheticNumber, Title: "mySubject123", State: "closed", Merged: true,
+			MergedAt: ts(deployedAt), ClosedAt: ts(deployedAt), UpdatedAt: ts(deployedAt),
+		}}}
+	case "pipelinerun_finished":
+		return facts.Batch{PipelineRuns: []facts.PipelineRun{{
+			ID: "mySubject123", Attempt: 1, Name: "myPipeline", Status: "completed", Conclusion: "failure",
+			FinishedAt: ts(deployedAt), UpdatedAt: ts(deployedAt),
+		}}}
+	case "incident_detected":
+		return facts.Batch{Incidents: []facts.Incident{{
+			Source: "cdevents", ID: "incident-123", Service: "myApp", Title: "Response time above threshold of 100ms",
+			State: "open", CreatedAt: ts(incidentAt), UpdatedAt: ts(incidentAt),
+		}}}
+	case "incident_resolved":
+		return facts.Batch{Incidents: []facts.Incident{{
+			Source: "cdevents", ID: "incident-123", Service: "myApp", Title: "Response time restored below 100ms",
+			State: "resolved", ResolvedAt: ts(incidentAt), UpdatedAt: ts(incidentAt),
+		}}}
+	}
+	t.Fatalf("no expectation for %s", name)
+	return facts.Batch{}
+}
+
+func TestParseEveryFixtureBothModes(t *testing.T) {
+	for _, name := range fixtures(t) {
+		want := expectedFacts(t, name)
+		for _, m := range []mode{binary, structured} {
+			t.Run(name+"/"+string(m), func(t *testing.T) {
+				event, payload := received(t, name, m, "application/json")
+				got, err := Parse(event, payload, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("facts =\n%+v\nwant\n%+v", got, want)
+				}
+				// The bare CDEvent gives the same facts.
+				bare, err := Parse("", readFixture(t, name), Options{})
+				if err != nil || !reflect.DeepEqual(bare, want) {
+					t.Fatalf("bare CDEvent: %+v, %v", bare, err)
+				}
+			})
+		}
+	}
+}
+
+func TestParseCDEventsContentType(t *testing.T) {
+	// A binary-mode event sent as application/cdevents+json is kept with
+	// its data as a JSON string; the facts are the same.
+	event, payload := received(t, "v0.5/service_deployed.with-commits.json", binary, "application/cdevents+json")
+	var env struct{ Data json.RawMessage }
+	_ = json.Unmarshal(payload, &env)
+	if len(env.Data) == 0 || env.Data[0] != '"' {
+		t.Fatalf("data is not a string: %s", env.Data)
+	}
+	got, err := Parse(event, payload, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := expectedFacts(t, "v0.5/service_deployed.with-commits.json"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("facts =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestParseDataBase64(t *testing.T) {
+	cd := readFixture(t, "v0.4/incident_detected.json")
+	payload := []byte(`{"specversion":"1.0","id":"1","source":"/m","type":"dev.cdevents.incident.detected.0.2.0",` +
+		`"datacontenttype":"application/octet-stream","data_base64":"` + base64.StdEncoding.EncodeToString(cd) + `"}`)
+	got, err := Parse("dev.cdevents.incident.detected.0.2.0", payload, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, expectedFacts(t, "v0.4/incident_detected.json")) {
+		t.Fatalf("facts = %+v", got)
+	}
+}
+
+// variant is the v0.5 fixture name with edit applied to its decoded JSON.
+func variant(t *testing.T, name string, edit func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(readFixture(t, name), &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func contentOf(m map[string]any) map[string]any {
+	return m["subject"].(map[string]any)["content"].(map[string]any)
+}
+
+func TestParseOutcomes(t *testing.T) {
+	for outcomeValue, want := range map[string]string{
+		"success": "success", "failure": "failure", "error": "failure", "cancel": "cancelled", "skipped": "skipped",
+	} {
+		p := variant(t, "v0.5/pipelinerun_finished.json", func(m map[string]any) { contentOf(m)["outcome"] = outcomeValue })
+		b, err := Parse("", p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.PipelineRuns[0].Conclusion; got != want {
+			t.Errorf("outcome %q: %q, want %q", outcomeValue, got, want)
+		}
+	}
+}
+
+func TestParsePipelineRunCustomData(t *testing.T) {
+	p := variant(t, "v0.4/pipelinerun_finished.json", func(m map[string]any) {
+		contentOf(m)["outcome"] = "success"
+		m["customData"] = map[string]any{"repository": "https://github.com/acme/shop.git", "branch": "refs/heads/main",
+			"commit": "6113728F27AE82C7B1A177C8D03F9E96E0ADF246", "service": "shop-api"}
+	})
+	r := mustParse(t, p).PipelineRuns[0]
+	if r.Repo != "acme/shop" || r.HeadBranch != "main" || r.HeadSHA != "6113728f27ae82c7b1a177c8d03f9e96e0adf246" ||
+		r.Service != "shop-api" || r.Conclusion != "success" {
+		t.Fatalf("run = %+v", r)
+	}
+	if k := Key(p); k != "acme/shop" {
+		t.Fatalf("Key = %q", k)
+	}
+}
+
+func mustParse(t *testing.T, payload []byte) facts.Batch {
+	t.Helper()
+	b, err := Parse("", payload, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseChangeNumbers(t *testing.T) {
+	for id, want := range map[string]int64{
+		"42":                                  42,
+		"https://github.com/acme/shop/pull/7": 7,
+		"PR-128":                              128,
+		"acme/shop!9":                         9,
+		"change:15":                           15,
+	} {
+		p := variant(t, "v0.5/change_merged.json", func(m map[string]any) {
+			m["subject"].(map[string]any)["id"] = id
+		})
+		pr := mustParse(t, p).PullRequests[0]
+		if pr.Number != want || pr.Title != "" {
+			t.Errorf("id %q: number %d title %q, want %d", id, pr.Number, pr.Title, want)
+		}
+	}
+	// A number in customData wins over a synthetic one; customData also
+	// names the merge commit and refs.
+	p := variant(t, "v0.5/change_merged.json", func(m map[string]any) {
+		m["customData"] = map[string]any{"number": 311, "mergeCommitSha": "9fceb02d0ae598e95dc970b74767f19372d61af8",
+			"title": "Fix checkout", "headRef": "fix/checkout", "baseRef": "main", "author": "octocat"}
+	})
+	pr := mustParse(t, p).PullRequests[0]
+	if pr.Number != 311 || pr.MergeCommitSHA != "9fceb02d0ae598e95dc970b74767f19372d61af8" || pr.Title != "Fix checkout" ||
+		pr.HeadRef != "fix/checkout" || pr.BaseRef != "main" || pr.Author != "octocat" {
+		t.Fatalf("pull request = %+v", pr)
+	}
+	// The synthetic number is stable and marked.
+	a := mustParse(t, readFixture(t, "v0.4/change_merged.json")).PullRequests[0].Number
+	b := mustParse(t, readFixture(t, "v0.5/change_merged.json")).PullRequests[0].Number
+	if a != b || a < SyntheticPRBase {
+		t.Fatalf("synthetic numbers %d and %d", a, b)
+	}
+}
+
+func TestParseChangeRepositories(t *testing.T) {
+	for name, repo := range map[string]any{
+		"URL id":         map[string]any{"id": "https://gitlab.com/group/sub/project.git"},
+		"id with source": map[string]any{"id": "project", "source": "https://gitlab.com/group/sub"},
+		"string ref":     "git@gitlab.com:group/sub/project.git",
+	} {
+		p := variant(t, "v0.4/change_merged.json", func(m map[string]any) { contentOf(m)["repository"] = repo })
+		if got := mustParse(t, p).PullRequests[0].Repo; got != "group/sub/project" {
+			t.Errorf("%s: repo %q", name, got)
+		}
+	}
+	p := variant(t, "v0.4/change_merged.json", func(m map[string]any) { delete(contentOf(m), "repository") })
+	if _, err := Parse("", p, Options{}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("no repository: err = %v", err)
+	}
+}
+
+func TestParseDeploymentKinds(t *testing.T) {
+	for typ, task := range map[string]string{
+		"dev.cdevents.service.upgraded.0.3.0":   "upgrade",
+		"dev.cdevents.service.rolledback.0.3.0": "rollback",
+		"dev.cdevents.service.deployed.0.1.1":   "deploy",
+	} {
+		p := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
+		b := mustParse(t, p)
+		if len(b.Deployments) != 1 || b.Deployments[0].Task != task || b.DeploymentStatuses[0].State != "success" {
+			t.Errorf("%s: %+v", typ, b)
+		}
+	}
+	for _, typ := range []string{"dev.cdevents.service.removed.0.3.0", "dev.cdevents.service.published.0.3.0"} {
+		p := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
+		if b := mustParse(t, p); b.Len() != 0 {
+			t.Errorf("%s gave facts", typ)
+		}
+	}
+}
+
+func TestParseCommitsFromArtifactAndCustomData(t *testing.T) {
+	for artifact, want := range map[string]string{
+		"pkg:git/github.com/example/webapp@abc123def":                                                  "abc123def",
+		"pkg:gitlab/group/app@6113728f27ae82c7b1a177c8d03f9e96e0adf246":                                "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+		"pkg:oci/app@sha256%3Aabc?vcs_url=git%2Bhttps%3A%2F%2Fgithub.com%2Facme%2Fapp%401234567abcdef": "1234567abcdef",
+		"pkg:github/acme/app@v1.2.3":                                                                   "",
+		ociDigest:                                                                                      "",
+		"not a purl":                                                                                   "",
+	} {
+		p := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { contentOf(m)["artifactId"] = artifact })
+		if got := mustParse(t, p).Deployments[0].SHA; got != want {
+			t.Errorf("artifact %q: sha %q, want %q", artifact, got, want)
+		}
+	}
+	// customData as base64 of a JSON object (its non-JSON form) is read too.
+	p := variant(t, "v0.5/incident_detected.json", func(m map[string]any) {
+		m["customData"] = base64.StdEncoding.EncodeToString([]byte(`{"commit":"abcdef1","deploymentId":"dep-7","severity":"SEV2"}`))
+		m["customDataContentType"] = "application/octet-stream"
+	})
+	inc := mustParse(t, p).Incidents[0]
+	if inc.CausedBySHA != "abcdef1" || inc.CausedByDeployment != "dep-7" || inc.Severity != "sev2" {
+		t.Fatalf("incident = %+v", inc)
+	}
+	// commits given as objects.
+	p = variant(t, "v0.5/service_deployed.json", func(m map[string]any) {
+		m["customData"] = map[string]any{"commits": []any{map[string]any{"sha": "abcdef1"}, map[string]any{"id": "1234567"}, "zz", 5}}
+	})
+	if got := mustParse(t, p).Deployments[0].CommitSHAs; !reflect.DeepEqual(got, []string{"abcdef1", "1234567"}) {
+		t.Fatalf("commits = %v", got)
+	}
+}
+
+func TestParseIncidentReported(t *testing.T) {
+	p := variant(t, "v0.5/incident_detected.json", func(m map[string]any) {
+		m["context"].(map[string]any)["type"] = "dev.cdevents.incident.reported.0.3.0"
+		contentOf(m)["ticketURI"] = "https://tickets.example.com/INC-7"
+	})
+	inc := mustParse(t, p).Incidents[0]
+	if inc.State != "open" || inc.URL != "https://tickets.example.com/INC-7" || !inc.CreatedAt.Equal(ts(incidentAt)) {
+		t.Fatalf("incident = %+v", inc)
+	}
+}
+
+func TestParseTimestampFallsBackToCloudEventTime(t *testing.T) {
+	cd := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { delete(m["context"].(map[string]any), "timestamp") })
+	payload := []byte(`{"specversion":"1.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.3.0",` +
+		`"time":"2024-01-02T03:04:05+01:00","data":` + string(cd) + `}`)
+	d := mustParse(t, payload).Deployments[0]
+	if !d.CreatedAt.Equal(ts("2024-01-02T02:04:05Z")) || d.CreatedAt.Location() != time.UTC {
+		t.Fatalf("CreatedAt = %v", d.CreatedAt)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for name, payload := range map[string]string{
+		"not JSON":          `{"specversion":`,
+		"CDEvent no data":   `{"specversion":"1.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.2.0"}`,
+		"CDEvent data list": `{"specversion":"1.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.2.0","data":[1]}`,
+		"bad base64":        `{"specversion":"1.0","id":"1","source":"/s","type":"x","data_base64":"%%"}`,
+		"bad time":          `{"specversion":"1.0","id":"1","source":"/s","type":"x","time":"now","data":{}}`,
+		"no service":        `{"context":{"id":"1","type":"dev.cdevents.service.deployed.0.2.0"},"subject":{"content":{}}}`,
+		"no deployment id":  `{"context":{"type":"dev.cdevents.service.deployed.0.2.0"},"subject":{"id":"s"}}`,
+		"no incident id":    `{"context":{"type":"dev.cdevents.incident.detected.0.2.0"},"subject":{}}`,
+		"no run id":         `{"context":{"type":"dev.cdevents.pipelinerun.finished.0.2.0"},"subject":{}}`,
+		"no change id":      `{"context":{"type":"dev.cdevents.change.merged.0.2.0"},"subject":{}}`,
+		"bad timestamp":     `{"context":{"id":"1","type":"dev.cdevents.service.deployed.0.2.0","timestamp":"soon"},"subject":{"id":"s"}}`,
+		"subject id number": `{"specversion":"1.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.2.0","data":{"subject":{"id":5}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := Parse("dev.cdevents.service.deployed.0.2.0", []byte(payload), Options{})
+			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
+			}
+		})
+	}
+}
+
+func TestParseIgnoresOtherTypes(t *testing.T) {
+	for _, typ := range []string{"dev.cdevents.taskrun.finished.0.2.0", "dev.cdevents.artifact.published.0.2.0",
+		"com.example.thing", "dev.cdevents.", "dev.cdevents.service", ""} {
+		payload := variant(t, "v0.4/pipelinerun_finished.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
+		if b, err := Parse(typ, payload, Options{}); err != nil || b.Len() != 0 {
+			t.Errorf("%q: %d facts, %v", typ, b.Len(), err)
+		}
+	}
+}
+
+func TestKey(t *testing.T) {
+	for name, want := range map[string]string{
+		"v0.4/service_deployed.json":     "mySubject123",
+		"v0.5/incident_resolved.json":    "myApp",
+		"v0.5/change_merged.json":        "TestRepo/TestOrg",
+		"v0.4/pipelinerun_finished.json": "myPipeline",
+	} {
+		if got := Key(readFixture(t, name)); got != want {
+			t.Errorf("Key(%s) = %q, want %q", name, got, want)
+		}
+	}
+	if Key([]byte(`nope`)) != Source || Key([]byte(`{}`)) != Source {
+		t.Fatal("Key fallbacks")
+	}
+}

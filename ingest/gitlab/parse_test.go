@@ -1,0 +1,1087 @@
+package gitlab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/doraflow/doraflow/facts"
+)
+
+// fixtureEvents gives the X-Gitlab-Event header of every payload under
+// testdata (see testdata/README.md).
+var fixtureEvents = map[string]string{
+	"push.json":          "Push Hook",
+	"tag_push.json":      "Tag Push Hook",
+	"merge_request.json": "Merge Request Hook",
+	"pipeline.json":      "Pipeline Hook",
+	"job.json":           "Job Hook",
+	"build.json":         "Job Hook",
+	"deployment.json":    "Deployment Hook",
+	"release.json":       "Release Hook",
+	"issue.json":         "Issue Hook",
+}
+
+// fixtureRepos is the project each fixture names.
+var fixtureRepos = map[string]string{
+	"push.json":          "mike/diaspora",
+	"tag_push.json":      "jsmith/example",
+	"merge_request.json": "gitlabhq/gitlab-test",
+	"pipeline.json":      "gitlab-org/gitlab-test",
+	"job.json":           "jsmithy2/release-tools-fake",
+	"build.json":         "gitlab-org/gitlab-test",
+	"deployment.json":    "root/test-deployment-webhooks",
+	"release.json":       "exm-namespace/example-project",
+	"issue.json":         "gitlabhq/gitlab-test",
+}
+
+func fixtureNames(t testing.TB) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		name := filepath.Base(p)
+		if _, ok := fixtureEvents[name]; !ok {
+			t.Fatalf("testdata/%s has no known X-Gitlab-Event", name)
+		}
+		names = append(names, name)
+	}
+	if len(names) != len(fixtureEvents) {
+		t.Fatalf("found %d fixtures, want %d", len(names), len(fixtureEvents))
+	}
+	sort.Strings(names)
+	return names
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustParse(t *testing.T, event string, payload []byte, opts Options) facts.Batch {
+	t.Helper()
+	b, err := Parse(event, payload, opts)
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", event, err)
+	}
+	assertUTC(t, b)
+	return b
+}
+
+// edit returns a fixture changed by f, which gets the decoded document.
+func edit(t *testing.T, name string, f func(m map[string]any)) []byte {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(readFixture(t, name)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// obj is the object at key in m.
+func obj(m map[string]any, key string) map[string]any {
+	return m[key].(map[string]any)
+}
+
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}
+
+// assertUTC checks that every time.Time in the batch is in UTC.
+func assertUTC(t testing.TB, b facts.Batch) {
+	t.Helper()
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		switch v.Kind() {
+		case reflect.Struct:
+			if tm, ok := v.Interface().(time.Time); ok {
+				if !tm.IsZero() && tm.Location() != time.UTC {
+					t.Errorf("%s = %v is not UTC", path, tm)
+				}
+				return
+			}
+			for i := 0; i < v.NumField(); i++ {
+				walk(v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), path)
+			}
+		}
+	}
+	walk(reflect.ValueOf(b), "Batch")
+}
+
+func wantEqual[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s =\n%+v\nwant\n%+v", what, got, want)
+	}
+}
+
+func TestParseEveryFixture(t *testing.T) {
+	for _, name := range fixtureNames(t) {
+		t.Run(name, func(t *testing.T) {
+			payload := readFixture(t, name)
+			for _, opts := range []Options{{}, {IncidentLabels: []string{"api"}}} {
+				b := mustParse(t, fixtureEvents[name], payload, opts)
+				incidentOff := name == "issue.json" && len(opts.IncidentLabels) == 0
+				if b.Len() == 0 && !incidentOff {
+					t.Fatalf("no facts with %+v", opts)
+				}
+				if incidentOff && b.Len() != 0 {
+					t.Fatalf("an issue without an incident label gave %d facts", b.Len())
+				}
+				for _, r := range b.Repos() {
+					if r != fixtureRepos[name] {
+						t.Fatalf("repo %q, want %q", r, fixtureRepos[name])
+					}
+				}
+			}
+			if k := Key(payload); k != fixtureRepos[name] {
+				t.Fatalf("Key = %q, want %q", k, fixtureRepos[name])
+			}
+		})
+	}
+}
+
+// ---- push ---------------------------------------------------------------------
+
+const (
+	diasporaOld  = "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327"
+	diasporaHead = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+)
+
+func TestParsePush(t *testing.T) {
+	// push.json lists its two commits oldest first (the last one is
+	// "after") out of total_commits_count 4.
+	b := mustParse(t, EventPush, readFixture(t, "push.json"), Options{})
+	wantEqual(t, "pushes", b.Pushes, []facts.Push{{
+		Repo:         "mike/diaspora",
+		Ref:          "refs/heads/master",
+		Before:       "95790bf891e76fee5e1747ab589903a6a1f80f22",
+		After:        diasporaHead,
+		CommitSHAs:   []string{diasporaOld, diasporaHead},
+		TotalCommits: 4,
+		PushedAt:     ts("2012-01-03T21:36:29Z"), // the head commit's 2012-01-03T23:36:29+02:00
+		Pusher:       "jsmith",
+	}})
+	wantEqual(t, "commits", b.Commits, []facts.Commit{{
+		Repo:        "mike/diaspora",
+		SHA:         diasporaOld,
+		Message:     "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1",
+		AuthorName:  "Jordi Mallach",
+		AuthorEmail: "jordi@softcatala.org",
+		AuthoredAt:  ts("2011-12-12T12:27:31Z"),
+		Paths:       []string{"CHANGELOG", "app/controller/application.rb"},
+	}, {
+		Repo:        "mike/diaspora",
+		SHA:         diasporaHead,
+		Message:     "fixed readme\n",
+		AuthorName:  "GitLab dev user",
+		AuthorEmail: "gitlabdev@dv6700.(none)",
+		AuthoredAt:  ts("2012-01-03T21:36:29Z"),
+		Paths:       []string{"CHANGELOG", "app/controller/application.rb"},
+	}})
+}
+
+func TestParsePushNewestFirstIsReversed(t *testing.T) {
+	payload := edit(t, "push.json", func(m map[string]any) {
+		cs := m["commits"].([]any)
+		cs[0], cs[1] = cs[1], cs[0]
+	})
+	b := mustParse(t, EventPush, payload, Options{})
+	wantEqual(t, "CommitSHAs", b.Pushes[0].CommitSHAs, []string{diasporaOld, diasporaHead})
+	if b.Commits[0].SHA != diasporaOld || b.Commits[1].SHA != diasporaHead {
+		t.Fatalf("commits not oldest first: %s, %s", b.Commits[0].SHA, b.Commits[1].SHA)
+	}
+}
+
+func TestParsePushPathsAndPusher(t *testing.T) {
+	payload := edit(t, "push.json", func(m map[string]any) {
+		c := m["commits"].([]any)[1].(map[string]any)
+		c["added"] = []any{"a.tf"}
+		c["modified"] = []any{"b.go", "c.go"}
+		c["removed"] = []any{"Dockerfile"}
+		m["user_username"] = ""
+	})
+	b := mustParse(t, EventPush, payload, Options{})
+	wantEqual(t, "paths", b.Commits[1].Paths, []string{"a.tf", "b.go", "c.go", "Dockerfile"})
+	if b.Pushes[0].Pusher != "John Smith" {
+		t.Fatalf("Pusher = %q, want the user name when there is no username", b.Pushes[0].Pusher)
+	}
+}
+
+func TestParsePushDeletedBranch(t *testing.T) {
+	payload := edit(t, "push.json", func(m map[string]any) {
+		m["before"] = diasporaHead
+		m["after"] = zeroSHA
+		m["checkout_sha"] = nil
+		m["commits"] = []any{}
+		m["total_commits_count"] = 0
+	})
+	b := mustParse(t, EventPush, payload, Options{})
+	wantEqual(t, "pushes", b.Pushes, []facts.Push{{
+		Repo: "mike/diaspora", Ref: "refs/heads/master", Before: diasporaHead, After: zeroSHA,
+		Deleted: true, Pusher: "jsmith",
+	}})
+	if len(b.Commits) != 0 {
+		t.Fatalf("commits = %+v", b.Commits)
+	}
+}
+
+func TestParsePushTotalNeverBelowListed(t *testing.T) {
+	payload := edit(t, "push.json", func(m map[string]any) { delete(m, "total_commits_count") })
+	b := mustParse(t, EventPush, payload, Options{})
+	if b.Pushes[0].TotalCommits != 2 {
+		t.Fatalf("TotalCommits = %d, want the 2 listed", b.Pushes[0].TotalCommits)
+	}
+}
+
+func TestParseTagPush(t *testing.T) {
+	const sha = "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7"
+	b := mustParse(t, EventTagPush, readFixture(t, "tag_push.json"), Options{})
+	wantEqual(t, "pushes", b.Pushes, []facts.Push{{
+		Repo:         "jsmith/example",
+		Ref:          "refs/tags/v1.0.0",
+		Before:       zeroSHA,
+		After:        sha,
+		CommitSHAs:   []string{sha},
+		TotalCommits: 1,
+		PushedAt:     ts("2012-01-03T21:36:29Z"),
+		Pusher:       "jsmith",
+	}})
+	wantEqual(t, "commits", b.Commits, []facts.Commit{{
+		Repo:        "jsmith/example",
+		SHA:         sha,
+		Message:     "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1",
+		AuthorName:  "John Smith",
+		AuthorEmail: "johnsmith@example.com",
+		AuthoredAt:  ts("2012-01-03T21:36:29Z"),
+		Paths:       []string{"CHANGELOG", "UPGRADE.md"},
+	}})
+}
+
+// ---- merge requests -------------------------------------------------------------
+
+var fixturePR = facts.PullRequest{
+	Repo:      "gitlabhq/gitlab-test",
+	Number:    1,
+	Title:     "MS-Viewport",
+	Labels:    []string{"API"},
+	HeadRef:   "ms-viewport",
+	HeadSHA:   diasporaHead,
+	BaseRef:   "master",
+	State:     "open",
+	CreatedAt: ts("2013-12-03T17:23:34Z"),
+	UpdatedAt: ts("2013-12-03T17:23:34Z"),
+}
+
+func TestParseMergeRequest(t *testing.T) {
+	// The acting user (id 1) is not the author (author_id 51), whom the
+	// payload names only by id: Author stays empty.
+	b := mustParse(t, EventMergeRequest, readFixture(t, "merge_request.json"), Options{})
+	wantEqual(t, "pull requests", b.PullRequests, []facts.PullRequest{fixturePR})
+	if len(b.Reviews) != 0 {
+		t.Fatalf("reviews = %+v", b.Reviews)
+	}
+}
+
+func TestParseMergeRequestMerged(t *testing.T) {
+	const merge = "8a1f2c3d4e5f60718293a4b5c6d7e8f901234567"
+	payload := edit(t, "merge_request.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["state"] = "merged"
+		a["action"] = "merge"
+		a["merge_commit_sha"] = merge
+		a["updated_at"] = "2013-12-04 10:00:00 UTC"
+		obj(m, "user")["id"] = 51
+	})
+	b := mustParse(t, EventMergeRequest, payload, Options{})
+	want := fixturePR
+	want.Author = "user1"
+	want.State = "closed"
+	want.Merged = true
+	want.MergeCommitSHA = merge
+	want.MergedAt = ts("2013-12-04T10:00:00Z")
+	want.ClosedAt = ts("2013-12-04T10:00:00Z")
+	want.UpdatedAt = ts("2013-12-04T10:00:00Z")
+	wantEqual(t, "pull requests", b.PullRequests, []facts.PullRequest{want})
+}
+
+func TestParseMergeRequestMergeTimes(t *testing.T) {
+	// merged_at, where a payload has it, wins over updated_at; a later
+	// update of a merged request keeps Merged without guessing a time.
+	payload := edit(t, "merge_request.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["state"] = "merged"
+		a["action"] = "merge"
+		a["merged_at"] = "2013-12-04T09:59:58.123+01:00"
+		a["updated_at"] = "2013-12-04 10:00:00 UTC"
+	})
+	pr := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0]
+	if want := ts("2013-12-04T08:59:58.123Z"); !pr.MergedAt.Equal(want) || !pr.ClosedAt.Equal(want) {
+		t.Fatalf("MergedAt, ClosedAt = %v, %v, want %v", pr.MergedAt, pr.ClosedAt, want)
+	}
+
+	payload = edit(t, "merge_request.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["state"] = "merged"
+		a["action"] = "update"
+	})
+	pr = mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0]
+	if !pr.Merged || pr.State != "closed" || !pr.MergedAt.IsZero() {
+		t.Fatalf("update of a merged request: %+v", pr)
+	}
+}
+
+func TestParseMergeRequestStateID(t *testing.T) {
+	payload := edit(t, "merge_request.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		delete(a, "state")
+		a["state_id"] = 3
+	})
+	pr := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0]
+	if !pr.Merged || pr.State != "closed" {
+		t.Fatalf("state_id 3: %+v", pr)
+	}
+}
+
+func TestParseMergeRequestMergeCommitFallbacks(t *testing.T) {
+	for name, tc := range map[string]struct {
+		squash string
+		want   string
+	}{
+		"squash":       {"4e5f60718293a4b5c6d7e8f9012345678a1f2c3d", "4e5f60718293a4b5c6d7e8f9012345678a1f2c3d"},
+		"fast-forward": {"", diasporaHead},
+	} {
+		t.Run(name, func(t *testing.T) {
+			payload := edit(t, "merge_request.json", func(m map[string]any) {
+				a := obj(m, "object_attributes")
+				a["state"] = "merged"
+				a["action"] = "merge"
+				a["merge_commit_sha"] = nil
+				if tc.squash != "" {
+					a["squash_commit_sha"] = tc.squash
+				}
+			})
+			if got := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0].MergeCommitSHA; got != tc.want {
+				t.Fatalf("MergeCommitSHA = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// An open request has no merge commit to fall back to.
+	if got := mustParse(t, EventMergeRequest, readFixture(t, "merge_request.json"), Options{}).PullRequests[0].MergeCommitSHA; got != "" {
+		t.Fatalf("open request MergeCommitSHA = %q", got)
+	}
+}
+
+func TestParseMergeRequestClosed(t *testing.T) {
+	payload := edit(t, "merge_request.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["state"] = "closed"
+		a["action"] = "close"
+		a["updated_at"] = "2013-12-05 08:00:00 +0200"
+	})
+	pr := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0]
+	if pr.State != "closed" || pr.Merged || !pr.ClosedAt.Equal(ts("2013-12-05T06:00:00Z")) || !pr.MergedAt.IsZero() {
+		t.Fatalf("closed request: %+v", pr)
+	}
+}
+
+func TestParseMergeRequestApproval(t *testing.T) {
+	for _, action := range []string{"approved", "approval"} {
+		payload := edit(t, "merge_request.json", func(m map[string]any) {
+			a := obj(m, "object_attributes")
+			a["action"] = action
+			a["updated_at"] = "2013-12-03 18:00:00 UTC"
+		})
+		b := mustParse(t, EventMergeRequest, payload, Options{})
+		wantEqual(t, action+" reviews", b.Reviews, []facts.Review{{
+			Repo: "gitlabhq/gitlab-test", PRNumber: 1, ReviewID: 1, State: "approved", Author: "user1",
+			SubmittedAt: ts("2013-12-03T18:00:00Z"),
+		}})
+		if len(b.PullRequests) != 1 {
+			t.Fatalf("%s: pull requests = %+v", action, b.PullRequests)
+		}
+	}
+	payload := edit(t, "merge_request.json", func(m map[string]any) { obj(m, "object_attributes")["action"] = "unapproved" })
+	if b := mustParse(t, EventMergeRequest, payload, Options{}); len(b.Reviews) != 0 {
+		t.Fatalf("unapproved gave reviews %+v", b.Reviews)
+	}
+}
+
+func TestParseMergeRequestProjectFallbacks(t *testing.T) {
+	// Without a project object, the repository's homepage names it, and
+	// failing that the merge request's target project.
+	payload := edit(t, "merge_request.json", func(m map[string]any) { delete(m, "project") })
+	if got := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0].Repo; got != "gitlabhq/gitlab-test" {
+		t.Fatalf("Repo = %q", got)
+	}
+	payload = edit(t, "merge_request.json", func(m map[string]any) {
+		delete(m, "project")
+		delete(m, "repository")
+	})
+	if got := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0].Repo; got != "awesome_space/awesome_project" {
+		t.Fatalf("Repo = %q", got)
+	}
+}
+
+func TestParseMergeRequestTopLevelLabels(t *testing.T) {
+	payload := edit(t, "merge_request.json", func(m map[string]any) {
+		delete(obj(m, "object_attributes"), "labels")
+		m["labels"] = []any{map[string]any{"title": "infra"}, nil, map[string]any{"title": " "}}
+	})
+	wantEqual(t, "labels", mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0].Labels, []string{"infra"})
+}
+
+// ---- tolerance of fields that are not read ----------------------------------------
+
+func TestParseToleratesUnreadFieldTypes(t *testing.T) {
+	// client-go declares these fields with other types; none is read, so
+	// the payload still parses, to the same facts.
+	payload := edit(t, "merge_request.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["approvals_before_merge"] = json.Number("2") // a string in client-go
+		a["assignee_ids"] = "1"                        // []int64
+		a["last_edited_at"] = "not a time"             // not read
+		obj(m, "project")["id"] = "one"                // int64
+		for _, l := range a["labels"].([]any) {
+			l.(map[string]any)["id"] = "206" // labels' ids are not read, their titles are
+		}
+		obj(a, "last_commit")["timestamp"] = "whenever" // time.Time in client-go, not read
+	})
+	if _, err := gl.ParseWebhook(gl.EventTypeMergeRequest, payload); err == nil {
+		t.Fatal("client-go accepted the payload; the test no longer shows anything")
+	}
+	b := mustParse(t, EventMergeRequest, payload, Options{})
+	wantEqual(t, "pull requests", b.PullRequests, []facts.PullRequest{fixturePR})
+}
+
+// inject sets the field at path to v, in every element of the arrays on
+// the way (adding one to an empty array), creating objects as needed.
+func inject(node any, path []string, v any) any {
+	switch n := node.(type) {
+	case []any:
+		if len(n) == 0 {
+			n = []any{map[string]any{}}
+		}
+		for i := range n {
+			n[i] = inject(n[i], path, v)
+		}
+		return n
+	case map[string]any:
+		if len(path) == 1 {
+			n[path[0]] = v
+		} else {
+			n[path[0]] = inject(n[path[0]], path[1:], v)
+		}
+		return n
+	}
+	return inject(map[string]any{}, path, v)
+}
+
+func TestEveryReadFieldIsChecked(t *testing.T) {
+	// Every field an event's parser reads is listed in its fieldSet, so a
+	// value of the wrong type there is an error, never silently dropped as
+	// the fields that are not read are. An object is the wrong type for
+	// all of them; a mistyped path in a fieldSet would parse.
+	fixtureOf := map[string]string{
+		EventPush: "push.json", EventTagPush: "tag_push.json", EventMergeRequest: "merge_request.json",
+		EventPipeline: "pipeline.json", EventJob: "job.json", EventBuild: "build.json",
+		EventDeployment: "deployment.json", EventRelease: "release.json",
+		EventIssue: "issue.json", EventConfidentialIssue: "issue.json",
+	}
+	if len(fixtureOf) != len(handlers) {
+		t.Fatalf("%d handlers, %d covered", len(handlers), len(fixtureOf))
+	}
+	for event, h := range handlers {
+		for _, field := range h.read {
+			t.Run(event+"/"+field, func(t *testing.T) {
+				payload := edit(t, fixtureOf[event], func(m map[string]any) {
+					inject(m, strings.Split(field, "."), map[string]any{"wrong": true})
+				})
+				b, err := Parse(event, payload, Options{IncidentLabels: []string{"api"}})
+				if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+					t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
+				}
+			})
+		}
+	}
+}
+
+func TestParseRefusesReadFieldTypes(t *testing.T) {
+	for name, f := range map[string]func(m map[string]any){
+		"iid as string":     func(m map[string]any) { obj(m, "object_attributes")["iid"] = "1" },
+		"title as number":   func(m map[string]any) { obj(m, "object_attributes")["title"] = 5 },
+		"labels as object":  func(m map[string]any) { obj(m, "object_attributes")["labels"] = map[string]any{} },
+		"bad created_at":    func(m map[string]any) { obj(m, "object_attributes")["created_at"] = "Tuesday" },
+		"created_at number": func(m map[string]any) { obj(m, "object_attributes")["created_at"] = 1386091414 },
+		"project as string": func(m map[string]any) { m["project"] = "gitlabhq/gitlab-test" },
+		"no project": func(m map[string]any) {
+			delete(m, "project")
+			delete(m, "repository")
+			delete(obj(m, "object_attributes"), "target")
+		},
+		"no iid": func(m map[string]any) { delete(obj(m, "object_attributes"), "iid") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := Parse(EventMergeRequest, edit(t, "merge_request.json", f), Options{})
+			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
+			}
+		})
+	}
+}
+
+// ---- pipelines and jobs -----------------------------------------------------------
+
+var fixturePipeline = facts.PipelineRun{
+	Repo:       "gitlab-org/gitlab-test",
+	ID:         "31",
+	Attempt:    1,
+	Name:       ".gitlab-ci.yml",
+	Path:       ".gitlab-ci.yml",
+	HeadBranch: "master",
+	HeadSHA:    "bcbb5ec396a2c0f828686f14fac9b80b780504f2",
+	Event:      "merge_request_event",
+	Status:     "completed",
+	Conclusion: "success",
+	StartedAt:  ts("2016-08-12T15:23:28Z"),
+	FinishedAt: ts("2016-08-12T15:26:29Z"),
+	UpdatedAt:  ts("2016-08-12T15:26:29Z"),
+}
+
+func TestParsePipeline(t *testing.T) {
+	b := mustParse(t, EventPipeline, readFixture(t, "pipeline.json"), Options{})
+	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{fixturePipeline})
+}
+
+func TestParsePipelineNamedTagCustomFile(t *testing.T) {
+	payload := edit(t, "pipeline.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["name"] = "Deploy production"
+		a["tag"] = true
+		a["ref"] = "v1.2.0"
+		obj(m, "project")["ci_config_path"] = "ci/main.yml"
+	})
+	run := mustParse(t, EventPipeline, payload, Options{}).PipelineRuns[0]
+	if run.Name != "Deploy production" || run.Path != "ci/main.yml" || run.HeadBranch != "refs/tags/v1.2.0" {
+		t.Fatalf("run = %+v", run)
+	}
+}
+
+func TestParsePipelineRunning(t *testing.T) {
+	// While running there is no finish; UpdatedAt still moves on with the
+	// jobs (test-build finished at 15:26:29).
+	payload := edit(t, "pipeline.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["status"] = "running"
+		a["finished_at"] = nil
+	})
+	want := fixturePipeline
+	want.Status, want.Conclusion, want.FinishedAt = "in_progress", "", time.Time{}
+	wantEqual(t, "runs", mustParse(t, EventPipeline, payload, Options{}).PipelineRuns, []facts.PipelineRun{want})
+}
+
+func TestParsePipelineStatuses(t *testing.T) {
+	for status, want := range map[string][2]string{
+		"success":              {"completed", "success"},
+		"failed":               {"completed", "failure"},
+		"canceled":             {"completed", "cancelled"},
+		"skipped":              {"completed", "skipped"},
+		"running":              {"in_progress", ""},
+		"canceling":            {"in_progress", ""},
+		"manual":               {"waiting", ""},
+		"pending":              {"queued", ""},
+		"created":              {"queued", ""},
+		"preparing":            {"queued", ""},
+		"scheduled":            {"queued", ""},
+		"waiting_for_resource": {"queued", ""},
+		"Something_New":        {"something_new", ""},
+	} {
+		payload := edit(t, "pipeline.json", func(m map[string]any) { obj(m, "object_attributes")["status"] = status })
+		run := mustParse(t, EventPipeline, payload, Options{}).PipelineRuns[0]
+		if run.Status != want[0] || run.Conclusion != want[1] {
+			t.Errorf("%s: status %q conclusion %q, want %q %q", status, run.Status, run.Conclusion, want[0], want[1])
+		}
+		if (run.Status == "completed") != !run.FinishedAt.IsZero() {
+			t.Errorf("%s: FinishedAt = %v", status, run.FinishedAt)
+		}
+	}
+}
+
+func TestParseJob(t *testing.T) {
+	// job.json names its project only by display name ("John Smith /
+	// release-tools-fake"); the path comes from repository.homepage.
+	b := mustParse(t, EventJob, readFixture(t, "job.json"), Options{})
+	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{{
+		Repo:       "jsmithy2/release-tools-fake",
+		ID:         "job/3580121225",
+		Attempt:    2, // retries_count 1
+		Name:       "auto_deploy:start",
+		HeadBranch: "main",
+		HeadSHA:    "95d49d1efbd941908580e79d65e4b5ecaf4a8305",
+		Status:     "completed",
+		Conclusion: "success",
+		StartedAt:  ts("2023-01-10T13:50:05Z"),
+		FinishedAt: ts("2023-01-10T13:50:54Z"),
+		UpdatedAt:  ts("2023-01-10T13:50:54Z"),
+	}})
+	// The older header name parses the same.
+	wantEqual(t, "Build Hook runs", mustParse(t, EventBuild, readFixture(t, "job.json"), Options{}).PipelineRuns, b.PipelineRuns)
+}
+
+func TestParseJobCreated(t *testing.T) {
+	// build.json: created, not started, no retries_count.
+	b := mustParse(t, EventJob, readFixture(t, "build.json"), Options{})
+	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{{
+		Repo:       "gitlab-org/gitlab-test",
+		ID:         "job/1977",
+		Attempt:    1,
+		Name:       "test",
+		HeadBranch: "gitlab-script-trigger",
+		HeadSHA:    "2293ada6b400935a1378653304eaf6221e0fdb8f",
+		Status:     "queued",
+		StartedAt:  ts("2021-02-23T02:41:37.886Z"),
+		UpdatedAt:  ts("2021-02-23T02:41:37.886Z"),
+	}})
+}
+
+func TestParseJobProjectObjectWins(t *testing.T) {
+	payload := edit(t, "job.json", func(m map[string]any) {
+		m["project"] = map[string]any{"id": 31537070, "path_with_namespace": "release/tools"}
+		m["tag"] = true
+		m["ref"] = "v2.0.0"
+		m["build_status"] = "failed"
+	})
+	run := mustParse(t, EventJob, payload, Options{}).PipelineRuns[0]
+	if run.Repo != "release/tools" || run.HeadBranch != "refs/tags/v2.0.0" || run.Conclusion != "failure" {
+		t.Fatalf("run = %+v", run)
+	}
+	if k := Key(payload); k != "release/tools" {
+		t.Fatalf("Key = %q", k)
+	}
+}
+
+// ---- deployments ------------------------------------------------------------------
+
+func TestParseDeployment(t *testing.T) {
+	b := mustParse(t, EventDeployment, readFixture(t, "deployment.json"), Options{})
+	// status_changed_at is "2021-04-28 21:50:00 +0200"; the full SHA comes
+	// from commit_url, short_sha being 279484c0.
+	wantEqual(t, "deployments", b.Deployments, []facts.Deployment{{
+		Repo:        "root/test-deployment-webhooks",
+		ID:          "15",
+		SHA:         "279484c09fbe69ededfced8c1bb6e6d24616b468",
+		Ref:         "1.0.0",
+		Environment: "staging",
+		Creator:     "user1",
+		UpdatedAt:   ts("2021-04-28T19:50:00Z"),
+	}})
+	wantEqual(t, "statuses", b.DeploymentStatuses, []facts.DeploymentStatus{{
+		Repo:         "root/test-deployment-webhooks",
+		DeploymentID: "15",
+		StatusID:     "success",
+		State:        "success",
+		Environment:  "staging",
+		CreatedAt:    ts("2021-04-28T19:50:00Z"),
+	}})
+}
+
+func TestParseDeploymentProductionTier(t *testing.T) {
+	for tier, want := range map[string]bool{"production": true, "Production": true, "staging": false, "": false} {
+		payload := edit(t, "deployment.json", func(m map[string]any) {
+			m["environment"] = "prod-eu"
+			m["environment_tier"] = tier
+		})
+		if got := mustParse(t, EventDeployment, payload, Options{}).Deployments[0].ProductionEnvironment; got != want {
+			t.Errorf("tier %q: ProductionEnvironment = %v, want %v", tier, got, want)
+		}
+	}
+}
+
+func TestParseDeploymentStatuses(t *testing.T) {
+	for status, want := range map[string]string{
+		"success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress",
+		"created": "queued", "blocked": "pending", "skipped": "skipped",
+	} {
+		payload := edit(t, "deployment.json", func(m map[string]any) { m["status"] = status })
+		st := mustParse(t, EventDeployment, payload, Options{}).DeploymentStatuses[0]
+		if st.State != want || st.StatusID != status {
+			t.Errorf("%s: state %q id %q, want %q", status, st.State, st.StatusID, want)
+		}
+	}
+}
+
+func TestParseDeploymentSHA(t *testing.T) {
+	for name, tc := range map[string]struct{ url, short, want string }{
+		"full from url":   {"http://h/g/p/-/commit/279484c09fbe69ededfced8c1bb6e6d24616b468", "279484c0", "279484c09fbe69ededfced8c1bb6e6d24616b468"},
+		"sha256 repo":     {"http://h/g/p/-/commit/" + strings.Repeat("ab", 32), "abababab", strings.Repeat("ab", 32)},
+		"inconsistent":    {"http://h/g/p/-/commit/179484c09fbe69ededfced8c1bb6e6d24616b468", "279484c0", "279484c0"},
+		"not a sha":       {"http://h/g/p/-/commits/main", "279484c0", "279484c0"},
+		"no url":          {"", "279484c0", "279484c0"},
+		"unparsable url":  {"%zz", "279484C0", "279484c0"},
+		"upper-case hex":  {"http://h/g/p/-/commit/279484C09FBE69EDEDFCED8C1BB6E6D24616B468", "", "279484c09fbe69ededfced8c1bb6e6d24616b468"},
+		"abbreviated url": {"http://h/g/p/-/commit/279484c09fbe", "279484c0", "279484c0"},
+	} {
+		if got := deploymentSHA(tc.url, tc.short); got != tc.want {
+			t.Errorf("%s: deploymentSHA = %q, want %q", name, got, tc.want)
+		}
+	}
+}
+
+// ---- releases ------------------------------------------------------------------------
+
+func TestParseRelease(t *testing.T) {
+	b := mustParse(t, EventRelease, readFixture(t, "release.json"), Options{})
+	wantEqual(t, "releases", b.Releases, []facts.Release{{
+		Repo:        "exm-namespace/example-project",
+		ID:          "8273642",
+		Tag:         "1.0.0",
+		Target:      "2626dbdb936782b5c54816b1c6d45b1279303c6d",
+		Name:        "1.0.0",
+		CreatedAt:   ts("2021-02-25T21:23:34Z"),
+		PublishedAt: ts("2021-02-25T21:23:34Z"),
+	}})
+	payload := edit(t, "release.json", func(m map[string]any) { m["action"] = "delete" })
+	if b := mustParse(t, EventRelease, payload, Options{}); b.Len() != 0 {
+		t.Fatalf("delete gave %+v", b)
+	}
+	payload = edit(t, "release.json", func(m map[string]any) { m["released_at"] = "2021-03-01T10:00:00+01:00" })
+	if got := mustParse(t, EventRelease, payload, Options{}).Releases[0].PublishedAt; !got.Equal(ts("2021-03-01T09:00:00Z")) {
+		t.Fatalf("PublishedAt = %v", got)
+	}
+}
+
+// ---- issues as incidents ---------------------------------------------------------------
+
+var fixtureIncident = facts.Incident{
+	Source:    "gitlab",
+	ID:        "gitlabhq/gitlab-test#23",
+	Repo:      "gitlabhq/gitlab-test",
+	Title:     "New API: create/update/delete file",
+	State:     "open",
+	Severity:  "high",
+	URL:       "http://example.com/diaspora/issues/23",
+	Labels:    []string{"API"},
+	CreatedAt: ts("2013-12-03T17:15:43Z"),
+	UpdatedAt: ts("2013-12-03T17:15:43Z"),
+}
+
+func TestParseIssueByLabel(t *testing.T) {
+	if b := mustParse(t, EventIssue, readFixture(t, "issue.json"), Options{}); b.Len() != 0 {
+		t.Fatalf("an issue labelled API is no incident by default: %+v", b)
+	}
+	b := mustParse(t, EventIssue, readFixture(t, "issue.json"), Options{IncidentLabels: []string{"bug", " api "}})
+	wantEqual(t, "incidents", b.Incidents, []facts.Incident{fixtureIncident})
+	b = mustParse(t, EventConfidentialIssue, readFixture(t, "issue.json"), Options{IncidentLabels: []string{"API"}})
+	wantEqual(t, "confidential incidents", b.Incidents, []facts.Incident{fixtureIncident})
+}
+
+func TestParseIssueByType(t *testing.T) {
+	for name, f := range map[string]func(a map[string]any){
+		"issue_type": func(a map[string]any) { a["issue_type"] = "incident" },
+		"type":       func(a map[string]any) { a["type"] = "INCIDENT" },
+	} {
+		payload := edit(t, "issue.json", func(m map[string]any) { f(obj(m, "object_attributes")) })
+		b := mustParse(t, EventIssue, payload, Options{})
+		wantEqual(t, name+" incidents", b.Incidents, []facts.Incident{fixtureIncident})
+	}
+	payload := edit(t, "issue.json", func(m map[string]any) { obj(m, "object_attributes")["issue_type"] = "issue" })
+	if b := mustParse(t, EventIssue, payload, Options{}); b.Len() != 0 {
+		t.Fatalf("issue_type issue gave %+v", b)
+	}
+}
+
+func TestParseIssueResolved(t *testing.T) {
+	payload := edit(t, "issue.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["issue_type"] = "incident"
+		a["state"] = "closed"
+		a["action"] = "close"
+		a["closed_at"] = "2013-12-03 19:00:00 UTC"
+		a["updated_at"] = "2013-12-03 19:00:01 UTC"
+	})
+	inc := mustParse(t, EventIssue, payload, Options{}).Incidents[0]
+	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ts("2013-12-03T19:00:00Z")) || !inc.UpdatedAt.Equal(ts("2013-12-03T19:00:01Z")) {
+		t.Fatalf("incident = %+v", inc)
+	}
+	// Without closed_at the close is dated by updated_at.
+	payload = edit(t, "issue.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["issue_type"] = "incident"
+		a["state"] = "closed"
+		a["updated_at"] = "2013-12-03T21:00:00+02:00"
+	})
+	inc = mustParse(t, EventIssue, payload, Options{}).Incidents[0]
+	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ts("2013-12-03T19:00:00Z")) {
+		t.Fatalf("incident = %+v", inc)
+	}
+}
+
+func TestParseIssueRefsAndSeverity(t *testing.T) {
+	payload := edit(t, "issue.json", func(m map[string]any) {
+		a := obj(m, "object_attributes")
+		a["severity"] = "unknown"
+		a["description"] = "Checkout fails.\n\nCaused by deployment #15 (commit 279484C09FBE69EDEDFCED8C1BB6E6D24616B468)."
+		a["labels"] = []any{
+			map[string]any{"title": "incident"},
+			map[string]any{"title": "severity::critical"},
+		}
+	})
+	inc := mustParse(t, EventIssue, payload, Options{}).Incidents[0]
+	if inc.Severity != "critical" || inc.CausedByDeployment != "15" ||
+		inc.CausedBySHA != "279484c09fbe69ededfced8c1bb6e6d24616b468" {
+		t.Fatalf("incident = %+v", inc)
+	}
+	wantEqual(t, "labels", inc.Labels, []string{"incident", "severity::critical"})
+}
+
+func TestParseIncidentRefs(t *testing.T) {
+	const sha = "3f786850e387550fdab836ed7e6dc881de23001b"
+	for _, tc := range []struct {
+		labels     []string
+		body       string
+		dep, wantS string
+	}{
+		{nil, "deployment: 1234", "1234", ""},
+		{nil, "see Deployment #1234 please", "1234", ""},
+		{nil, "deployment: #1234", "1234", ""},
+		{nil, "deployment-id: 1234", "1234", ""},
+		{nil, "deployment_id=1234", "1234", ""},
+		{nil, "deploymentid: 1234", "1234", ""},
+		{nil, "deployment id: 1234", "1234", ""},
+		{nil, "caused-by-deployment: 77", "77", ""},
+		{nil, "caused by deployment #77", "77", ""},
+		{nil, "commit " + sha, "", sha},
+		{nil, "caused-by: " + strings.ToUpper(sha), "", sha},
+		{nil, "sha=" + sha, "", sha},
+		{nil, "commit 3f786850", "", ""},                      // abbreviated
+		{nil, "deployments are slow", "", ""},                 // no id
+		{nil, "redeployment: 12", "", ""},                     // not a word of its own
+		{[]string{"deployment:9"}, "deployment: 10", "9", ""}, // labels first
+		{[]string{"caused-by:" + sha}, "commit " + strings.Repeat("a", 40), "", sha},
+	} {
+		dep, s := parseIncidentRefs(tc.labels, tc.body)
+		if dep != tc.dep || s != tc.wantS {
+			t.Errorf("parseIncidentRefs(%q, %q) = %q, %q; want %q, %q", tc.labels, tc.body, dep, s, tc.dep, tc.wantS)
+		}
+	}
+}
+
+func TestSeverityFromLabels(t *testing.T) {
+	for _, tc := range []struct {
+		labels []string
+		want   string
+	}{
+		{[]string{"severity::high"}, "high"},
+		{[]string{"Severity::2"}, "2"},
+		{[]string{"severity: Critical"}, "critical"},
+		{[]string{"severity/low"}, "low"},
+		{[]string{"SEV-1"}, "sev1"},
+		{[]string{"sev2"}, "sev2"},
+		{[]string{"incident", "priority::1"}, ""},
+		{[]string{"severity"}, ""},
+		{nil, ""},
+	} {
+		if got := severityFromLabels(tc.labels); got != tc.want {
+			t.Errorf("severityFromLabels(%q) = %q, want %q", tc.labels, got, tc.want)
+		}
+	}
+}
+
+// ---- times -------------------------------------------------------------------------------
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]string{
+		"2016-08-12 15:23:28 UTC":        "2016-08-12T15:23:28Z",
+		"2016-08-12 15:23:28 GMT":        "2016-08-12T15:23:28Z",
+		"2021-04-28 21:50:00 +0200":      "2021-04-28T19:50:00Z",
+		"2021-04-28 21:50:00 -07:00":     "2021-04-29T04:50:00Z",
+		"2021-02-23 02:41:37.886 UTC":    "2021-02-23T02:41:37.886Z",
+		"2016-08-12T15:23:28Z":           "2016-08-12T15:23:28Z",
+		"2012-01-03T23:36:29+02:00":      "2012-01-03T21:36:29Z",
+		"2021-02-23T02:41:37.886Z":       "2021-02-23T02:41:37.886Z",
+		"2021-02-23T02:41:37.886+0100":   "2021-02-23T01:41:37.886Z",
+		"2016-08-12 15:23:28+02:00":      "2016-08-12T13:23:28Z",
+		"  2016-08-12 15:23:28 UTC  ":    "2016-08-12T15:23:28Z",
+		"2016-08-12 15:23:28":            "2016-08-12T15:23:28Z",
+		"2016-08-12T15:23:28.5":          "2016-08-12T15:23:28.5Z",
+		"2016-08-12":                     "2016-08-12T00:00:00Z",
+		"2016-08-12T15:23:28.123456789Z": "2016-08-12T15:23:28.123456789Z",
+	} {
+		got, err := ParseTime(in)
+		if err != nil {
+			t.Errorf("ParseTime(%q): %v", in, err)
+			continue
+		}
+		if !got.Equal(ts(want)) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, want %s in UTC", in, got, want)
+		}
+	}
+	if got, err := ParseTime(""); err != nil || !got.IsZero() {
+		t.Errorf("ParseTime(\"\") = %v, %v; want the zero time", got, err)
+	}
+	for _, in := range []string{"2016-08-12 15:23:28 CEST", "2016-08-12 15:23:28 PST", "yesterday", "1470000000",
+		"2016-13-12 15:23:28 UTC", "2016-08-12 25:23:28 UTC", "12/08/2016"} {
+		if got, err := ParseTime(in); err == nil {
+			t.Errorf("ParseTime(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+// rewriteTimes rewrites every time of a payload (a string under a key
+// "timestamp" or ending in "_at") with format.
+func rewriteTimes(t *testing.T, node any, format func(time.Time) string) {
+	switch n := node.(type) {
+	case map[string]any:
+		for k, v := range n {
+			if s, ok := v.(string); ok && isTimeKey(k) {
+				tm, err := ParseTime(s)
+				if err != nil {
+					t.Fatalf("%s: %v", k, err)
+				}
+				if !tm.IsZero() {
+					n[k] = format(tm)
+				}
+				continue
+			}
+			rewriteTimes(t, v, format)
+		}
+	case []any:
+		for _, v := range n {
+			rewriteTimes(t, v, format)
+		}
+	}
+}
+
+func TestParseTimesInEveryForm(t *testing.T) {
+	// Every fixture, with all its times rewritten in each form GitLab
+	// uses, gives the very same facts.
+	plus2 := time.FixedZone("", 2*3600)
+	minus5 := time.FixedZone("", -5*3600)
+	forms := map[string]func(time.Time) string{
+		"UTC words":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.999999999 UTC") },
+		"numeric +0200": func(t time.Time) string { return t.In(plus2).Format("2006-01-02 15:04:05.999999999 -0700") },
+		"RFC 3339 Z":    func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
+		"RFC 3339 -05":  func(t time.Time) string { return t.In(minus5).Format(time.RFC3339Nano) },
+	}
+	opts := Options{IncidentLabels: []string{"api"}}
+	for _, name := range fixtureNames(t) {
+		event := fixtureEvents[name]
+		want := mustParse(t, event, readFixture(t, name), opts)
+		for form, format := range forms {
+			t.Run(name+"/"+form, func(t *testing.T) {
+				payload := edit(t, name, func(m map[string]any) { rewriteTimes(t, m, format) })
+				wantEqual(t, "batch", mustParse(t, event, payload, opts), want)
+			})
+		}
+	}
+}
+
+func TestClientGoAloneRefusesUTCWords(t *testing.T) {
+	// Why times are normalized first: client-go's PushEvent declares commit
+	// timestamps as time.Time, which cannot read GitLab's other form.
+	payload := edit(t, "push.json", func(m map[string]any) {
+		rewriteTimes(t, m, func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") })
+	})
+	if _, err := gl.ParseWebhook(gl.EventTypePush, payload); err == nil {
+		t.Fatal("client-go now reads \"2006-01-02 15:04:05 UTC\"; the normalization may be unnecessary")
+	}
+	if b := mustParse(t, EventPush, payload, Options{}); !b.Commits[1].AuthoredAt.Equal(ts("2012-01-03T21:36:29Z")) {
+		t.Fatalf("AuthoredAt = %v", b.Commits[1].AuthoredAt)
+	}
+}
+
+// ---- unknown events, malformed payloads, keys -------------------------------------------
+
+func TestParseUnknownEvents(t *testing.T) {
+	for _, event := range []string{"Note Hook", "Wiki Page Hook", "System Hook", "Emoji Hook", "push", "", "Push hook"} {
+		b, err := Parse(event, readFixture(t, "push.json"), Options{})
+		if err != nil || b.Len() != 0 {
+			t.Errorf("Parse(%q) = %d facts, %v; want none and no error", event, b.Len(), err)
+		}
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	for _, event := range []string{EventPush, EventMergeRequest, "Note Hook"} {
+		for _, payload := range []string{`{"ref":`, ``, `nope`, `{"a":1}{"b":2}`} {
+			if b, err := Parse(event, []byte(payload), Options{}); !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+				t.Errorf("Parse(%q, %q) = %d facts, %v; want ErrMalformed", event, payload, b.Len(), err)
+			}
+		}
+	}
+	for name, tc := range map[string]struct {
+		event   string
+		payload []byte
+	}{
+		"array":               {EventPush, []byte(`[]`)},
+		"string":              {EventRelease, []byte(`"x"`)},
+		"push without ref":    {EventPush, edit(t, "push.json", func(m map[string]any) { delete(m, "ref") })},
+		"push without repo":   {EventPush, edit(t, "push.json", func(m map[string]any) { delete(m, "project"); delete(m, "repository") })},
+		"commits not a list":  {EventPush, edit(t, "push.json", func(m map[string]any) { m["commits"] = "b6568db" })},
+		"commit bad time":     {EventPush, edit(t, "push.json", func(m map[string]any) { m["commits"].([]any)[0].(map[string]any)["timestamp"] = "soon" })},
+		"pipeline without id": {EventPipeline, edit(t, "pipeline.json", func(m map[string]any) { delete(obj(m, "object_attributes"), "id") })},
+		"pipeline bad time":   {EventPipeline, edit(t, "pipeline.json", func(m map[string]any) { obj(m, "object_attributes")["finished_at"] = "later" })},
+		"job without id":      {EventJob, edit(t, "job.json", func(m map[string]any) { delete(m, "build_id") })},
+		"job without project": {EventJob, edit(t, "job.json", func(m map[string]any) { delete(m, "repository") })},
+		"deployment no id":    {EventDeployment, edit(t, "deployment.json", func(m map[string]any) { m["deployment_id"] = 0 })},
+		"deployment bad time": {EventDeployment, edit(t, "deployment.json", func(m map[string]any) { m["status_changed_at"] = "21:50" })},
+		"release without id":  {EventRelease, edit(t, "release.json", func(m map[string]any) { delete(m, "id") })},
+		"issue without iid":   {EventIssue, edit(t, "issue.json", func(m map[string]any) { delete(obj(m, "object_attributes"), "iid") })},
+		"issue bad closed_at": {EventIssue, edit(t, "issue.json", func(m map[string]any) { obj(m, "object_attributes")["closed_at"] = "x" })},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if b, err := Parse(tc.event, tc.payload, Options{}); !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
+			}
+		})
+	}
+}
+
+func TestKey(t *testing.T) {
+	for payload, want := range map[string]string{
+		`{"project":{"path_with_namespace":"a/b/c"}}`:                                              "a/b/c",
+		`{"project":{"path_with_namespace":""},"repository":{"homepage":"https://g.example/x/y"}}`: "x/y",
+		`{"repository":{"homepage":"nope","git_http_url":"https://g.example/x/y.git"}}`:            "x/y",
+		`{"repository":{"homepage":"https://g.example/single"}}`:                                   "gitlab",
+		`{"project":"a/b"}`: "gitlab",
+		`{}`:                "gitlab",
+		`[]`:                "gitlab",
+		`{"project":`:       "gitlab",
+		``:                  "gitlab",
+	} {
+		if got := Key([]byte(payload)); got != want {
+			t.Errorf("Key(%s) = %q, want %q", payload, got, want)
+		}
+	}
+}

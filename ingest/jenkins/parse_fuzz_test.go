@@ -1,0 +1,39 @@
+package jenkins
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics, never returns facts with an
+// error, and that Key always gives a key.
+func FuzzParse(f *testing.F) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	phases := []string{PhaseQueued, PhaseStarted, PhaseCompleted, PhaseFinalized}
+	for i, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(phases[i%len(phases)], b)
+	}
+	f.Add(PhaseCompleted, []byte(`{"url":"job/%zz/job/","build":{"number":"9","timestamp":"9e15","duration":9223372036854775807}}`))
+	f.Fuzz(func(t *testing.T, phase string, payload []byte) {
+		b, err := Parse(phase, payload, Options{})
+		if err != nil && b.Len() != 0 {
+			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
+		}
+		for _, r := range b.PipelineRuns {
+			if r.ID == "" || r.Path == "" {
+				t.Fatalf("run without id or path: %+v", r)
+			}
+		}
+		if Key(payload) == "" {
+			t.Fatal("empty key")
+		}
+	})
+}

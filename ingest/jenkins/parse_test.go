@@ -1,0 +1,272 @@
+package jenkins
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/facts"
+)
+
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UTC()
+}
+
+func mustParse(t *testing.T, name string) facts.PipelineRun {
+	t.Helper()
+	payload := readFixture(t, name)
+	var m struct {
+		Build struct {
+			Phase string `json:"phase"`
+		} `json:"build"`
+	}
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse(m.Build.Phase, payload, Options{})
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", name, err)
+	}
+	if len(b.PipelineRuns) != 1 || b.Len() != 1 {
+		t.Fatalf("%s: %d facts", name, b.Len())
+	}
+	return b.PipelineRuns[0]
+}
+
+func TestParseDocumentedExample(t *testing.T) {
+	// The plugin's own example has no timestamp or duration: the run is
+	// completed and successful, its times unknown.
+	got := mustParse(t, "completed.wiki.json")
+	want := facts.PipelineRun{
+		Repo:       "evgeny-goldin/asgard",
+		ID:         "asgard#18",
+		Attempt:    1,
+		Name:       "asgard",
+		Path:       "asgard",
+		HeadBranch: "master",
+		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
+		Status:     "completed",
+		Conclusion: "success",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("run =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestParsePhasesOfOneBuild(t *testing.T) {
+	queued := mustParse(t, "queued.json")
+	if queued.Status != "in_progress" || !queued.StartedAt.IsZero() || !queued.FinishedAt.IsZero() ||
+		!queued.UpdatedAt.Equal(ts("2024-05-06T12:53:15.5Z")) || queued.Conclusion != "" || queued.ID != "asgard#18" {
+		t.Fatalf("queued = %+v", queued)
+	}
+	started := mustParse(t, "started.json")
+	if started.Status != "in_progress" || !started.StartedAt.Equal(ts("2024-05-06T12:53:20Z")) || !started.FinishedAt.IsZero() || started.ID != "asgard#18" {
+		t.Fatalf("started = %+v", started)
+	}
+	completed := mustParse(t, "completed.json")
+	want := facts.PipelineRun{
+		Repo:       "evgeny-goldin/asgard",
+		ID:         "asgard#18",
+		Attempt:    1,
+		Name:       "asgard",
+		Path:       "asgard",
+		HeadBranch: "master",
+		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
+		Status:     "completed",
+		Conclusion: "success",
+		StartedAt:  ts("2024-05-06T12:53:20Z"),
+		FinishedAt: ts("2024-05-06T12:54:53.25Z"),
+		UpdatedAt:  ts("2024-05-06T12:54:53.25Z"),
+	}
+	if !reflect.DeepEqual(completed, want) {
+		t.Fatalf("completed =\n%+v\nwant\n%+v", completed, want)
+	}
+	// The completed run starts when the STARTED message said it did.
+	if !completed.StartedAt.Equal(started.StartedAt) {
+		t.Fatalf("StartedAt %v, STARTED said %v", completed.StartedAt, started.StartedAt)
+	}
+}
+
+func TestParseFinalizedFailure(t *testing.T) {
+	r := mustParse(t, "finalized-failure.json")
+	if r.ID != "asgard#19" || r.Status != "completed" || r.Conclusion != "failure" ||
+		!r.FinishedAt.Equal(ts("2024-05-06T13:55:02Z")) || !r.StartedAt.Equal(ts("2024-05-06T13:54:01Z")) {
+		t.Fatalf("run = %+v", r)
+	}
+}
+
+func TestParseMultibranchAborted(t *testing.T) {
+	r := mustParse(t, "finalized-aborted.multibranch.json")
+	want := facts.PipelineRun{
+		Repo:       "evgeny-goldin/asgard",
+		ID:         "asgard/main#7",
+		Attempt:    1,
+		Name:       "main",
+		Path:       "asgard/main",
+		HeadBranch: "main",
+		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
+		Status:     "completed",
+		Conclusion: "cancelled",
+		StartedAt:  ts("2024-05-06T14:54:30Z"),
+		FinishedAt: ts("2024-05-06T14:55:00Z"),
+		UpdatedAt:  ts("2024-05-06T14:55:00Z"),
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Fatalf("run =\n%+v\nwant\n%+v", r, want)
+	}
+}
+
+// variant is completed.json with edit applied to its "build" object.
+func variant(t *testing.T, edit func(build map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(readFixture(t, "completed.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m["build"].(map[string]any))
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func TestParseConclusions(t *testing.T) {
+	for status, want := range map[string]string{
+		"SUCCESS": "success", "FAILURE": "failure", "UNSTABLE": "failure",
+		"ABORTED": "cancelled", "NOT_BUILT": "skipped", "": "",
+	} {
+		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) { b["status"] = status }), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.PipelineRuns[0].Conclusion; got != want {
+			t.Errorf("status %q: conclusion %q, want %q", status, got, want)
+		}
+	}
+}
+
+func TestParseTimestampForms(t *testing.T) {
+	for name, c := range map[string]struct {
+		ts       any
+		duration any
+		finished time.Time
+		started  time.Time
+	}{
+		"numeric string":         {"1715000093250", 93250, ts("2024-05-06T12:54:53.25Z"), ts("2024-05-06T12:53:20Z")},
+		"RFC 3339 string":        {"2024-05-06T12:54:53.2+00:00", "93200", ts("2024-05-06T12:54:53.2Z"), ts("2024-05-06T12:53:20Z")},
+		"zero timestamp":         {0, 93250, time.Time{}, time.Time{}},
+		"null duration":          {1715000093250, nil, ts("2024-05-06T12:54:53.25Z"), time.Time{}},
+		"negative duration":      {1715000093250, -5, ts("2024-05-06T12:54:53.25Z"), time.Time{}},
+		"float milliseconds":     {1.71500009325e12, 93250, ts("2024-05-06T12:54:53.25Z"), ts("2024-05-06T12:53:20Z")},
+		"null timestamp":         {nil, 93250, time.Time{}, time.Time{}},
+		"empty string timestamp": {"", 93250, time.Time{}, time.Time{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := variant(t, func(b map[string]any) { b["timestamp"] = c.ts; b["duration"] = c.duration })
+			b, err := Parse(PhaseCompleted, p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := b.PipelineRuns[0]
+			if !r.FinishedAt.Equal(c.finished) || !r.StartedAt.Equal(c.started) {
+				t.Fatalf("started %v finished %v, want %v %v", r.StartedAt, r.FinishedAt, c.started, c.finished)
+			}
+		})
+	}
+}
+
+func TestParseBranchPrefixes(t *testing.T) {
+	for in, want := range map[string]string{
+		"origin/master": "master", "refs/remotes/origin/release/1": "release/1",
+		"refs/heads/main": "main", "PR-12": "PR-12", "origin/feature/x": "feature/x",
+	} {
+		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) {
+			b["scm"].(map[string]any)["branch"] = in
+		}), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.PipelineRuns[0].HeadBranch; got != want {
+			t.Errorf("branch %q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseJobPaths(t *testing.T) {
+	for url, want := range map[string]string{
+		"job/asgard/":                                "asgard",
+		"job/team/job/my%20app/job/PR-3/":            "team/my app/PR-3",
+		"http://ci.example.com/jenkins/job/a/job/b/": "a/b",
+		"":                 "asgard",
+		"view/all/builds/": "asgard",
+	} {
+		var m map[string]any
+		_ = json.Unmarshal(readFixture(t, "completed.json"), &m)
+		m["url"] = url
+		p, _ := json.Marshal(m)
+		b, err := Parse(PhaseCompleted, p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := b.PipelineRuns[0]; r.Path != want || r.ID != want+"#18" {
+			t.Errorf("url %q: path %q id %q, want %q", url, r.Path, r.ID, want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for name, payload := range map[string]string{
+		"not JSON":      `{"name":`,
+		"no build":      `{"name":"a"}`,
+		"build array":   `{"name":"a","build":[]}`,
+		"no job":        `{"build":{"number":3}}`,
+		"no number":     `{"name":"a","build":{}}`,
+		"bad timestamp": `{"name":"a","build":{"number":3,"timestamp":"yesterday"}}`,
+		"bad number":    `{"name":"a","build":{"number":1.5}}`,
+		"bool duration": `{"name":"a","build":{"number":3,"duration":true}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := Parse(PhaseCompleted, []byte(payload), Options{})
+			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
+			}
+		})
+	}
+}
+
+func TestParseUnknownPhase(t *testing.T) {
+	for _, ev := range []string{"NONE", "completed", ""} {
+		b, err := Parse(ev, readFixture(t, "completed.json"), Options{})
+		if err != nil || b.Len() != 0 {
+			t.Fatalf("Parse(%q) = %d facts, %v", ev, b.Len(), err)
+		}
+	}
+}
+
+func TestParseEveryFixtureUTC(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) != 6 {
+		t.Fatalf("found %d fixtures, want 6", len(files))
+	}
+	for _, f := range files {
+		r := mustParse(t, filepath.Base(f))
+		for _, tm := range []time.Time{r.StartedAt, r.FinishedAt, r.UpdatedAt} {
+			if !tm.IsZero() && tm.Location() != time.UTC {
+				t.Fatalf("%s: %v not UTC", f, tm)
+			}
+		}
+		payload, _ := os.ReadFile(f)
+		if Key(payload) != r.Repo {
+			t.Fatalf("%s: Key %q, repo %q", f, Key(payload), r.Repo)
+		}
+	}
+	if Key([]byte(`{"name":"x","url":"job/f/job/x/"}`)) != "f/x" || Key([]byte(`[]`)) != Source || Key([]byte(`{}`)) != Source {
+		t.Fatal("Key fallbacks")
+	}
+}
