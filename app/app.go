@@ -13,16 +13,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/api"
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
-	"github.com/doraflow/doraflow/facts"
-	"github.com/doraflow/doraflow/ingest"
-	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/metrics"
 	"github.com/doraflow/doraflow/store"
 )
@@ -82,32 +78,6 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	return st, nil
 }
 
-// CollectorHandler serves the webhook endpoints plus /healthz and /metrics.
-func CollectorHandler(cfg config.Config, pub ingest.Publisher, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	rm := ingest.NewReceiverMetrics(reg)
-	opts := ingest.ReceiverOptions{Publisher: pub, Metrics: rm, Dedup: ingest.NewDedup(0), Logger: log}
-	gh, err := github.NewReceiver(github.ReceiverConfig{Secret: cfg.Sources.GitHub.Secret, Insecure: cfg.Sources.GitHub.Insecure,
-		ReceiverOptions: opts})
-	if err != nil {
-		return nil, fmt.Errorf("github source: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(github.Path, gh)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		ingest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return mux, nil
-}
-
-// Parsers returns the parser of every source, configured.
-func Parsers(cfg config.Config) map[string]aggregator.Parser {
-	opts := github.Options{IncidentLabels: cfg.Sources.GitHub.IncidentLabels}
-	return map[string]aggregator.Parser{
-		github.Source: func(event string, payload []byte) (facts.Batch, error) { return github.Parse(event, payload, opts) },
-	}
-}
-
 // NewAggregator joins the consumer group and returns the aggregator and a
 // function that leaves the group.
 func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
@@ -121,12 +91,21 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 	return agg, c.Close, nil
 }
 
-// APIHandler serves the read API, /metrics, /healthz and /readyz.
+// APIHandler serves the read API, /metrics (with the DORA gauges of every
+// team and service), /healthz and /readyz.
 func APIHandler(cfg config.Config, st *store.Store, cat *catalog.Live, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
 	if err != nil {
 		return nil, err
 	}
+	gauges := metrics.NewExporter(eng, metrics.ExporterOptions{Window: time.Duration(cfg.API.GaugesWindow),
+		Refresh: time.Duration(cfg.API.GaugesRefresh), Logger: log})
+	if err := reg.Register(gauges); err != nil {
+		return nil, fmt.Errorf("api: register the DORA gauges: %w", err)
+	}
+	// The gauges refresh while something scrapes them and pause when
+	// nothing has for a while.
+	gauges.Start(context.Background())
 	return api.New(api.Config{Metrics: eng, Tokens: cfg.API.Tokens, Ready: st.Ping, Registry: reg, Logger: log, Catalog: cat.Get}), nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/derive"
+	"github.com/doraflow/doraflow/metrics"
 )
 
 // Config is the whole configuration.
@@ -69,6 +70,10 @@ type API struct {
 	Listen    string   `yaml:"listen"`
 	TokensEnv string   `yaml:"tokens_env"` // comma-separated tokens in this variable
 	Tokens    []string `yaml:"-"`
+	// GaugesWindow is the rolling window of the DORA gauges on /metrics,
+	// default 30d; GaugesRefresh is how often they are recomputed, default 1m.
+	GaugesWindow  Duration `yaml:"gauges_window"`
+	GaugesRefresh Duration `yaml:"gauges_refresh"`
 }
 
 // Kafka names the brokers; none means the embedded broker.
@@ -90,20 +95,6 @@ type ClickHouse struct {
 	Password    string `yaml:"-"`
 }
 
-// Sources configures each webhook source.
-type Sources struct {
-	GitHub GitHub `yaml:"github"`
-}
-
-// GitHub is the GitHub source.
-type GitHub struct {
-	SecretEnv string `yaml:"secret_env"`
-	Secret    string `yaml:"-"`
-	// Insecure accepts unsigned deliveries. Development only.
-	Insecure       bool     `yaml:"insecure"`
-	IncidentLabels []string `yaml:"incident_labels"`
-}
-
 // Metrics holds the rules that turn facts into numbers.
 type Metrics struct {
 	TimeZone               string       `yaml:"time_zone"`
@@ -115,9 +106,12 @@ type Metrics struct {
 	HotfixLabels           []string     `yaml:"hotfix_labels"`
 	HotfixBranches         []string     `yaml:"hotfix_branches"`
 	Toil                   Toil         `yaml:"toil"`
+	Platform               Platform     `yaml:"platform"`
 }
 
-// Toil holds the rules that classify changes as infrastructure toil.
+// Toil holds the rules that classify changes as infrastructure toil, and
+// the settings of its cost, of onboarding and of reinvented wheels. Unset
+// settings take the defaults of metrics.DefaultToilSettings.
 type Toil struct {
 	Labels      []string `yaml:"labels"`
 	CommitTypes []string `yaml:"commit_types"`
@@ -126,6 +120,84 @@ type Toil struct {
 	PathShare   float64  `yaml:"path_share"`
 	ActiveCap   Duration `yaml:"active_cap"`
 	MinActive   Duration `yaml:"min_active"`
+
+	// HourlyRate is the loaded cost of an engineer-hour (default 100) in
+	// Currency (default USD); TargetShare the toil share aimed for (default
+	// 0.15), above which hours count as reclaimable.
+	HourlyRate  *float64 `yaml:"hourly_rate"`
+	Currency    string   `yaml:"currency"`
+	TargetShare *float64 `yaml:"target_share"`
+	// NewContributorGrace: a first commit this long after the earliest
+	// stored commit makes a new contributor (default 30d).
+	NewContributorGrace *Duration `yaml:"new_contributor_grace"`
+	// InfraKinds replaces the kinds of infrastructure file counted as
+	// reinvented wheels; SamePathRepos is how many repositories changing
+	// the same path in one ISO week count as the same wheel (default 3).
+	InfraKinds    []InfraKind `yaml:"infra_kinds"`
+	SamePathRepos int         `yaml:"same_path_repos"`
+}
+
+// InfraKind is one kind of infrastructure file and its path globs.
+type InfraKind struct {
+	Name  string   `yaml:"name"`
+	Title string   `yaml:"title"`
+	Paths []string `yaml:"paths"`
+}
+
+// Platform holds the thresholds of the platform-investment scorecard: a
+// question is answered yes when the toil share is above ToilShareAbove
+// (default 0.25), more than TeamsDeployingAbove teams deploy to production
+// (default 3), the onboarding median is above OnboardingAbove (default
+// 14d), and a kind of infrastructure file is kept in at least
+// ReinventedReposAtLeast repositories (default 3).
+type Platform struct {
+	ToilShareAbove         *float64  `yaml:"toil_share_above"`
+	TeamsDeployingAbove    *int      `yaml:"teams_deploying_above"`
+	OnboardingAbove        *Duration `yaml:"onboarding_above"`
+	ReinventedReposAtLeast *int      `yaml:"reinvented_repos_at_least"`
+}
+
+// ToilSettings converts the toil and platform settings for the metrics.
+func (c Config) ToilSettings() metrics.ToilSettings {
+	s := metrics.DefaultToilSettings()
+	t, p := c.Metrics.Toil, c.Metrics.Platform
+	if t.HourlyRate != nil {
+		s.HourlyRate = *t.HourlyRate
+	}
+	if strings.TrimSpace(t.Currency) != "" {
+		s.Currency = strings.TrimSpace(t.Currency)
+	}
+	if t.TargetShare != nil {
+		s.TargetShare = *t.TargetShare
+	}
+	if t.NewContributorGrace != nil {
+		s.NewContributorGrace = time.Duration(*t.NewContributorGrace)
+	}
+	if len(t.Bots) > 0 {
+		s.Bots = t.Bots
+	}
+	if len(t.InfraKinds) > 0 {
+		s.InfraKinds = nil
+		for _, k := range t.InfraKinds {
+			s.InfraKinds = append(s.InfraKinds, metrics.InfraKind{Name: k.Name, Title: k.Title, Paths: k.Paths})
+		}
+	}
+	if t.SamePathRepos != 0 {
+		s.SamePathRepos = t.SamePathRepos
+	}
+	if p.ToilShareAbove != nil {
+		s.ToilShareAbove = *p.ToilShareAbove
+	}
+	if p.TeamsDeployingAbove != nil {
+		s.TeamsDeployingAbove = *p.TeamsDeployingAbove
+	}
+	if p.OnboardingAbove != nil {
+		s.OnboardingAbove = time.Duration(*p.OnboardingAbove)
+	}
+	if p.ReinventedReposAtLeast != nil {
+		s.ReinventedReposAtLeast = *p.ReinventedReposAtLeast
+	}
+	return s
 }
 
 // DeployRule makes matching CI runs count as deployments.
@@ -167,10 +239,11 @@ func Default() Config {
 	return Config{
 		Collector:  Collector{Listen: "127.0.0.1:8080"},
 		Aggregator: Aggregator{Listen: "127.0.0.1:8082"},
-		API:        API{Listen: "127.0.0.1:8081", TokensEnv: "DORA_API_TOKENS"},
+		API: API{Listen: "127.0.0.1:8081", TokensEnv: "DORA_API_TOKENS",
+			GaugesWindow: Duration(30 * 24 * time.Hour), GaugesRefresh: Duration(time.Minute)},
 		Kafka:      Kafka{Topic: "doraflow.deliveries", Partitions: 6, Group: "doraflow-aggregator"},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "dora", Username: "default", PasswordEnv: "DORA_CLICKHOUSE_PASSWORD"},
-		Sources:    Sources{GitHub: GitHub{SecretEnv: "DORA_GITHUB_WEBHOOK_SECRET", IncidentLabels: []string{"incident"}}},
+		Sources:    DefaultSources(),
 		Metrics:    Metrics{TimeZone: "UTC"},
 	}
 }
@@ -195,9 +268,7 @@ func Load(path string) (Config, error) {
 
 // applyEnv reads secrets from the variables the file names, then overrides.
 func (c *Config) applyEnv(getenv func(string) string) {
-	if c.Sources.GitHub.SecretEnv != "" {
-		c.Sources.GitHub.Secret = getenv(c.Sources.GitHub.SecretEnv)
-	}
+	c.Sources.readSecrets(getenv)
 	if c.ClickHouse.PasswordEnv != "" {
 		c.ClickHouse.Password = getenv(c.ClickHouse.PasswordEnv)
 	}
@@ -246,8 +317,14 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.Metrics.TimeZone); err != nil {
 		return fmt.Errorf("config: metrics.time_zone: %w", err)
 	}
+	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
+		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
+	}
 	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
 		return errors.New("config: clickhouse.addr and clickhouse.database are required")
+	}
+	if err := c.ToilSettings().Validate(); err != nil {
+		return fmt.Errorf("config: metrics.toil / metrics.platform: %w", err)
 	}
 	for i, r := range c.Metrics.DeployRules {
 		if r.Repo == "" || r.Workflow == "" {

@@ -14,7 +14,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Sources.GitHub.Secret != "s3cret" {
+	if cfg.Sources.GitHub.Secret() != "s3cret" {
 		t.Errorf("github secret not read from the named variable")
 	}
 	if len(cfg.API.Tokens) != 2 || cfg.API.Tokens[1] != "tok-b" {

@@ -30,8 +30,8 @@ func demo(args []string) error {
 	if os.Getenv("DORA_CLICKHOUSE_DATABASE") == "" && cfg.ClickHouse.Database == "dora" {
 		cfg.ClickHouse.Database = "dora_demo" // keep the demo apart from real data
 	}
-	if cfg.Sources.GitHub.Secret == "" {
-		cfg.Sources.GitHub.Secret = randomSecret()
+	if cfg.Sources.GitHub.Secret() == "" {
+		cfg.Sources.GitHub.Secrets = []string{randomSecret()}
 	}
 	if len(cfg.Catalog.Services) == 0 {
 		for _, r := range simulate.DemoRepos {
@@ -50,7 +50,7 @@ func demo(args []string) error {
 	bar := progressbar.NewOptions(len(deliveries), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowCount(),
 		progressbar.OptionSetDescription("deliveries"), progressbar.OptionClearOnFinish(),
 		progressbar.OptionThrottle(100*time.Millisecond))
-	sender := simulate.Sender{URL: local.CollectorURL + "/webhooks/github", Secret: cfg.Sources.GitHub.Secret}
+	sender := simulate.Sender{URL: local.CollectorURL + "/webhooks/github", Secret: cfg.Sources.GitHub.Secret()}
 	if err := sender.SendAll(ctx, deliveries, func(int) { bar.Add(1) }); err != nil {
 		return err
 	}

@@ -1,0 +1,83 @@
+package config
+
+// Sources configures each webhook source. A source is mounted on the
+// collector when it is enabled; an enabled source needs its secret (read
+// from the variable its secret_env names) unless it is marked insecure,
+// which is for local development only.
+type Sources struct {
+	GitHub       Source `yaml:"github"`
+	GitLab       Source `yaml:"gitlab"`
+	PagerDuty    Source `yaml:"pagerduty"`
+	Opsgenie     Source `yaml:"opsgenie"`
+	Alertmanager Source `yaml:"alertmanager"`
+	CircleCI     Source `yaml:"circleci"`
+	Jenkins      Source `yaml:"jenkins"`
+	CDEvents     Source `yaml:"cdevents"`
+	Generic      Source `yaml:"generic"`
+}
+
+// Source is one webhook source's settings. Not every field applies to
+// every source (docs/sources.md says which).
+type Source struct {
+	Enabled   bool   `yaml:"enabled"`
+	SecretEnv string `yaml:"secret_env"`
+	// Secrets holds the secret(s) read from SecretEnv: one, or several
+	// separated by commas while a secret is rotated (PagerDuty).
+	Secrets []string `yaml:"-"`
+	// Insecure accepts unauthenticated deliveries. Development only.
+	Insecure bool `yaml:"insecure"`
+	// IncidentLabels: issue labels that make an issue an incident (GitHub, GitLab).
+	IncidentLabels []string `yaml:"incident_labels"`
+	// Header: the token header Opsgenie sends (default X-Opsgenie-Token).
+	Header string `yaml:"header"`
+	// ServiceLabel: the alert label naming the service (Alertmanager;
+	// default "service", then "job").
+	ServiceLabel string `yaml:"service_label"`
+}
+
+// Secret is the source's first secret, "" when none is set.
+func (s Source) Secret() string {
+	if len(s.Secrets) == 0 {
+		return ""
+	}
+	return s.Secrets[0]
+}
+
+// DefaultSources enables GitHub only; every secret is read from a
+// DORA_<SOURCE>_WEBHOOK_SECRET variable unless the file names another.
+func DefaultSources() Sources {
+	src := func(name string, enabled bool) Source {
+		return Source{Enabled: enabled, SecretEnv: "DORA_" + name + "_WEBHOOK_SECRET"}
+	}
+	s := Sources{
+		GitHub: src("GITHUB", true), GitLab: src("GITLAB", false), PagerDuty: src("PAGERDUTY", false),
+		Opsgenie: src("OPSGENIE", false), Alertmanager: src("ALERTMANAGER", false), CircleCI: src("CIRCLECI", false),
+		Jenkins: src("JENKINS", false), CDEvents: src("CDEVENTS", false), Generic: src("GENERIC", false),
+	}
+	s.GitHub.IncidentLabels = []string{"incident"}
+	s.GitLab.IncidentLabels = []string{"incident"}
+	return s
+}
+
+// Each lists the sources by name, in a fixed order.
+func (s *Sources) Each() []NamedSource {
+	return []NamedSource{
+		{"github", &s.GitHub}, {"gitlab", &s.GitLab}, {"pagerduty", &s.PagerDuty}, {"opsgenie", &s.Opsgenie},
+		{"alertmanager", &s.Alertmanager}, {"circleci", &s.CircleCI}, {"jenkins", &s.Jenkins},
+		{"cdevents", &s.CDEvents}, {"generic", &s.Generic},
+	}
+}
+
+// NamedSource is a source and its name.
+type NamedSource struct {
+	Name string
+	*Source
+}
+
+func (s *Sources) readSecrets(getenv func(string) string) {
+	for _, n := range s.Each() {
+		if n.SecretEnv != "" {
+			n.Secrets = splitList(getenv(n.SecretEnv))
+		}
+	}
+}
