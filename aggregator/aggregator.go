@@ -29,6 +29,7 @@ type Store interface {
 	WriteFacts(ctx context.Context, b facts.Batch) error
 	HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error)
 	WriteDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error
+	IncidentRepos(ctx context.Context, keys []string) (map[string]string, error)
 }
 
 // Consumer is a Kafka consumer-group member with manual commits.
@@ -173,6 +174,9 @@ func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
 		deliveries = append(deliveries, d)
 	}
 	batch := a.normalize(deliveries)
+	if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
+		return fmt.Errorf("resolve incidents: %w", err)
+	}
 	if err := a.timed("raw", func() error { return a.cfg.Store.WriteRaw(ctx, deliveries) }); err != nil {
 		return err
 	}

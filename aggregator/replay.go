@@ -26,6 +26,9 @@ func (a *Aggregator) Replay(ctx context.Context, archive Archive) (int, error) {
 		}
 		batch := a.normalize(chunk)
 		chunk = chunk[:0]
+		if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
+			return err
+		}
 		return a.timed("facts", func() error { return a.cfg.Store.WriteFacts(ctx, batch) })
 	}
 	err := archive.RawDeliveries(ctx, "", func(d ingest.Delivery) error {

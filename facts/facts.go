@@ -216,3 +216,6 @@ type Incident struct {
 	CausedByDeployment string
 	CausedBySHA        string
 }
+
+// IncidentKey identifies an incident across sources: "<source>\n<id>".
+func IncidentKey(source, id string) string { return source + "\n" + id }

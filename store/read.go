@@ -414,3 +414,27 @@ func nilIfEmpty(s []string) []string {
 	}
 	return s
 }
+
+// IncidentRepos names the repository each of the given incidents is stored
+// under (its newest update's), for incidents whose new update names none.
+// Keys and the result's keys are facts.IncidentKey(source, id); incidents
+// not yet stored are absent.
+func (s *Store) IncidentRepos(ctx context.Context, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	err := s.each(ctx, "SELECT concat(source, '\\n', incident_id) AS k, argMax(repo, version) FROM incidents "+
+		"WHERE has(?, concat(source, '\\n', incident_id)) GROUP BY k", []any{uniq(keys)}, func(rows driver.Rows) error {
+		var k, repo string
+		if err := rows.Scan(&k, &repo); err != nil {
+			return err
+		}
+		out[k] = repo
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read incident repositories: %w", err)
+	}
+	return out, nil
+}
