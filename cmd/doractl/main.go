@@ -12,6 +12,7 @@ const usage = `doractl: operate the DORA and toil pipeline
 usage:
   doractl migrate  [-config file]  apply the ClickHouse migrations
   doractl demo     [-config file]  run the whole pipeline locally on a demo organisation
+  doractl simulate [flags]         a synthetic organisation as signed GitHub webhooks, with its ground truth
   doractl replay   [-config file]  re-parse the raw archive and re-derive every number
   doractl rederive [-config file]  re-derive every number with the current rules
 `
@@ -27,6 +28,8 @@ func main() {
 		err = migrate(os.Args[2:])
 	case "demo":
 		err = demo(os.Args[2:])
+	case "simulate":
+		err = simulateCmd(os.Args[2:])
 	case "replay":
 		err = replay(os.Args[2:], false)
 	case "rederive":
