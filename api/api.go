@@ -104,6 +104,12 @@ func New(cfg Config) http.Handler {
 		r.HandleFunc("/api/v1/deployments", listHandler(s, cfg.Metrics.Deployments)).Methods(http.MethodGet)
 		r.HandleFunc("/api/v1/changes", listHandler(s, cfg.Metrics.Changes)).Methods(http.MethodGet)
 		r.HandleFunc("/api/v1/incidents", listHandler(s, cfg.Metrics.Incidents)).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/toil", s.toil).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/toil/changes", s.toilChanges).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/toil/onboarding", s.toilOnboarding).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/toil/reinvented", s.toilReinvented).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/toil/scorecard", s.toilScorecard).Methods(http.MethodGet)
+		r.HandleFunc("/api/v1/reports/quarterly", s.quarterly).Methods(http.MethodGet)
 	}
 
 	// Authentication wraps the router rather than a subrouter, so that

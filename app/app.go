@@ -98,6 +98,9 @@ func APIHandler(cfg config.Config, st *store.Store, cat *catalog.Live, reg *prom
 	if err != nil {
 		return nil, err
 	}
+	if err := eng.SetToilSettings(cfg.ToilSettings()); err != nil {
+		return nil, err
+	}
 	gauges := metrics.NewExporter(eng, metrics.ExporterOptions{Window: time.Duration(cfg.API.GaugesWindow),
 		Refresh: time.Duration(cfg.API.GaugesRefresh), Logger: log})
 	if err := reg.Register(gauges); err != nil {

@@ -444,6 +444,19 @@ func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []strin
 	return out
 }
 
+// identify names a group as results report it: the group, its service and
+// team where they apply, and whether the catalog owns it.
+func (n *normalized) identify(cat catalog.Catalog, g string) (group, service, team string, owned bool) {
+	switch n.GroupBy {
+	case GroupByService:
+		return g, g, cat.TeamOf(g), listsService(cat, g)
+	case GroupByTeam:
+		return g, "", g, g != catalog.Unowned
+	default:
+		return GroupByOrganization, "", "", true
+	}
+}
+
 // result turns one cell into a Result; [lo, hi) is the part of the range
 // the cell covers (the whole range for a summary, the bucket cut to the
 // range for a series).
@@ -451,19 +464,8 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 	if c == nil {
 		c = &cell{}
 	}
-	r := Result{Group: g}
-	switch n.GroupBy {
-	case GroupByService:
-		r.Service = g
-		r.Team = cat.TeamOf(g)
-		r.Owned = listsService(cat, g)
-	case GroupByTeam:
-		r.Team = g
-		r.Owned = g != catalog.Unowned
-	default:
-		r.Group = GroupByOrganization
-		r.Owned = true
-	}
+	var r Result
+	r.Group, r.Service, r.Team, r.Owned = n.identify(cat, g)
 
 	r.Deployments = c.deployments
 	r.DeploymentDays = c.deploymentDays

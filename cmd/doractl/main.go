@@ -13,6 +13,8 @@ usage:
   doractl migrate  [-config file]  apply the ClickHouse migrations
   doractl demo     [-config file]  run the whole pipeline locally on a demo organisation
   doractl simulate [flags]         a synthetic organisation as signed GitHub webhooks, with its ground truth
+  doractl report quarterly --quarter 2026-Q3 --format md|html|json
+                                   the quarterly platform-investment report
   doractl replay   [-config file]  re-parse the raw archive and re-derive every number
   doractl rederive [-config file]  re-derive every number with the current rules
 `
@@ -30,6 +32,8 @@ func main() {
 		err = demo(os.Args[2:])
 	case "simulate":
 		err = simulateCmd(os.Args[2:])
+	case "report":
+		err = reportCmd(os.Args[2:])
 	case "replay":
 		err = replay(os.Args[2:], false)
 	case "rederive":

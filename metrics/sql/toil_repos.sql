@@ -1,0 +1,17 @@
+-- Active repositories: those with at least one commit (any branch) authored
+-- in [@from, @to), the denominator beside the reinvented wheels.
+SELECT service, team, repo, count() AS commits
+FROM
+(
+    SELECT
+        transform(repo, @repos, @services, repo) AS service,
+        transform(service, @svc, @teams, 'unowned') AS team,
+        repo
+    FROM commits FINAL
+    WHERE authored_at >= @from
+      AND authored_at < @to
+) AS c
+WHERE (@any_service = 1 OR has(@only_services, service))
+  AND (@any_team = 1 OR has(@only_teams, team))
+GROUP BY service, team, repo
+ORDER BY repo
