@@ -178,7 +178,7 @@ type cell struct {
 	lead              []int64
 	recovery          []int64
 	restore           []int64
-	stages            [4][]int64 // coding, pickup, review, deploy
+	stages            Stages
 	toilSeconds       uint64
 	allSeconds        uint64
 	incidents         uint64
@@ -195,69 +195,48 @@ var readers = []reader{
 	{"deployments", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
-		var n uint64
-		err := rows.Scan(&g, &b, &n)
-		return g, b, func(c *cell) { c.deployments = n }, err
-	}},
-	{"deployment_days", func(rows driver.Rows) (string, uint32, func(*cell), error) {
-		var g string
-		var b uint32
-		var n uint64
+		var n, failed, rework uint64
 		var days []uint32
-		err := rows.Scan(&g, &b, &n, &days)
+		var recovery []int64
+		err := rows.Scan(&g, &b, &n, &days, &failed, &rework, &recovery)
 		return g, b, func(c *cell) {
-			c.deploymentDays = n
+			c.deployments, c.deploymentDays = n, uint64(len(days))
 			for _, d := range days {
 				c.days = append(c.days, dayFromYYYYMMDD(d))
 			}
+			c.failed, c.rework, c.recovery = failed, rework, recovery
+			if n > 0 {
+				cfr, rr := float64(failed)/float64(n), float64(rework)/float64(n)
+				c.changeFailureRate, c.reworkRate = &cfr, &rr
+			}
 		}, err
 	}},
-	{"change_failure", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+	{"changes", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
-		var n, failed uint64
-		var rate float64
-		err := rows.Scan(&g, &b, &n, &failed, &rate)
-		return g, b, func(c *cell) { c.failed, c.changeFailureRate = failed, &rate }, err
+		var lead []int64
+		var coding, reviewed, deployed uint64
+		var codingMed, pickupMed, reviewMed, deployMed float64
+		err := rows.Scan(&g, &b, &lead, &coding, &codingMed, &reviewed, &pickupMed, &reviewMed, &deployed, &deployMed)
+		stage := func(n uint64, median float64) Duration {
+			if n == 0 {
+				return Duration{}
+			}
+			return Duration{Median: &median, Count: n}
+		}
+		return g, b, func(c *cell) {
+			c.lead = lead
+			c.stages = Stages{Coding: stage(coding, codingMed), Pickup: stage(reviewed, pickupMed),
+				Review: stage(reviewed, reviewMed), Deploy: stage(deployed, deployMed)}
+		}, err
 	}},
-	{"rework", func(rows driver.Rows) (string, uint32, func(*cell), error) {
+	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
-		var n, rework uint64
-		var rate float64
-		err := rows.Scan(&g, &b, &n, &rework, &rate)
-		return g, b, func(c *cell) { c.rework, c.reworkRate = rework, &rate }, err
-	}},
-	{"lead_time", func(rows driver.Rows) (string, uint32, func(*cell), error) {
-		var g string
-		var b uint32
-		var n uint64
-		var samples []int64
-		err := rows.Scan(&g, &b, &n, &samples)
-		return g, b, func(c *cell) { c.lead = samples }, err
-	}},
-	{"recovery", func(rows driver.Rows) (string, uint32, func(*cell), error) {
-		var g string
-		var b uint32
-		var n uint64
-		var samples []int64
-		err := rows.Scan(&g, &b, &n, &samples)
-		return g, b, func(c *cell) { c.recovery = samples }, err
-	}},
-	{"time_to_restore", func(rows driver.Rows) (string, uint32, func(*cell), error) {
-		var g string
-		var b uint32
-		var n uint64
-		var samples []int64
-		err := rows.Scan(&g, &b, &n, &samples)
-		return g, b, func(c *cell) { c.restore = samples }, err
-	}},
-	{"pr_stages", func(rows driver.Rows) (string, uint32, func(*cell), error) {
-		var g string
-		var b uint32
-		var st [4][]int64
-		err := rows.Scan(&g, &b, &st[0], &st[1], &st[2], &st[3])
-		return g, b, func(c *cell) { c.stages = st }, err
+		var n, unlinked uint64
+		var restore []int64
+		err := rows.Scan(&g, &b, &n, &unlinked, &restore)
+		return g, b, func(c *cell) { c.incidents, c.unlinked, c.restore = n, unlinked, restore }, err
 	}},
 	{"toil_share", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
@@ -265,13 +244,6 @@ var readers = []reader{
 		var toil, all, toilN, allN uint64
 		err := rows.Scan(&g, &b, &toil, &all, &toilN, &allN)
 		return g, b, func(c *cell) { c.toilSeconds, c.allSeconds = toil, all }, err
-	}},
-	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
-		var g string
-		var b uint32
-		var n, unlinked uint64
-		err := rows.Scan(&g, &b, &n, &unlinked)
-		return g, b, func(c *cell) { c.incidents, c.unlinked = n, unlinked }, err
 	}},
 }
 
@@ -486,8 +458,7 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 	r.ChangeFailureRate = c.changeFailureRate
 	r.RecoveryTime = Duration{Median: Median(c.recovery), Count: uint64(len(c.recovery))}
 	r.TimeToRestore = Duration{Median: Median(c.restore), Count: uint64(len(c.restore))}
-	stage := func(xs []int64) Duration { return Duration{Median: Median(xs), Count: uint64(len(xs))} }
-	r.Stages = Stages{Coding: stage(c.stages[0]), Pickup: stage(c.stages[1]), Review: stage(c.stages[2]), Deploy: stage(c.stages[3])}
+	r.Stages = c.stages
 	if c.allSeconds > 0 {
 		share := float64(c.toilSeconds) / float64(c.allSeconds)
 		r.InfraToilShare = &share

@@ -46,7 +46,7 @@ type Result struct {
 	DeploymentDaysPerHalfYearMedian float64 `json:"deployment_days_per_half_year_median"`
 
 	LeadTime LeadTime `json:"lead_time_seconds"`
-	// Stages splits merged pull requests' lead time (see pr_stages.sql).
+	// Stages splits merged pull requests' lead time (see changes.sql).
 	Stages Stages `json:"pull_request_stages_seconds"`
 
 	ChangeFailureRate *float64 `json:"change_failure_rate"`

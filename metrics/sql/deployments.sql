@@ -1,13 +1,26 @@
--- Deployments (deployment frequency).
+-- Production deployments: deployment frequency, change failure rate,
+-- failed deployment recovery time and rework rate, in one pass.
 --
 -- A production deployment is a successful deployment to a production
 -- environment (deployment_outcomes.production = 1) that finished in the
 -- half-open range [@from, @to). When an environment is asked for, only
 -- production deployments to that environment count.
 --
--- deployments = the number of such deployments.
--- Deployments per week is deployments / (length of the range in days / 7),
--- computed by the caller, which knows the length of each bucket.
+--   deployments         = the number of such deployments
+--   days                = the distinct calendar days (in @tz) with at least one;
+--                         deployment_days is their count, and the caller takes
+--                         the median number of deployment days per ISO week
+--   failed_deployments  = those that failed: an incident was linked to them, or
+--                         a rollback, revert or hotfix repaired them
+--                         (change failure rate = failed_deployments / deployments,
+--                         so it can never exceed 100 %)
+--   rework_deployments  = those made to repair production: hotfix, revert and
+--                         rollback deployments (rework rate = rework / deployments)
+--   recovery_samples    = for each failed deployment that has recovered, the
+--                         seconds from its finish to the restoration of service
+--                         (the earlier of its incident's resolution and the
+--                         repairing deployment's finish), sorted; the caller
+--                         reports their exact median
 --
 -- Attribution follows the catalog at query time: a repository belongs to the
 -- service that lists it (or is its own service), a service belongs to its
@@ -17,7 +30,11 @@
 SELECT
     grp,
     bucket,
-    count() AS deployments
+    count() AS deployments,
+    arraySort(groupUniqArray(deploy_day)) AS days,
+    sum(failed) AS failed_deployments,
+    countIf(rework != '') AS rework_deployments,
+    arraySort(groupArrayIf(recovery_seconds, recovered = 1)) AS recovery_samples
 FROM
 (
     SELECT
@@ -29,7 +46,12 @@ FROM
             @bucket = 'week', toMonday(finished_at, @tz),
             @bucket = 'month', toStartOfMonth(finished_at, @tz),
             @bucket = 'quarter', toStartOfQuarter(finished_at, @tz),
-            toDate('1970-01-01'))) AS bucket
+            toDate('1970-01-01'))) AS bucket,
+        toYYYYMMDD(toDate(finished_at, @tz)) AS deploy_day,
+        failed,
+        rework,
+        failed = 1 AND toUnixTimestamp(recovered_at) > 0 AS recovered,
+        greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0)) AS recovery_seconds
     FROM deployment_outcomes FINAL
     WHERE deleted = 0
       AND production = 1

@@ -1,11 +1,14 @@
--- Incidents and unlinked incidents.
+-- Incidents: time to restore (MTTR) and unlinked incidents, in one pass.
 --
--- incidents = incidents created in [@from, @to), open or resolved.
--- unlinked_incidents = those that could not be blamed on a deployment: no
--- explicit reference and no production deployment of the service within the
--- linking window before the incident started (incident_links.deployment_id
--- is empty). They still count towards time to restore, but not towards the
--- change failure rate.
+--   incidents          = incidents created in [@from, @to), open or resolved
+--   unlinked_incidents = those that could not be blamed on a deployment: no
+--                        explicit reference and no production deployment of the
+--                        service within the linking window before the incident
+--                        started (incident_links.deployment_id is empty). They
+--                        count towards time to restore, not the change failure rate.
+--   restore_samples    = for each of them already resolved, the seconds from
+--                        created to resolved, linked or not, sorted; the caller
+--                        reports their exact median (time to restore)
 --
 -- Incidents are attributed through their repository to its service and team;
 -- an environment filter does not narrow them.
@@ -13,7 +16,8 @@ SELECT
     grp,
     bucket,
     count() AS incidents,
-    countIf(deployment_id = '') AS unlinked_incidents
+    countIf(deployment_id = '') AS unlinked_incidents,
+    arraySort(groupArrayIf(restore_seconds, resolved = 1)) AS restore_samples
 FROM
 (
     SELECT
@@ -26,7 +30,9 @@ FROM
             @bucket = 'month', toStartOfMonth(created_at, @tz),
             @bucket = 'quarter', toStartOfQuarter(created_at, @tz),
             toDate('1970-01-01'))) AS bucket,
-        deployment_id
+        deployment_id,
+        toUnixTimestamp(resolved_at) > 0 AS resolved,
+        greatest(toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(0)) AS restore_seconds
     FROM incident_links FINAL
     WHERE deleted = 0
       AND created_at >= @from
