@@ -80,3 +80,26 @@ func TestPublishFailsWithoutBroker(t *testing.T) {
 		t.Fatal("publish to a closed port succeeded")
 	}
 }
+
+// BenchmarkPublish is the collector's durable write: one delivery, acked by
+// the embedded broker over TCP, the way the receiver publishes.
+func BenchmarkPublish(b *testing.B) {
+	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 6})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer emb.Close()
+	pub := NewPublisher(Config{Brokers: emb.Addrs()})
+	defer pub.Close()
+	payload := make([]byte, 8<<10) // a typical push payload is a few kilobytes
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		d := ingest.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("bench-%d", i), ReceivedAt: time.Now(),
+			Key: fmt.Sprintf("acme/svc-%d", i%100), Payload: payload}
+		if err := pub.Publish(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
