@@ -70,6 +70,8 @@ Open:
   DORA per service   %[1]s/api/v1/dora?group_by=service&%[3]s
   DORA per team      %[1]s/api/v1/dora?group_by=team&%[3]s
   Weekly series      %[1]s/api/v1/dora/series?bucket=week&%[3]s
+  Infra toil         %[1]s/api/v1/toil?group_by=team&%[3]s
+  Quarterly report   %[1]s/api/v1/reports/quarterly?format=html
   OpenAPI document   %[1]s/openapi.json
   Pipeline metrics   %[1]s/metrics
   GitHub webhook     %[2]s/webhooks/github
@@ -105,7 +107,8 @@ type summaryRow struct {
 	Restore struct {
 		Median *float64 `json:"median"`
 	} `json:"time_to_restore_seconds"`
-	Level struct {
+	InfraToilShare *float64 `json:"infra_toil_share"`
+	Level          struct {
 		Overall *string `json:"overall"`
 	} `json:"level"`
 }
@@ -135,10 +138,11 @@ func printSummary(ctx context.Context, apiURL string, tokens []string, from, to 
 	}
 	fmt.Printf("\nDORA, %s to %s (benchmark 2023)\n\n", from.Format("2006-01-02"), to.Add(-time.Second).Format("2006-01-02"))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tTEAM\tDEPLOYS\tPER WEEK\tLEAD TIME (median)\tCHANGE FAILURE\tRECOVERY (median)\tMTTR (median)\tLEVEL")
+	fmt.Fprintln(tw, "SERVICE\tTEAM\tDEPLOYS\tPER WEEK\tLEAD TIME (median)\tCHANGE FAILURE\tRECOVERY (median)\tMTTR (median)\tINFRA TOIL\tLEVEL")
 	for _, r := range body.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.Team, r.Deployments, r.DeploymentsPerWeek,
-			duration(r.LeadTime.Median), percent(r.ChangeFailureRate), duration(r.Recovery.Median), duration(r.Restore.Median), str(r.Level.Overall))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.Team, r.Deployments, r.DeploymentsPerWeek,
+			duration(r.LeadTime.Median), percent(r.ChangeFailureRate), duration(r.Recovery.Median), duration(r.Restore.Median),
+			percent(r.InfraToilShare), str(r.Level.Overall))
 	}
 	return tw.Flush()
 }
