@@ -92,8 +92,9 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 }
 
 // APIHandler serves the read API, /metrics (with the DORA gauges of every
-// team and service), /healthz and /readyz.
-func APIHandler(cfg config.Config, st *store.Store, cat *catalog.Live, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+// team and service, refreshed in the background until ctx ends), /healthz
+// and /readyz.
+func APIHandler(ctx context.Context, cfg config.Config, st *store.Store, cat *catalog.Live, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
 	if err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func APIHandler(cfg config.Config, st *store.Store, cat *catalog.Live, reg *prom
 	}
 	// The gauges refresh while something scrapes them and pause when
 	// nothing has for a while.
-	gauges.Start(context.Background())
+	gauges.Start(ctx)
 	return api.New(api.Config{Metrics: eng, Tokens: cfg.API.Tokens, Ready: st.Ping, Registry: reg, Logger: log, Catalog: cat.Get}), nil
 }
 

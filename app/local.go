@@ -61,7 +61,7 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	l.Aggregator = agg
 	l.stop = append(l.stop, func() { leave() })
 
-	ah, err := APIHandler(cfg, st, cat, reg, log.With("service", "api"))
+	ah, err := APIHandler(ctx, cfg, st, cat, reg, log.With("service", "api"))
 	if err != nil {
 		return fail(err)
 	}

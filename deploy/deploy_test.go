@@ -90,7 +90,7 @@ func scrapeAPI(t *testing.T) []byte {
 	// A window from before the scenario to now, whatever the date.
 	cfg.API.GaugesWindow = config.Duration(time.Since(metricstest.From) + 24*time.Hour)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := app.APIHandler(cfg, st, catalog.Static(metricstest.Catalog()), app.NewRegistry(), log)
+	h, err := app.APIHandler(context.Background(), cfg, st, catalog.Static(metricstest.Catalog()), app.NewRegistry(), log)
 	if err != nil {
 		t.Fatal(err)
 	}

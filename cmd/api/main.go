@@ -25,7 +25,7 @@ func run() error {
 		return err
 	}
 	reg := app.NewRegistry()
-	h, err := app.APIHandler(cfg, st, cat, reg, log)
+	h, err := app.APIHandler(ctx, cfg, st, cat, reg, log)
 	if err != nil {
 		return err
 	}
