@@ -231,8 +231,17 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 		return fmt.Errorf("read history: %w", err)
 	}
 	derived := make(map[string]facts.Derived, len(repos))
+	cat := a.cfg.Catalog()
 	for _, repo := range repos {
-		derived[repo] = derive.Derive(repo, histories[repo], a.cfg.Rules)
+		rules := a.cfg.Rules
+		for _, s := range cat.Monorepo(repo) {
+			sp := derive.ServicePath{Service: s.Name, Names: s.Aliases}
+			for _, p := range s.Paths {
+				sp.Prefixes = append(sp.Prefixes, p.Prefix)
+			}
+			rules.Monorepo = append(rules.Monorepo, sp)
+		}
+		derived[repo] = derive.Derive(repo, histories[repo], rules)
 	}
 	version := uint64(a.cfg.Clock().UnixNano())
 	return a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) })

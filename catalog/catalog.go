@@ -17,6 +17,35 @@ type Service struct {
 	// Aliases are the names other tools give the service: a PagerDuty
 	// service id, an Opsgenie entity, an Alertmanager "service" label value.
 	Aliases []string `yaml:"aliases,omitempty" json:"aliases,omitempty"`
+	// Paths place the service in part of a monorepo: the files under a
+	// prefix of a repository that holds several services.
+	Paths []RepoPath `yaml:"paths,omitempty" json:"paths,omitempty"`
+}
+
+// RepoPath is a path prefix within a repository, e.g. services/checkout/
+// in acme/monorepo.
+type RepoPath struct {
+	Repo   string `yaml:"repo" json:"repo"`
+	Prefix string `yaml:"prefix" json:"prefix"`
+}
+
+// Monorepo lists the services that own part of repo, each with its
+// prefixes there, in catalog order; empty for a repository of one service.
+func (c Catalog) Monorepo(repo string) []Service {
+	var out []Service
+	for _, s := range c.Services {
+		var in Service
+		for _, p := range s.Paths {
+			if p.Repo == repo && p.Prefix != "" {
+				in.Paths = append(in.Paths, p)
+			}
+		}
+		if len(in.Paths) > 0 {
+			in.Name, in.Team, in.Aliases = s.Name, s.Team, s.Aliases
+			out = append(out, in)
+		}
+	}
+	return out
 }
 
 // Catalog is the whole mapping. The zero value is an empty catalog in which
@@ -40,13 +69,17 @@ func (c Catalog) ServiceOf(repo string) string {
 
 // RepoFor names the repository whose history a service's events belong to,
 // for sources that name a service (or one of its aliases) rather than a
-// repository: the service's first repository, else the service's own name.
+// repository: the service's first repository (or monorepo), else the
+// service's own name.
 // A name the catalog does not know is returned as it is.
 func (c Catalog) RepoFor(service string) string {
 	for _, s := range c.Services {
 		if s.Name == service || contains(s.Aliases, service) {
-			if len(s.Repos) > 0 {
+			switch {
+			case len(s.Repos) > 0:
 				return s.Repos[0]
+			case len(s.Paths) > 0:
+				return s.Paths[0].Repo
 			}
 			return s.Name
 		}

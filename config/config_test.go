@@ -20,7 +20,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if len(cfg.API.Tokens) != 2 || cfg.API.Tokens[1] != "tok-b" {
 		t.Errorf("tokens = %q", cfg.API.Tokens)
 	}
-	if len(cfg.Catalog.Services) != 2 || cfg.CatalogSources().Static.ServiceOf("acme/checkout-web") != "checkout" {
+	if len(cfg.Catalog.Services) != 3 || cfg.CatalogSources().Static.Monorepo("acme/monorepo")[0].Name != "search" || cfg.CatalogSources().Static.ServiceOf("acme/checkout-web") != "checkout" {
 		t.Errorf("catalog = %+v", cfg.Catalog)
 	}
 	r := cfg.DeriveRules()

@@ -80,7 +80,16 @@ type deriver struct {
 // Derive computes the derived records of repository repo from h, which holds
 // that repository's facts. Deployments are returned ordered by finish time
 // then id, changes by repository then id, incidents by creation time then id.
+// A monorepo (rules.Monorepo set) is derived per service: see deriveMonorepo.
 func Derive(repo string, h facts.Batch, rules Rules) facts.Derived {
+	if len(rules.Monorepo) > 0 {
+		return deriveMonorepo(repo, h, rules)
+	}
+	return deriveRepo(repo, h, rules)
+}
+
+// deriveRepo derives a repository as one service.
+func deriveRepo(repo string, h facts.Batch, rules Rules) facts.Derived {
 	x := &deriver{repo: repo, rules: rules.WithDefaults(), b: normalize(h)}
 	x.commits = make(map[string]*facts.Commit, len(x.b.Commits))
 	for i := range x.b.Commits {

@@ -56,6 +56,17 @@ type Rules struct {
 	HotfixBranches []string
 	// Toil classifies changes as infrastructure toil or product work.
 	Toil ToilRules
+	// Monorepo, for a repository that holds several services, says which
+	// part of it each service is; empty for a repository of one service.
+	Monorepo []ServicePath
+}
+
+// ServicePath is one service's part of a monorepo: its path prefixes, and
+// the names (the service's and its aliases) deployments and incidents use.
+type ServicePath struct {
+	Service  string
+	Prefixes []string
+	Names    []string
 }
 
 // DeployRule makes successful CI runs deployments.

@@ -35,6 +35,7 @@ const (
 // DeploymentOutcome is one successful deployment with what became of it.
 type DeploymentOutcome struct {
 	Repo         string
+	Service      string // the service within a monorepo; "" for a repository of one service
 	DeploymentID string // host id, "run/<id>" for a CI run, "release/<id>" for a release
 	Origin       string // deployment, pipeline, release
 	Environment  string
@@ -51,13 +52,14 @@ type DeploymentOutcome struct {
 // ChangeLead is one change (a merged pull request or a direct commit) and
 // when it reached production.
 type ChangeLead struct {
-	Repo   string
-	ID     string // "pr/<number>" or the commit SHA
-	Kind   string // KindPullRequest or KindCommit
-	Title  string
-	Author string
-	Labels []string
-	Paths  []string
+	Repo    string
+	Service string // the service within a monorepo; "" for a repository of one service
+	ID      string // "pr/<number>" or the commit SHA
+	Kind    string // KindPullRequest or KindCommit
+	Title   string
+	Author  string
+	Labels  []string
+	Paths   []string
 	// StartedAt is the first commit's time; for a pull request with no
 	// commit seen it is the creation time and StartIsCreated is set.
 	StartedAt      time.Time
@@ -80,6 +82,7 @@ type ChangeLead struct {
 
 // IncidentLink is an incident and the deployment it was blamed on.
 type IncidentLink struct {
+	Service      string // the service within a monorepo; "" for a repository of one service
 	Source       string
 	IncidentID   string
 	Repo         string

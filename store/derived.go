@@ -13,12 +13,12 @@ import (
 )
 
 const (
-	outcomeCols = "repo, deployment_id, origin, environment, sha, production, finished_at, failed, " +
+	outcomeCols = "repo, path_service, deployment_id, origin, environment, sha, production, finished_at, failed, " +
 		"failure_cause, recovered_at, rework, changes, deleted, version"
-	leadCols = "repo, change_id, kind, title, author, labels, paths, started_at, start_is_created, " +
+	leadCols = "repo, path_service, change_id, kind, title, author, labels, paths, started_at, start_is_created, " +
 		"opened_at, first_review_at, merged_at, deployment_id, deployed_at, environment, toil, toil_reason, " +
 		"active_seconds, deleted, version"
-	linkCols = "source, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version"
+	linkCols = "source, path_service, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version"
 )
 
 type repoKey struct{ repo, id string }
@@ -128,7 +128,7 @@ func (s *Store) writeOutcomes(ctx context.Context, repos []string, d map[string]
 	}
 	return s.insert(ctx, "deployment_outcomes", outcomeCols, len(rows), func(b driver.Batch, i int) error {
 		r, o := rows[i], rows[i].o
-		return b.Append(r.repo, o.DeploymentID, o.Origin, o.Environment, o.SHA, b8(o.Production),
+		return b.Append(r.repo, o.Service, o.DeploymentID, o.Origin, o.Environment, o.SHA, b8(o.Production),
 			dt(o.FinishedAt), b8(o.Failed), o.FailureCause, dt(o.RecoveredAt), o.Rework, u32(o.Changes),
 			b8(r.dead), r.ver)
 	})
@@ -161,7 +161,7 @@ func (s *Store) writeLeads(ctx context.Context, repos []string, d map[string]fac
 	}
 	return s.insert(ctx, "change_leads", leadCols, len(rows), func(b driver.Batch, i int) error {
 		r, c := rows[i], rows[i].c
-		return b.Append(r.repo, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
+		return b.Append(r.repo, c.Service, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
 			dt(c.StartedAt), b8(c.StartIsCreated), dt(c.OpenedAt), dt(c.FirstReviewAt), dt(c.MergedAt),
 			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(c.Toil), c.ToilReason, u32(int(c.ActiveSeconds)),
 			b8(r.dead), r.ver)
@@ -210,7 +210,7 @@ func (s *Store) writeLinks(ctx context.Context, repos []string, d map[string]fac
 	}
 	return s.insert(ctx, "incident_links", linkCols, len(rows), func(b driver.Batch, i int) error {
 		r, l := rows[i], rows[i].l
-		return b.Append(l.Source, l.IncidentID, r.repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
+		return b.Append(l.Source, l.Service, l.IncidentID, r.repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
 			l.DeploymentID, l.Link, b8(r.dead), r.ver)
 	})
 }
@@ -233,7 +233,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 		var prod, failed, deleted uint8
 		var changes uint32
 		var ver uint64
-		if err := rows.Scan(&o.Repo, &o.DeploymentID, &o.Origin, &o.Environment, &o.SHA, &prod,
+		if err := rows.Scan(&o.Repo, &o.Service, &o.DeploymentID, &o.Origin, &o.Environment, &o.SHA, &prod,
 			&o.FinishedAt, &failed, &o.FailureCause, &o.RecoveredAt, &o.Rework, &changes, &deleted, &ver); err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 		var created, toil, deleted uint8
 		var active uint32
 		var ver uint64
-		if err := rows.Scan(&c.Repo, &c.ID, &c.Kind, &c.Title, &c.Author, &c.Labels, &c.Paths,
+		if err := rows.Scan(&c.Repo, &c.Service, &c.ID, &c.Kind, &c.Title, &c.Author, &c.Labels, &c.Paths,
 			&c.StartedAt, &created, &c.OpenedAt, &c.FirstReviewAt, &c.MergedAt, &c.DeploymentID,
 			&c.DeployedAt, &c.Environment, &toil, &c.ToilReason, &active, &deleted, &ver); err != nil {
 			return err
@@ -273,7 +273,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 		var l facts.IncidentLink
 		var deleted uint8
 		var ver uint64
-		if err := rows.Scan(&l.Source, &l.IncidentID, &l.Repo, &l.Title, &l.CreatedAt, &l.ResolvedAt,
+		if err := rows.Scan(&l.Source, &l.Service, &l.IncidentID, &l.Repo, &l.Title, &l.CreatedAt, &l.ResolvedAt,
 			&l.DeploymentID, &l.Link, &deleted, &ver); err != nil {
 			return err
 		}

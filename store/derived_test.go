@@ -13,20 +13,20 @@ import (
 func derivedFor(repo string, changes ...string) facts.Derived {
 	d := facts.Derived{
 		Deployments: []facts.DeploymentOutcome{{
-			Repo: repo, DeploymentID: "d1", Origin: "deployment", Environment: "production", SHA: "abc",
+			Repo: repo, Service: "checkout", DeploymentID: "d1", Origin: "deployment", Environment: "production", SHA: "abc",
 			Production: true, FinishedAt: ts("2026-03-02T10:00:00Z"), Failed: true,
 			FailureCause: facts.CauseIncident, RecoveredAt: ts("2026-03-02T11:00:00Z"),
 			Rework: facts.CauseHotfix, Changes: len(changes),
 		}},
 		Incidents: []facts.IncidentLink{{
-			Source: "pagerduty", IncidentID: "I-" + repo, Repo: repo, Title: "down",
+			Source: "pagerduty", Service: "checkout", IncidentID: "I-" + repo, Repo: repo, Title: "down",
 			CreatedAt: ts("2026-03-02T10:30:00Z"), ResolvedAt: ts("2026-03-02T11:00:00Z"),
 			DeploymentID: "d1", Link: facts.LinkWindow,
 		}},
 	}
 	for i, id := range changes {
 		d.Changes = append(d.Changes, facts.ChangeLead{
-			Repo: repo, ID: id, Kind: facts.KindPullRequest, Title: "change " + id, Author: "ada",
+			Repo: repo, Service: "checkout", ID: id, Kind: facts.KindPullRequest, Title: "change " + id, Author: "ada",
 			Labels: []string{"infra"}, Paths: []string{"k8s/app.yaml"},
 			StartedAt: ts("2026-03-01T08:00:00Z").Add(time.Duration(i) * time.Minute), StartIsCreated: i%2 == 1,
 			OpenedAt: ts("2026-03-01T09:00:00Z"), FirstReviewAt: ts("2026-03-01T09:30:00Z"),

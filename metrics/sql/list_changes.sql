@@ -7,7 +7,7 @@ SELECT service, team, repo, change_id, kind, title, author, labels, started_at, 
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
+        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
         transform(service, @svc, @teams, 'unowned') AS team,
         repo, change_id, kind, title, author, labels, started_at, start_is_created, opened_at,
         first_review_at, merged_at, deployment_id, deployed_at, environment,

@@ -6,7 +6,7 @@ SELECT service, team, repo, deployment_id, environment, sha, finished_at, failed
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
+        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
         transform(service, @svc, @teams, 'unowned') AS team,
         repo, deployment_id, environment, sha, finished_at, failed, failure_cause, recovered_at,
         if(failed = 1 AND toUnixTimestamp(recovered_at) > 0,

@@ -6,7 +6,7 @@ SELECT service, team, repo, source, incident_id, title, created_at, resolved_at,
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
+        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
         transform(service, @svc, @teams, 'unowned') AS team,
         repo, source, incident_id, title, created_at, resolved_at,
         if(toUnixTimestamp(resolved_at) > 0,

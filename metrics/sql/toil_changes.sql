@@ -8,7 +8,7 @@ SELECT service, team, repo, change_id, kind, title, author, labels, paths, start
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
+        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
         transform(service, @svc, @teams, 'unowned') AS team,
         repo, change_id, kind, title, author, labels, paths, started_at, merged_at,
         deployment_id, deployed_at, toil, toil_reason, active_seconds

@@ -15,7 +15,7 @@ SELECT
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
+        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
         transform(service, @svc, @teams, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(

@@ -7,9 +7,14 @@
 -- quarter reads three partitions. ReplacingMergeTree collapses rows only
 -- within a partition: when a record's time moves to another month, the
 -- writer puts a tombstone in the old month as well.
+--
+-- path_service names the service within a monorepo (the catalog gives
+-- services path prefixes of one repository); it is empty for a repository
+-- of one service, whose service the catalog gives at query time.
 
 CREATE TABLE IF NOT EXISTS deployment_outcomes (
     repo           String,
+    path_service   String,
     deployment_id  String,
     origin         String,
     environment    String,
@@ -29,6 +34,7 @@ ORDER BY (repo, deployment_id);
 
 CREATE TABLE IF NOT EXISTS change_leads (
     repo              String,
+    path_service      String,
     change_id         String,
     kind              String,
     title             String,
@@ -54,6 +60,7 @@ ORDER BY (repo, change_id);
 
 CREATE TABLE IF NOT EXISTS incident_links (
     source         String,
+    path_service   String,
     incident_id    String,
     repo           String,
     title          String,
