@@ -1,20 +1,18 @@
 package alertmanager
 
 import (
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, whatever the payload and service
 // label, that it returns facts only without an error, that a resolved row
 // always beats the firing one, and that Key always answers.
 func FuzzParse(f *testing.F) {
-	for _, path := range fixtures(f) {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, name := range fixtures(f) {
+		b := ingesttest.Fixture(f, name)
 		f.Add(b, "")
 		f.Add(b, "instance")
 	}

@@ -2,40 +2,23 @@ package alertmanager
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 func fixtures(t testing.TB) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) < 6 {
-		t.Fatalf("found %d fixtures under testdata, want the full set", len(paths))
-	}
-	return paths
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return ingesttest.Fixtures(t, 6)
 }
 
 func mustParse(t *testing.T, name string, opts Options) []facts.Incident {
 	t.Helper()
-	b, err := Parse(EventNotification, readFixture(t, name), opts)
+	b, err := Parse(EventNotification, ingesttest.Fixture(t, name), opts)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", name, err)
 	}
@@ -45,23 +28,12 @@ func mustParse(t *testing.T, name string, opts Options) []facts.Incident {
 	return b.Incidents
 }
 
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
-
 const zulipURL = "http://cobalt:9090/graph?g0.expr=avg+by%28host%29+%28sensors_temp_input%7Bfeature%3D~%22core_%5B0-9%5D%2B%22%7D%29+%3E+15&g0.tab=1"
 
 func TestParseEveryFixture(t *testing.T) {
-	for _, path := range fixtures(t) {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			payload, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, name := range fixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			payload := ingesttest.Fixture(t, name)
 			for _, event := range []string{EventNotification, ""} {
 				b, err := Parse(event, payload, Options{})
 				if err != nil {
@@ -93,7 +65,7 @@ func TestParseEveryFixture(t *testing.T) {
 
 func TestParseTwoFiringAlerts(t *testing.T) {
 	got := mustParse(t, "zulip-alert.json", Options{})
-	starts := ts("2020-02-06T00:17:58.432911368Z")
+	starts := ingesttest.Time("2020-02-06T00:17:58.432911368Z")
 	labels := []string{"alertname=High CPU Temperature", "host=andromeda", "severity=critical"}
 	want := []facts.Incident{
 		{Source: "alertmanager", ID: "a1bc48475b20e73d@1580948278", Title: "High CPU core temperature", State: "open",
@@ -111,12 +83,12 @@ func TestParseOneResolvedOneStillFiring(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d incidents, want 2", len(got))
 	}
-	starts := ts("2020-02-06T00:17:58.432911368Z")
+	starts := ingesttest.Time("2020-02-06T00:17:58.432911368Z")
 	res, firing := got[0], got[1]
 	if res.ID != "a1bc48475b20e73d@1580948278" || res.State != "resolved" {
 		t.Fatalf("resolved alert = %+v", res)
 	}
-	ends := ts("2020-02-06T00:27:58.432911368Z")
+	ends := ingesttest.Time("2020-02-06T00:27:58.432911368Z")
 	if !res.ResolvedAt.Equal(ends) || !res.UpdatedAt.Equal(ends) || !res.CreatedAt.Equal(starts) {
 		t.Fatalf("resolved times: created %v updated %v resolved %v", res.CreatedAt, res.UpdatedAt, res.ResolvedAt)
 	}
@@ -136,7 +108,7 @@ func TestParseResolvedWithoutEndsAt(t *testing.T) {
 		t.Fatalf("incident = %+v", inc)
 	}
 	// Still newer than the firing row, by one millisecond.
-	if !inc.UpdatedAt.Equal(ts("2020-02-06T00:17:58.433Z")) {
+	if !inc.UpdatedAt.Equal(ingesttest.Time("2020-02-06T00:17:58.433Z")) {
 		t.Fatalf("UpdatedAt = %v", inc.UpdatedAt)
 	}
 }
@@ -157,8 +129,8 @@ func TestParseProbeSample(t *testing.T) {
 		URL:      "http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1",
 		Labels: []string{"alertname=ProbeFailure", "instance=https://server.example.org", "job=http_checks",
 			"monitor=master", "severity=critical"},
-		CreatedAt: ts("2023-02-06T13:08:45.828Z"),
-		UpdatedAt: ts("2023-02-06T13:08:45.828Z"),
+		CreatedAt: ingesttest.Time("2023-02-06T13:08:45.828Z"),
+		UpdatedAt: ingesttest.Time("2023-02-06T13:08:45.828Z"),
 	}
 	if !reflect.DeepEqual(inc, want) {
 		t.Fatalf("incident =\n%+v\nwant\n%+v", inc, want)
@@ -179,8 +151,8 @@ func TestParseResolvedWithReferences(t *testing.T) {
 	if inc.ID != "1a30ba71cca2921f@1675688925" || inc.Service != "edge-proxy" || inc.State != "resolved" {
 		t.Fatalf("incident = %+v", inc)
 	}
-	ends := ts("2023-02-06T13:21:15.828Z")
-	if !inc.ResolvedAt.Equal(ends) || !inc.UpdatedAt.Equal(ends) || !inc.CreatedAt.Equal(ts("2023-02-06T13:08:45.828Z")) {
+	ends := ingesttest.Time("2023-02-06T13:21:15.828Z")
+	if !inc.ResolvedAt.Equal(ends) || !inc.UpdatedAt.Equal(ends) || !inc.CreatedAt.Equal(ingesttest.Time("2023-02-06T13:08:45.828Z")) {
 		t.Fatalf("times: created %v updated %v resolved %v", inc.CreatedAt, inc.UpdatedAt, inc.ResolvedAt)
 	}
 	if inc.CausedByDeployment != "deploy-2023-02-06.3" || inc.CausedBySHA != "3f786850e387550fdab836ed7e6dc881de23001b" {
@@ -192,8 +164,8 @@ func TestParseResolvedWithReferences(t *testing.T) {
 // Alertmanager sends them, keeping per id the row with the largest
 // UpdatedAt in milliseconds, as storage does.
 func TestParseStorageOrder(t *testing.T) {
-	firing := readFixture(t, "webhook-types-sample-v4.json")
-	resolved := readFixture(t, "webhook-types-sample-v4-derived-resolved.json")
+	firing := ingesttest.Fixture(t, "webhook-types-sample-v4.json")
+	resolved := ingesttest.Fixture(t, "webhook-types-sample-v4-derived-resolved.json")
 	// The same alert fires again an hour later: a new startsAt.
 	refired := []byte(strings.Replace(string(firing), `"startsAt": "2023-02-06T13:08:45.828Z"`, `"startsAt": "2023-02-06T14:10:00Z"`, 1))
 	stored := map[string]facts.Incident{}
@@ -219,7 +191,7 @@ func TestParseStorageOrder(t *testing.T) {
 	if first := stored["1a30ba71cca2921f@1675688925"]; first.State != "resolved" || first.ResolvedAt.IsZero() {
 		t.Fatalf("first firing = %+v, want resolved", first)
 	}
-	if second := stored["1a30ba71cca2921f@1675692600"]; second.State != "open" || !second.CreatedAt.Equal(ts("2023-02-06T14:10:00Z")) {
+	if second := stored["1a30ba71cca2921f@1675692600"]; second.State != "open" || !second.CreatedAt.Equal(ingesttest.Time("2023-02-06T14:10:00Z")) {
 		t.Fatalf("second firing = %+v, want open", second)
 	}
 }
@@ -227,7 +199,7 @@ func TestParseStorageOrder(t *testing.T) {
 func TestParseOtherVersionsAndEvents(t *testing.T) {
 	// The exec notifier's message (version "1") from Alertmanager's
 	// repository: same data, another protocol.
-	if b, err := Parse(EventNotification, readFixture(t, "alertmanager-exec-success.json"), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse(EventNotification, ingesttest.Fixture(t, "alertmanager-exec-success.json"), Options{}); err != nil || b.Len() != 0 {
 		t.Fatalf("version 1: %d facts, %v", b.Len(), err)
 	}
 	for _, p := range []string{`{"version":4,"alerts":[{}]}`, `{"alerts":[{"startsAt":"x"}]}`, `{"version":"5","alerts":"x"}`} {
@@ -235,7 +207,7 @@ func TestParseOtherVersionsAndEvents(t *testing.T) {
 			t.Errorf("Parse(%s) = %d facts, %v", p, b.Len(), err)
 		}
 	}
-	if b, err := Parse("ping", readFixture(t, "zulip-alert.json"), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("ping", ingesttest.Fixture(t, "zulip-alert.json"), Options{}); err != nil || b.Len() != 0 {
 		t.Errorf("other event: %d facts, %v", b.Len(), err)
 	}
 	if b, err := Parse(EventNotification, []byte(`{"version":"4","alerts":[]}`), Options{}); err != nil || b.Len() != 0 {
@@ -252,7 +224,7 @@ func TestParseFingerprintFallback(t *testing.T) {
 	if got := Fingerprint(map[string]string{"alertname": "High CPU Temperature", "host": "andromeda", "severity": "critical"}); got != "a1bc48475b20e73d" {
 		t.Fatalf("Fingerprint = %s, want the one of zulip-alert.json", got)
 	}
-	payload := strings.Replace(string(readFixture(t, "zulip-alert.json")), `"fingerprint": "a1bc48475b20e73d"`, `"fingerprint": ""`, 1)
+	payload := strings.Replace(string(ingesttest.Fixture(t, "zulip-alert.json")), `"fingerprint": "a1bc48475b20e73d"`, `"fingerprint": ""`, 1)
 	b, err := Parse(EventNotification, []byte(payload), Options{})
 	if err != nil || b.Incidents[0].ID != "a1bc48475b20e73d@1580948278" {
 		t.Fatalf("computed fingerprint: %v %+v", err, b.Incidents)
@@ -266,11 +238,11 @@ func TestParseAlertDetails(t *testing.T) {
 	}{
 		{"status from the group", `"labels":{"alertname":"A"},"startsAt":"2024-01-01T00:00:00Z","endsAt":"2024-01-01T00:05:00Z"`,
 			func(i facts.Incident) bool {
-				return i.State == "resolved" && i.ResolvedAt.Equal(ts("2024-01-01T00:05:00Z"))
+				return i.State == "resolved" && i.ResolvedAt.Equal(ingesttest.Time("2024-01-01T00:05:00Z"))
 			}},
 		{"endsAt before startsAt", `"status":"resolved","labels":{"alertname":"A"},"startsAt":"2024-01-01T00:00:00Z","endsAt":"2023-12-31T23:00:00Z"`,
 			func(i facts.Incident) bool {
-				return i.ResolvedAt.Equal(ts("2024-01-01T00:00:00Z")) && i.UpdatedAt.Equal(ts("2024-01-01T00:00:00.001Z"))
+				return i.ResolvedAt.Equal(ingesttest.Time("2024-01-01T00:00:00Z")) && i.UpdatedAt.Equal(ingesttest.Time("2024-01-01T00:00:00.001Z"))
 			}},
 		{"title from alertname", `"status":"firing","labels":{"alertname":"DiskFull","severity":"WARNING"},"startsAt":"2024-01-01T00:00:00Z"`,
 			func(i facts.Incident) bool { return i.Title == "DiskFull" && i.Severity == "warning" }},
@@ -335,7 +307,7 @@ func TestKey(t *testing.T) {
 		{"zulip-alert.json", Options{}, "{}/{}:{}"},
 	}
 	for _, c := range cases {
-		if got := Key(readFixture(t, c.name), c.opts); got != c.want {
+		if got := Key(ingesttest.Fixture(t, c.name), c.opts); got != c.want {
 			t.Errorf("Key(%s, %+v) = %q, want %q", c.name, c.opts, got, c.want)
 		}
 	}

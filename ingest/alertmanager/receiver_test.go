@@ -2,184 +2,52 @@ package alertmanager
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 const testToken = "am-bearer-7d0c1e29f4"
 
-type recordingPublisher struct {
-	mu        sync.Mutex
-	published []ingest.Delivery
-}
+type harness struct{ *ingesttest.Harness }
 
-func (p *recordingPublisher) Publish(_ context.Context, d ingest.Delivery) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.published = append(p.published, d)
-	return nil
-}
-
-func (p *recordingPublisher) deliveries() []ingest.Delivery {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]ingest.Delivery(nil), p.published...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var fixedNow = time.Date(2024, 5, 6, 9, 10, 11, 0, time.UTC)
-
-type harness struct {
-	srv  *httptest.Server
-	pub  *recordingPublisher
-	reg  *prometheus.Registry
-	logs *syncBuffer
-}
-
-func newHarness(t *testing.T, mutate func(*ReceiverConfig)) *harness {
+func newHarness(t *testing.T, mutate func(*ReceiverConfig)) harness {
 	t.Helper()
-	h := &harness{pub: &recordingPublisher{}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
-	cfg := ReceiverConfig{Token: testToken, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: h.pub,
-		Metrics:   ingest.NewReceiverMetrics(h.reg),
-		Clock:     func() time.Time { return fixedNow },
-		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	rc, err := NewReceiver(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(Path, rc)
-	h.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		h.srv.Close()
-		if strings.Contains(h.logs.String(), testToken) {
-			t.Errorf("logs leak the token:\n%s", h.logs.String())
+	return harness{ingesttest.NewHarness(t, Path, func(o ingest.ReceiverOptions) (http.Handler, error) {
+		cfg := ReceiverConfig{Token: testToken, ReceiverOptions: o}
+		if mutate != nil {
+			mutate(&cfg)
 		}
-	})
-	return h
-}
-
-type answer struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-// post sends body with the given Authorization header ("" for none).
-func (h *harness) post(t *testing.T, body []byte, authorization string) answer {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+Path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Alertmanager/0.27.0")
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := answer{status: resp.StatusCode, raw: string(raw)}
-	if err := json.Unmarshal(raw, &a.body); err != nil {
-		t.Fatalf("answer %q is not JSON: %v", raw, err)
-	}
-	return a
+		return NewReceiver(cfg)
+	}, testToken)}
 }
 
 const bearer = "Bearer " + testToken
 
-func (a answer) wantError(t *testing.T, status int, reason string) {
+// send posts body as Alertmanager does, with the given Authorization header
+// ("" for none).
+func (h harness) send(t *testing.T, body []byte, authorization string) ingesttest.Answer {
 	t.Helper()
-	e, _ := a.body["error"].(map[string]any)
-	if a.status != status || e["reason"] != reason {
-		t.Fatalf("answer = %d %s, want %d with reason %q", a.status, a.raw, status, reason)
+	hd := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"Alertmanager/0.27.0"}}
+	if authorization != "" {
+		hd.Set("Authorization", authorization)
 	}
-}
-
-func (h *harness) counter(t *testing.T, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := h.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, l := range m.GetLabel() {
-				got[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if got[k] != v {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
+	return h.Post(t, Path, hd, body)
 }
 
 func TestReceiverAcceptsBearer(t *testing.T) {
 	h := newHarness(t, nil)
-	body := readFixture(t, "webhook-types-sample-v4.json")
-	a := h.post(t, body, bearer)
-	if a.status != http.StatusAccepted || a.body["status"] != "accepted" {
-		t.Fatalf("answer = %d %s", a.status, a.raw)
-	}
-	got := h.pub.deliveries()
-	if len(got) != 1 {
-		t.Fatalf("published %d, want 1", len(got))
-	}
-	d := got[0]
+	body := ingesttest.Fixture(t, "webhook-types-sample-v4.json")
+	h.send(t, body, bearer).WantAccepted(t, "")
+	d := h.Pub.WantPublished(t, 1)[0]
 	if d.Source != "alertmanager" || d.Event != EventNotification || d.Key != "http_checks" || !strings.HasPrefix(d.ID, "sha256:") {
 		t.Fatalf("delivery = %+v", d)
 	}
-	if !bytes.Equal(d.Payload, body) || !d.ReceivedAt.Equal(fixedNow) {
+	if !bytes.Equal(d.Payload, body) || !d.ReceivedAt.Equal(h.Now) {
 		t.Fatal("payload or received time differ")
 	}
 	b, err := Parse(d.Event, d.Payload, Options{})
@@ -190,7 +58,7 @@ func TestReceiverAcceptsBearer(t *testing.T) {
 
 func TestReceiverBearerRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	body := readFixture(t, "zulip-alert.json")
+	body := ingesttest.Fixture(t, "zulip-alert.json")
 	for name, auth := range map[string]string{
 		"wrong":        "Bearer not-the-token",
 		"missing":      "",
@@ -200,40 +68,31 @@ func TestReceiverBearerRefused(t *testing.T) {
 		"prefix":       "Bearer " + testToken[:5],
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := h.post(t, body, auth)
-			a.wantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
-			if strings.Contains(a.raw, testToken) {
+			a := h.send(t, body, auth)
+			a.WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+			if strings.Contains(a.Raw, testToken) {
 				t.Fatal("answer leaks the token")
 			}
 		})
 	}
-	if n := len(h.pub.deliveries()); n != 0 {
-		t.Fatalf("published %d, want none", n)
-	}
-	if v := h.counter(t, "doraflow_deliveries_rejected_total", map[string]string{"source": Source, "reason": "signature"}); v != 6 {
+	h.Pub.WantPublished(t, 0)
+	if v := h.Counter(t, "doraflow_deliveries_rejected_total", map[string]string{"source": Source, "reason": "signature"}); v != 6 {
 		t.Errorf("rejected{signature} = %v, want 6", v)
 	}
 }
 
 func TestReceiverRepeatIntervalResend(t *testing.T) {
 	h := newHarness(t, nil)
-	firing := readFixture(t, "zulip-alert.json")
-	first := h.post(t, firing, bearer)
-	if first.status != http.StatusAccepted {
-		t.Fatalf("first = %d %s", first.status, first.raw)
-	}
+	firing := ingesttest.Fixture(t, "zulip-alert.json")
+	first := h.send(t, firing, bearer)
+	first.WantAccepted(t, "")
 	// repeat_interval re-sends the identical group: a duplicate.
-	again := h.post(t, firing, bearer)
-	if again.status != http.StatusOK || again.body["status"] != "duplicate" || again.body["delivery"] != first.body["delivery"] {
-		t.Fatalf("resend = %d %s", again.status, again.raw)
-	}
+	h.send(t, firing, bearer).WantDuplicate(t, first.Delivery())
 	// A changed group (one alert resolved) is a new delivery; its incidents
 	// share their ids with the first one's.
-	changed := readFixture(t, "zulip-alert-derived-one-resolved.json")
-	if a := h.post(t, changed, bearer); a.status != http.StatusAccepted {
-		t.Fatalf("changed = %d %s", a.status, a.raw)
-	}
-	got := h.pub.deliveries()
+	changed := ingesttest.Fixture(t, "zulip-alert-derived-one-resolved.json")
+	h.send(t, changed, bearer).WantAccepted(t, "")
+	got := h.Pub.Deliveries()
 	if len(got) != 2 || got[0].ID == got[1].ID || got[0].Key != "{}/{}:{}" || got[1].Key != "{}/{}:{}" {
 		t.Fatalf("published %+v", got)
 	}
@@ -255,10 +114,8 @@ func TestReceiverRepeatIntervalResend(t *testing.T) {
 
 func TestReceiverServiceLabelKey(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.ServiceLabel = "monitor" })
-	if a := h.post(t, readFixture(t, "webhook-types-sample-v4.json"), bearer); a.status != http.StatusAccepted {
-		t.Fatalf("answer = %d %s", a.status, a.raw)
-	}
-	if got := h.pub.deliveries(); len(got) != 1 || got[0].Key != "master" {
+	h.send(t, ingesttest.Fixture(t, "webhook-types-sample-v4.json"), bearer).WantAccepted(t, "")
+	if got := h.Pub.Deliveries(); len(got) != 1 || got[0].Key != "master" {
 		t.Fatalf("published %+v", got)
 	}
 }
@@ -271,47 +128,30 @@ func TestReceiverMalformed(t *testing.T) {
 		"string":   `"4"`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			h.post(t, []byte(body), bearer).wantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
+			h.send(t, []byte(body), bearer).WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
 		})
 	}
 	// Another version is archived like any unknown event.
-	if a := h.post(t, readFixture(t, "alertmanager-exec-success.json"), bearer); a.status != http.StatusAccepted {
-		t.Fatalf("version 1 answer = %d %s", a.status, a.raw)
-	}
-	if got := h.pub.deliveries(); len(got) != 1 || got[0].Key != "1" {
+	h.send(t, ingesttest.Fixture(t, "alertmanager-exec-success.json"), bearer).WantAccepted(t, "")
+	if got := h.Pub.Deliveries(); len(got) != 1 || got[0].Key != "1" {
 		t.Fatalf("published %+v", got)
 	}
 }
 
 func TestReceiverInsecureMode(t *testing.T) {
-	logs := &syncBuffer{}
-	pub := &recordingPublisher{}
-	rc, err := NewReceiver(ReceiverConfig{Insecure: true, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: pub, Logger: slog.New(slog.NewTextHandler(logs, nil))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	h := newHarness(t, func(c *ReceiverConfig) { c.Token, c.Insecure = "", true })
 	for _, body := range []string{`{"version":"4","alerts":[]}`, `{"version":"4","status":"resolved","alerts":[]}`} {
-		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("delivery without a token in insecure mode: %d", resp.StatusCode)
-		}
+		h.Post(t, Path, http.Header{"Content-Type": {"application/json"}}, []byte(body)).WantAccepted(t, "")
 	}
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
-		t.Fatalf("%d warnings, want exactly 1:\n%s", n, logs.String())
+	if n := h.Logs.Warnings(); n != 1 {
+		t.Fatalf("%d warnings, want exactly 1:\n%s", n, h.Logs)
 	}
-	h := newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
-	h.post(t, readFixture(t, "zulip-alert.json"), "").wantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+	h = newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
+	h.send(t, ingesttest.Fixture(t, "zulip-alert.json"), "").WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 
 func TestNewReceiverErrors(t *testing.T) {
-	opts := ingest.ReceiverOptions{Publisher: &recordingPublisher{}}
+	opts := ingest.ReceiverOptions{Publisher: &ingesttest.Publisher{}}
 	if _, err := NewReceiver(ReceiverConfig{ReceiverOptions: opts}); !errors.Is(err, ErrEmptyToken) {
 		t.Fatalf("empty token: err = %v", err)
 	}

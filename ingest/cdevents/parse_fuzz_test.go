@@ -2,25 +2,15 @@ package cdevents
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 func fuzzSeeds(f *testing.F) [][]byte {
 	var out [][]byte
-	for _, dir := range []string{"v0.4", "v0.5"} {
-		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, p := range files {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				f.Fatal(err)
-			}
-			out = append(out, b)
-		}
+	for _, name := range ingesttest.Fixtures(f, 1) {
+		out = append(out, ingesttest.Fixture(f, name))
 	}
 	return out
 }

@@ -10,25 +10,18 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
 
 // received sends a fixture through a receiver in the given mode and
 // returns what was published, so the parser sees exactly what the
 // aggregator will.
 func received(t *testing.T, name string, m mode, contentType string) (event string, payload []byte) {
 	t.Helper()
-	h := newHarness(t, nil)
-	ev := cloudEventOf(t, readFixture(t, name), contentType)
-	do(t, request(t, h.srv.URL+Path, ev, m, testToken)).wantAccepted(t)
-	d := h.pub.deliveries()[0]
+	h := newHarness(t)
+	ev := cloudEventOf(t, ingesttest.Fixture(t, name), contentType)
+	ingesttest.Do(t, request(t, h.URL+Path, ev, m, testToken)).WantAccepted(t, "")
+	d := h.Pub.Deliveries()[0]
 	return d.Event, d.Payload
 }
 
@@ -50,11 +43,11 @@ func expectedFacts(t *testing.T, name string) facts.Batch {
 		return facts.Batch{
 			Deployments: []facts.Deployment{{
 				Service: "mySubject123", ID: "271069a8-fc18-44f1-b38f-9d70a1695819", Environment: "test123",
-				Task: "deploy", Description: ociDigest, CreatedAt: ts(deployedAt), UpdatedAt: ts(deployedAt),
+				Task: "deploy", Description: ociDigest, CreatedAt: ingesttest.Time(deployedAt), UpdatedAt: ingesttest.Time(deployedAt),
 			}},
 			DeploymentStatuses: []facts.DeploymentStatus{{
 				DeploymentID: "271069a8-fc18-44f1-b38f-9d70a1695819", StatusID: "271069a8-fc18-44f1-b38f-9d70a1695819",
-				State: "success", Environment: "test123", CreatedAt: ts(deployedAt),
+				State: "success", Environment: "test123", CreatedAt: ingesttest.Time(deployedAt),
 			}},
 		}
 	case "service_deployed.with-commits":
@@ -63,33 +56,33 @@ func expectedFacts(t *testing.T, name string) facts.Batch {
 				Service: "shop-api", ID: "271069a8-fc18-44f1-b38f-9d70a1695819", Environment: "production",
 				SHA: "9fceb02d0ae598e95dc970b74767f19372d61af8", Task: "deploy",
 				Description: "pkg:github/acme/shop@9fceb02d0ae598e95dc970b74767f19372d61af8",
-				CreatedAt:   ts(deployedAt), UpdatedAt: ts(deployedAt),
+				CreatedAt:   ingesttest.Time(deployedAt), UpdatedAt: ingesttest.Time(deployedAt),
 				CommitSHAs: []string{"6113728f27ae82c7b1a177c8d03f9e96e0adf246", "9fceb02d0ae598e95dc970b74767f19372d61af8"},
 			}},
 			DeploymentStatuses: []facts.DeploymentStatus{{
 				DeploymentID: "271069a8-fc18-44f1-b38f-9d70a1695819", StatusID: "271069a8-fc18-44f1-b38f-9d70a1695819",
-				State: "success", Environment: "production", CreatedAt: ts(deployedAt),
+				State: "success", Environment: "production", CreatedAt: ingesttest.Time(deployedAt),
 			}},
 		}
 	case "change_merged":
 		return facts.Batch{PullRequests: []facts.PullRequest{{
 			Repo: "TestRepo/TestOrg", Number: syntheticNumber, Title: "mySubject123", State: "closed", Merged: true,
-			MergedAt: ts(deployedAt), ClosedAt: ts(deployedAt), UpdatedAt: ts(deployedAt),
+			MergedAt: ingesttest.Time(deployedAt), ClosedAt: ingesttest.Time(deployedAt), UpdatedAt: ingesttest.Time(deployedAt),
 		}}}
 	case "pipelinerun_finished":
 		return facts.Batch{PipelineRuns: []facts.PipelineRun{{
 			ID: "mySubject123", Attempt: 1, Name: "myPipeline", Status: "completed", Conclusion: "failure",
-			FinishedAt: ts(deployedAt), UpdatedAt: ts(deployedAt),
+			FinishedAt: ingesttest.Time(deployedAt), UpdatedAt: ingesttest.Time(deployedAt),
 		}}}
 	case "incident_detected":
 		return facts.Batch{Incidents: []facts.Incident{{
 			Source: "cdevents", ID: "incident-123", Service: "myApp", Title: "Response time above threshold of 100ms",
-			State: "open", CreatedAt: ts(incidentAt), UpdatedAt: ts(incidentAt),
+			State: "open", CreatedAt: ingesttest.Time(incidentAt), UpdatedAt: ingesttest.Time(incidentAt),
 		}}}
 	case "incident_resolved":
 		return facts.Batch{Incidents: []facts.Incident{{
 			Source: "cdevents", ID: "incident-123", Service: "myApp", Title: "Response time restored below 100ms",
-			State: "resolved", ResolvedAt: ts(incidentAt), UpdatedAt: ts(incidentAt),
+			State: "resolved", ResolvedAt: ingesttest.Time(incidentAt), UpdatedAt: ingesttest.Time(incidentAt),
 		}}}
 	}
 	t.Fatalf("no expectation for %s", name)
@@ -110,7 +103,7 @@ func TestParseEveryFixtureBothModes(t *testing.T) {
 					t.Fatalf("facts =\n%+v\nwant\n%+v", got, want)
 				}
 				// The bare CDEvent gives the same facts.
-				bare, err := Parse("", readFixture(t, name), Options{})
+				bare, err := Parse("", ingesttest.Fixture(t, name), Options{})
 				if err != nil || !reflect.DeepEqual(bare, want) {
 					t.Fatalf("bare CDEvent: %+v, %v", bare, err)
 				}
@@ -138,7 +131,7 @@ func TestParseCDEventsContentType(t *testing.T) {
 }
 
 func TestParseDataBase64(t *testing.T) {
-	cd := readFixture(t, "v0.4/incident_detected.json")
+	cd := ingesttest.Fixture(t, "v0.4/incident_detected.json")
 	payload := []byte(`{"specversion":"1.0","id":"1","source":"/m","type":"dev.cdevents.incident.detected.0.2.0",` +
 		`"datacontenttype":"application/octet-stream","data_base64":"` + base64.StdEncoding.EncodeToString(cd) + `"}`)
 	got, err := Parse("dev.cdevents.incident.detected.0.2.0", payload, Options{})
@@ -150,18 +143,6 @@ func TestParseDataBase64(t *testing.T) {
 	}
 }
 
-// variant is the v0.5 fixture name with edit applied to its decoded JSON.
-func variant(t *testing.T, name string, edit func(m map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(readFixture(t, name), &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	b, _ := json.Marshal(m)
-	return b
-}
-
 func contentOf(m map[string]any) map[string]any {
 	return m["subject"].(map[string]any)["content"].(map[string]any)
 }
@@ -170,7 +151,7 @@ func TestParseOutcomes(t *testing.T) {
 	for outcomeValue, want := range map[string]string{
 		"success": "success", "failure": "failure", "error": "failure", "cancel": "cancelled", "skipped": "skipped",
 	} {
-		p := variant(t, "v0.5/pipelinerun_finished.json", func(m map[string]any) { contentOf(m)["outcome"] = outcomeValue })
+		p := ingesttest.EditFixture(t, "v0.5/pipelinerun_finished.json", func(m map[string]any) { contentOf(m)["outcome"] = outcomeValue })
 		b, err := Parse("", p, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -182,7 +163,7 @@ func TestParseOutcomes(t *testing.T) {
 }
 
 func TestParsePipelineRunCustomData(t *testing.T) {
-	p := variant(t, "v0.4/pipelinerun_finished.json", func(m map[string]any) {
+	p := ingesttest.EditFixture(t, "v0.4/pipelinerun_finished.json", func(m map[string]any) {
 		contentOf(m)["outcome"] = "success"
 		m["customData"] = map[string]any{"repository": "https://github.com/acme/shop.git", "branch": "refs/heads/main",
 			"commit": "6113728F27AE82C7B1A177C8D03F9E96E0ADF246", "service": "shop-api"}
@@ -214,7 +195,7 @@ func TestParseChangeNumbers(t *testing.T) {
 		"acme/shop!9":                         9,
 		"change:15":                           15,
 	} {
-		p := variant(t, "v0.5/change_merged.json", func(m map[string]any) {
+		p := ingesttest.EditFixture(t, "v0.5/change_merged.json", func(m map[string]any) {
 			m["subject"].(map[string]any)["id"] = id
 		})
 		pr := mustParse(t, p).PullRequests[0]
@@ -224,7 +205,7 @@ func TestParseChangeNumbers(t *testing.T) {
 	}
 	// A number in customData wins over a synthetic one; customData also
 	// names the merge commit and refs.
-	p := variant(t, "v0.5/change_merged.json", func(m map[string]any) {
+	p := ingesttest.EditFixture(t, "v0.5/change_merged.json", func(m map[string]any) {
 		m["customData"] = map[string]any{"number": 311, "mergeCommitSha": "9fceb02d0ae598e95dc970b74767f19372d61af8",
 			"title": "Fix checkout", "headRef": "fix/checkout", "baseRef": "main", "author": "octocat"}
 	})
@@ -234,8 +215,8 @@ func TestParseChangeNumbers(t *testing.T) {
 		t.Fatalf("pull request = %+v", pr)
 	}
 	// The synthetic number is stable and marked.
-	a := mustParse(t, readFixture(t, "v0.4/change_merged.json")).PullRequests[0].Number
-	b := mustParse(t, readFixture(t, "v0.5/change_merged.json")).PullRequests[0].Number
+	a := mustParse(t, ingesttest.Fixture(t, "v0.4/change_merged.json")).PullRequests[0].Number
+	b := mustParse(t, ingesttest.Fixture(t, "v0.5/change_merged.json")).PullRequests[0].Number
 	if a != b || a < SyntheticPRBase {
 		t.Fatalf("synthetic numbers %d and %d", a, b)
 	}
@@ -247,12 +228,12 @@ func TestParseChangeRepositories(t *testing.T) {
 		"id with source": map[string]any{"id": "project", "source": "https://gitlab.com/group/sub"},
 		"string ref":     "git@gitlab.com:group/sub/project.git",
 	} {
-		p := variant(t, "v0.4/change_merged.json", func(m map[string]any) { contentOf(m)["repository"] = repo })
+		p := ingesttest.EditFixture(t, "v0.4/change_merged.json", func(m map[string]any) { contentOf(m)["repository"] = repo })
 		if got := mustParse(t, p).PullRequests[0].Repo; got != "group/sub/project" {
 			t.Errorf("%s: repo %q", name, got)
 		}
 	}
-	p := variant(t, "v0.4/change_merged.json", func(m map[string]any) { delete(contentOf(m), "repository") })
+	p := ingesttest.EditFixture(t, "v0.4/change_merged.json", func(m map[string]any) { delete(contentOf(m), "repository") })
 	if _, err := Parse("", p, Options{}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("no repository: err = %v", err)
 	}
@@ -264,14 +245,14 @@ func TestParseDeploymentKinds(t *testing.T) {
 		"dev.cdevents.service.rolledback.0.3.0": "rollback",
 		"dev.cdevents.service.deployed.0.1.1":   "deploy",
 	} {
-		p := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
+		p := ingesttest.EditFixture(t, "v0.5/service_deployed.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
 		b := mustParse(t, p)
 		if len(b.Deployments) != 1 || b.Deployments[0].Task != task || b.DeploymentStatuses[0].State != "success" {
 			t.Errorf("%s: %+v", typ, b)
 		}
 	}
 	for _, typ := range []string{"dev.cdevents.service.removed.0.3.0", "dev.cdevents.service.published.0.3.0"} {
-		p := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
+		p := ingesttest.EditFixture(t, "v0.5/service_deployed.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
 		if b := mustParse(t, p); b.Len() != 0 {
 			t.Errorf("%s gave facts", typ)
 		}
@@ -287,13 +268,13 @@ func TestParseCommitsFromArtifactAndCustomData(t *testing.T) {
 		ociDigest:                                                                                      "",
 		"not a purl":                                                                                   "",
 	} {
-		p := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { contentOf(m)["artifactId"] = artifact })
+		p := ingesttest.EditFixture(t, "v0.5/service_deployed.json", func(m map[string]any) { contentOf(m)["artifactId"] = artifact })
 		if got := mustParse(t, p).Deployments[0].SHA; got != want {
 			t.Errorf("artifact %q: sha %q, want %q", artifact, got, want)
 		}
 	}
 	// customData as base64 of a JSON object (its non-JSON form) is read too.
-	p := variant(t, "v0.5/incident_detected.json", func(m map[string]any) {
+	p := ingesttest.EditFixture(t, "v0.5/incident_detected.json", func(m map[string]any) {
 		m["customData"] = base64.StdEncoding.EncodeToString([]byte(`{"commit":"abcdef1","deploymentId":"dep-7","severity":"SEV2"}`))
 		m["customDataContentType"] = "application/octet-stream"
 	})
@@ -302,7 +283,7 @@ func TestParseCommitsFromArtifactAndCustomData(t *testing.T) {
 		t.Fatalf("incident = %+v", inc)
 	}
 	// commits given as objects.
-	p = variant(t, "v0.5/service_deployed.json", func(m map[string]any) {
+	p = ingesttest.EditFixture(t, "v0.5/service_deployed.json", func(m map[string]any) {
 		m["customData"] = map[string]any{"commits": []any{map[string]any{"sha": "abcdef1"}, map[string]any{"id": "1234567"}, "zz", 5}}
 	})
 	if got := mustParse(t, p).Deployments[0].CommitSHAs; !reflect.DeepEqual(got, []string{"abcdef1", "1234567"}) {
@@ -311,22 +292,22 @@ func TestParseCommitsFromArtifactAndCustomData(t *testing.T) {
 }
 
 func TestParseIncidentReported(t *testing.T) {
-	p := variant(t, "v0.5/incident_detected.json", func(m map[string]any) {
+	p := ingesttest.EditFixture(t, "v0.5/incident_detected.json", func(m map[string]any) {
 		m["context"].(map[string]any)["type"] = "dev.cdevents.incident.reported.0.3.0"
 		contentOf(m)["ticketURI"] = "https://tickets.example.com/INC-7"
 	})
 	inc := mustParse(t, p).Incidents[0]
-	if inc.State != "open" || inc.URL != "https://tickets.example.com/INC-7" || !inc.CreatedAt.Equal(ts(incidentAt)) {
+	if inc.State != "open" || inc.URL != "https://tickets.example.com/INC-7" || !inc.CreatedAt.Equal(ingesttest.Time(incidentAt)) {
 		t.Fatalf("incident = %+v", inc)
 	}
 }
 
 func TestParseTimestampFallsBackToCloudEventTime(t *testing.T) {
-	cd := variant(t, "v0.5/service_deployed.json", func(m map[string]any) { delete(m["context"].(map[string]any), "timestamp") })
+	cd := ingesttest.EditFixture(t, "v0.5/service_deployed.json", func(m map[string]any) { delete(m["context"].(map[string]any), "timestamp") })
 	payload := []byte(`{"specversion":"1.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.3.0",` +
 		`"time":"2024-01-02T03:04:05+01:00","data":` + string(cd) + `}`)
 	d := mustParse(t, payload).Deployments[0]
-	if !d.CreatedAt.Equal(ts("2024-01-02T02:04:05Z")) || d.CreatedAt.Location() != time.UTC {
+	if !d.CreatedAt.Equal(ingesttest.Time("2024-01-02T02:04:05Z")) || d.CreatedAt.Location() != time.UTC {
 		t.Fatalf("CreatedAt = %v", d.CreatedAt)
 	}
 }
@@ -358,7 +339,7 @@ func TestParseErrors(t *testing.T) {
 func TestParseIgnoresOtherTypes(t *testing.T) {
 	for _, typ := range []string{"dev.cdevents.taskrun.finished.0.2.0", "dev.cdevents.artifact.published.0.2.0",
 		"com.example.thing", "dev.cdevents.", "dev.cdevents.service", ""} {
-		payload := variant(t, "v0.4/pipelinerun_finished.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
+		payload := ingesttest.EditFixture(t, "v0.4/pipelinerun_finished.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
 		if b, err := Parse(typ, payload, Options{}); err != nil || b.Len() != 0 {
 			t.Errorf("%q: %d facts, %v", typ, b.Len(), err)
 		}
@@ -372,7 +353,7 @@ func TestKey(t *testing.T) {
 		"v0.5/change_merged.json":        "TestRepo/TestOrg",
 		"v0.4/pipelinerun_finished.json": "myPipeline",
 	} {
-		if got := Key(readFixture(t, name)); got != want {
+		if got := Key(ingesttest.Fixture(t, name)); got != want {
 			t.Errorf("Key(%s) = %q, want %q", name, got, want)
 		}
 	}

@@ -5,11 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,68 +14,22 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/doraflow/doraflow/ingest"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 const testToken = "cdevents-test-token"
 
-type harness struct {
-	srv  *httptest.Server
-	pub  *recordingPublisher
-	reg  *prometheus.Registry
-	logs *syncBuffer
-}
-
-func newHarness(t *testing.T, mutate func(*ReceiverConfig)) *harness {
+func newHarness(t *testing.T) *ingesttest.Harness {
 	t.Helper()
-	h := &harness{pub: &recordingPublisher{}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
-	cfg := ReceiverConfig{Token: testToken, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: h.pub,
-		Metrics:   ingest.NewReceiverMetrics(h.reg),
-		Clock:     func() time.Time { return fixedNow },
-		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	rc, err := NewReceiver(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(Path, rc)
-	h.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		h.srv.Close()
-		if strings.Contains(h.logs.String(), testToken) {
-			t.Errorf("logs leak the token:\n%s", h.logs.String())
-		}
-	})
-	return h
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return ingesttest.NewHarness(t, Path, func(o ingest.ReceiverOptions) (http.Handler, error) {
+		return NewReceiver(ReceiverConfig{Token: testToken, ReceiverOptions: o})
+	}, testToken)
 }
 
 // fixtures lists the CDEvents under testdata/, relative to it.
 func fixtures(t testing.TB) []string {
 	t.Helper()
-	var out []string
-	for _, dir := range []string{"v0.4", "v0.5"} {
-		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			out = append(out, dir+"/"+filepath.Base(f))
-		}
-	}
+	out := ingesttest.Fixtures(t, 11)
 	if len(out) != 11 {
 		t.Fatalf("found %d fixtures, want 11", len(out))
 	}
@@ -151,25 +101,21 @@ func TestReceiverBothModesEveryFixture(t *testing.T) {
 	for _, name := range fixtures(t) {
 		for _, m := range []mode{binary, structured} {
 			t.Run(name+"/"+string(m), func(t *testing.T) {
-				h := newHarness(t, nil)
-				cd := readFixture(t, name)
+				h := newHarness(t)
+				cd := ingesttest.Fixture(t, name)
 				ev := cloudEventOf(t, cd, "application/json")
-				req := request(t, h.srv.URL+Path, ev, m, testToken)
+				req := request(t, h.URL+Path, ev, m, testToken)
 				if m == binary && (req.Header.Get("Ce-Id") == "" || req.Header.Get("Content-Type") != "application/json") {
 					t.Fatalf("not a binary-mode request: %v", req.Header)
 				}
 				if m == structured && !strings.HasPrefix(req.Header.Get("Content-Type"), "application/cloudevents+json") {
 					t.Fatalf("not a structured-mode request: %v", req.Header)
 				}
-				a := do(t, req)
-				a.wantAccepted(t)
-				got := h.pub.deliveries()
-				if len(got) != 1 {
-					t.Fatalf("published %d", len(got))
-				}
-				d := got[0]
+				a := ingesttest.Do(t, req)
+				a.WantAccepted(t, "")
+				d := h.Pub.WantPublished(t, 1)[0]
 				wantID := ev.ID() + "@" + ev.Source()
-				if d.Source != "cdevents" || d.Event != ev.Type() || d.ID != wantID || a.body["delivery"] != wantID {
+				if d.Source != "cdevents" || d.Event != ev.Type() || d.ID != wantID || a.Body["delivery"] != wantID {
 					t.Fatalf("delivery %s %s %s", d.Source, d.Event, d.ID)
 				}
 				// The payload is the event's structured JSON, whatever the
@@ -207,7 +153,7 @@ func jsonEqual(a, b any) bool {
 
 func TestReceiverHandWrittenRequests(t *testing.T) {
 	// Requests written out as a curl user would, without the SDK.
-	cd := readFixture(t, "v0.5/incident_detected.json")
+	cd := ingesttest.Fixture(t, "v0.5/incident_detected.json")
 	binaryHeaders := http.Header{
 		"Content-Type":   {"application/json"},
 		"Ce-Specversion": {"1.0"},
@@ -237,9 +183,9 @@ func TestReceiverHandWrittenRequests(t *testing.T) {
 		"bare CDEvent as a JSON":   {http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + testToken}}, cd},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, nil)
-			post(t, h.srv.URL+Path, c.h, c.body).wantAccepted(t)
-			d := h.pub.deliveries()[0]
+			h := newHarness(t)
+			h.Post(t, Path, c.h, c.body).WantAccepted(t, "")
+			d := h.Pub.Deliveries()[0]
 			if d.Event != "dev.cdevents.incident.detected.0.3.0" || d.ID != "F4BD2B55-B6F6-4F44-AF72-BD2D0E7A8708@/monitoring/prod1" || d.Key != "myApp" {
 				t.Fatalf("delivery %s %s %s", d.Event, d.ID, d.Key)
 			}
@@ -248,7 +194,7 @@ func TestReceiverHandWrittenRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(b.Incidents) != 1 || b.Incidents[0].ID != "incident-123" || b.Incidents[0].Service != "myApp" ||
-				!b.Incidents[0].CreatedAt.Equal(ts("2022-11-11T13:52:20.079Z")) {
+				!b.Incidents[0].CreatedAt.Equal(ingesttest.Time("2022-11-11T13:52:20.079Z")) {
 				t.Fatalf("facts %+v from payload %s", b, d.Payload)
 			}
 		})
@@ -256,51 +202,44 @@ func TestReceiverHandWrittenRequests(t *testing.T) {
 }
 
 func TestReceiverTokenRefused(t *testing.T) {
-	h := newHarness(t, nil)
-	ev := cloudEventOf(t, readFixture(t, "v0.4/service_deployed.json"), "application/json")
+	h := newHarness(t)
+	ev := cloudEventOf(t, ingesttest.Fixture(t, "v0.4/service_deployed.json"), "application/json")
 	for name, token := range map[string]string{"wrong": "not-the-token", "missing": ""} {
 		for _, m := range []mode{binary, structured} {
 			t.Run(name+"/"+string(m), func(t *testing.T) {
-				a := do(t, request(t, h.srv.URL+Path, ev, m, token))
-				a.wantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
-				if strings.Contains(a.raw, testToken) {
+				a := ingesttest.Do(t, request(t, h.URL+Path, ev, m, token))
+				a.WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+				if strings.Contains(a.Raw, testToken) {
 					t.Fatal("answer leaks the token")
 				}
 			})
 		}
 	}
-	req := request(t, h.srv.URL+Path, ev, binary, "")
+	req := request(t, h.URL+Path, ev, binary, "")
 	req.Header.Set("Authorization", "Basic "+testToken)
-	do(t, req).wantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
-	if n := len(h.pub.deliveries()); n != 0 {
-		t.Fatalf("published %d, want none", n)
-	}
-	if v := counter(t, h.reg, "doraflow_deliveries_rejected_total", map[string]string{"source": "cdevents", "reason": "signature"}); v != 5 {
+	ingesttest.Do(t, req).WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+	h.Pub.WantPublished(t, 0)
+	if v := h.Counter(t, "doraflow_deliveries_rejected_total", map[string]string{"source": "cdevents", "reason": "signature"}); v != 5 {
 		t.Errorf("rejected{signature} = %v, want 5", v)
 	}
-	do(t, request(t, h.srv.URL+Path, ev, binary, testToken)).wantAccepted(t)
+	ingesttest.Do(t, request(t, h.URL+Path, ev, binary, testToken)).WantAccepted(t, "")
 }
 
 func TestReceiverDuplicateIsPerSource(t *testing.T) {
-	h := newHarness(t, nil)
-	ev := cloudEventOf(t, readFixture(t, "v0.5/service_deployed.json"), "application/json")
-	do(t, request(t, h.srv.URL+Path, ev, binary, testToken)).wantAccepted(t)
+	h := newHarness(t)
+	ev := cloudEventOf(t, ingesttest.Fixture(t, "v0.5/service_deployed.json"), "application/json")
+	ingesttest.Do(t, request(t, h.URL+Path, ev, binary, testToken)).WantAccepted(t, "")
 	// The same event again, even in the other mode, is a duplicate.
-	a := do(t, request(t, h.srv.URL+Path, ev, structured, testToken))
-	if a.status != http.StatusOK || a.body["status"] != "duplicate" {
-		t.Fatalf("second copy = %d %s", a.status, a.raw)
-	}
+	ingesttest.Do(t, request(t, h.URL+Path, ev, structured, testToken)).WantDuplicate(t, "")
 	// The same id from another source is another event.
 	ev.SetSource("/other/producer")
-	do(t, request(t, h.srv.URL+Path, ev, binary, testToken)).wantAccepted(t)
-	if n := len(h.pub.deliveries()); n != 2 {
-		t.Fatalf("published %d, want 2", n)
-	}
+	ingesttest.Do(t, request(t, h.URL+Path, ev, binary, testToken)).WantAccepted(t, "")
+	h.Pub.WantPublished(t, 2)
 }
 
 func TestReceiverRefusesBadEvents(t *testing.T) {
-	h := newHarness(t, nil)
-	cd := readFixture(t, "v0.4/pipelinerun_finished.json")
+	h := newHarness(t)
+	cd := ingesttest.Fixture(t, "v0.4/pipelinerun_finished.json")
 	auth := "Bearer " + testToken
 	base := http.Header{
 		"Content-Type": {"application/json"}, "Authorization": {auth},
@@ -329,28 +268,26 @@ func TestReceiverRefusesBadEvents(t *testing.T) {
 			[]byte(`{"context":{"id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.2.0","timestamp":"now"}}`)},
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := post(t, h.srv.URL+Path, c.h, c.body)
-			a.wantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
+			a := h.Post(t, Path, c.h, c.body)
+			a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
 		})
 	}
 	// Batches are not a media type the receiver takes.
-	post(t, h.srv.URL+Path, http.Header{"Content-Type": {"application/cloudevents-batch+json"}, "Authorization": {auth}}, []byte(`[]`)).
-		wantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
-	if n := len(h.pub.deliveries()); n != 0 {
-		t.Fatalf("published %d, want none", n)
-	}
+	h.Post(t, Path, http.Header{"Content-Type": {"application/cloudevents-batch+json"}, "Authorization": {auth}}, []byte(`[]`)).
+		WantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
+	h.Pub.WantPublished(t, 0)
 }
 
 func TestReceiverNonCDEventArchived(t *testing.T) {
 	// Any valid CloudEvent is kept; only the parser ignores it.
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	ev := event.New()
 	ev.SetID("42")
 	ev.SetSource("/github")
 	ev.SetType("com.github.pull_request.opened")
 	_ = ev.SetData("application/json", map[string]any{"number": 1})
-	do(t, request(t, h.srv.URL+Path, ev, binary, testToken)).wantAccepted(t)
-	d := h.pub.deliveries()[0]
+	ingesttest.Do(t, request(t, h.URL+Path, ev, binary, testToken)).WantAccepted(t, "")
+	d := h.Pub.Deliveries()[0]
 	if d.Event != "com.github.pull_request.opened" || d.Key != "/github" {
 		t.Fatalf("delivery %+v", d)
 	}
@@ -360,23 +297,17 @@ func TestReceiverNonCDEventArchived(t *testing.T) {
 }
 
 func TestReceiverInsecureMode(t *testing.T) {
-	logs := &syncBuffer{}
-	pub := &recordingPublisher{}
-	rc, err := NewReceiver(ReceiverConfig{Insecure: true, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: pub, Logger: slog.New(slog.NewTextHandler(logs, nil))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	h := ingesttest.NewHarness(t, "", func(o ingest.ReceiverOptions) (http.Handler, error) {
+		return NewReceiver(ReceiverConfig{Insecure: true, ReceiverOptions: o})
+	})
 	for _, f := range []string{"v0.4/service_deployed.json", "v0.4/incident_detected.json"} {
-		ev := cloudEventOf(t, readFixture(t, f), "application/json")
-		do(t, request(t, srv.URL, ev, binary, "")).wantAccepted(t)
+		ev := cloudEventOf(t, ingesttest.Fixture(t, f), "application/json")
+		ingesttest.Do(t, request(t, h.URL, ev, binary, "")).WantAccepted(t, "")
 	}
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
-		t.Fatalf("logged %d warnings, want 1:\n%s", n, logs.String())
+	if n := h.Logs.Warnings(); n != 1 {
+		t.Fatalf("logged %d warnings, want 1:\n%s", n, h.Logs)
 	}
-	if _, err := NewReceiver(ReceiverConfig{ReceiverOptions: ingest.ReceiverOptions{Publisher: pub}}); !errors.Is(err, ErrEmptyToken) {
+	if _, err := NewReceiver(ReceiverConfig{ReceiverOptions: ingest.ReceiverOptions{Publisher: &ingesttest.Publisher{}}}); !errors.Is(err, ErrEmptyToken) {
 		t.Fatalf("empty token: err = %v", err)
 	}
 }

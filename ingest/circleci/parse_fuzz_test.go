@@ -1,25 +1,17 @@
 package circleci
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, never returns facts with an
 // error, and that Key always gives a key.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(strings.SplitN(filepath.Base(p), ".", 2)[0], b)
+	for _, name := range ingesttest.Fixtures(f, 1) {
+		f.Add(strings.SplitN(name, ".", 2)[0], ingesttest.Fixture(f, name))
 	}
 	f.Add(EventJobCompleted, []byte(`{"job":{"id":7,"started_at":null},"pipeline":{"trigger_parameters":{"git":null}}}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {

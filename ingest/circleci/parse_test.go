@@ -1,25 +1,15 @@
 package circleci
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
 
 func mustParse(t *testing.T, event string, payload []byte) facts.Batch {
 	t.Helper()
@@ -30,23 +20,8 @@ func mustParse(t *testing.T, event string, payload []byte) facts.Batch {
 	return b
 }
 
-// variant returns fixture name with edit applied to its decoded JSON.
-func variant(t *testing.T, name string, edit func(map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(readFixture(t, name), &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseWorkflowCompletedGitHub(t *testing.T) {
-	b := mustParse(t, EventWorkflowCompleted, readFixture(t, "workflow-completed.github.json"))
+	b := mustParse(t, EventWorkflowCompleted, ingesttest.Fixture(t, "workflow-completed.github.json"))
 	want := []facts.PipelineRun{{
 		Repo:       "circleci/webhook-service",
 		ID:         "fda08377-fe7e-46b1-8992-3a7aaecac9c3",
@@ -57,9 +32,9 @@ func TestParseWorkflowCompletedGitHub(t *testing.T) {
 		Event:      "webhook",
 		Status:     "completed",
 		Conclusion: "success",
-		StartedAt:  ts("2021-09-01T22:49:03.616Z"),
-		FinishedAt: ts("2021-09-01T22:49:34.170Z"),
-		UpdatedAt:  ts("2021-09-01T22:49:34.317Z"),
+		StartedAt:  ingesttest.Time("2021-09-01T22:49:03.616Z"),
+		FinishedAt: ingesttest.Time("2021-09-01T22:49:34.170Z"),
+		UpdatedAt:  ingesttest.Time("2021-09-01T22:49:34.317Z"),
 	}}
 	if !reflect.DeepEqual(b.PipelineRuns, want) || b.Len() != 1 {
 		t.Fatalf("runs =\n%+v\nwant\n%+v", b.PipelineRuns, want)
@@ -67,7 +42,7 @@ func TestParseWorkflowCompletedGitHub(t *testing.T) {
 }
 
 func TestParseJobCompletedGitHub(t *testing.T) {
-	b := mustParse(t, EventJobCompleted, readFixture(t, "job-completed.github.json"))
+	b := mustParse(t, EventJobCompleted, ingesttest.Fixture(t, "job-completed.github.json"))
 	want := []facts.PipelineRun{{
 		Repo:       "circleci/webhook-service",
 		ID:         "job/8b91f9a8-7975-4e60-916c-f0152ccbc937",
@@ -79,9 +54,9 @@ func TestParseJobCompletedGitHub(t *testing.T) {
 		Event:      "webhook",
 		Status:     "completed",
 		Conclusion: "success",
-		StartedAt:  ts("2021-09-01T22:49:28.841Z"),
-		FinishedAt: ts("2021-09-01T22:49:34.170Z"),
-		UpdatedAt:  ts("2021-09-01T22:49:34.279Z"),
+		StartedAt:  ingesttest.Time("2021-09-01T22:49:28.841Z"),
+		FinishedAt: ingesttest.Time("2021-09-01T22:49:34.170Z"),
+		UpdatedAt:  ingesttest.Time("2021-09-01T22:49:34.279Z"),
 	}}
 	if !reflect.DeepEqual(b.PipelineRuns, want) {
 		t.Fatalf("runs =\n%+v\nwant\n%+v", b.PipelineRuns, want)
@@ -91,7 +66,7 @@ func TestParseJobCompletedGitHub(t *testing.T) {
 func TestParseWorkflowCompletedGitLab(t *testing.T) {
 	// No vcs map: repository, branch and commit come from
 	// trigger_parameters, and the documented status is "failed".
-	b := mustParse(t, EventWorkflowCompleted, readFixture(t, "workflow-completed.gitlab.json"))
+	b := mustParse(t, EventWorkflowCompleted, ingesttest.Fixture(t, "workflow-completed.gitlab.json"))
 	want := []facts.PipelineRun{{
 		Repo:       "circleci/hello-world",
 		ID:         "c2006ece-778d-49fc-9e6e-b9965f72bee9",
@@ -102,9 +77,9 @@ func TestParseWorkflowCompletedGitLab(t *testing.T) {
 		Event:      "push",
 		Status:     "completed",
 		Conclusion: "failure",
-		StartedAt:  ts("2022-05-27T16:20:07.631Z"),
-		FinishedAt: ts("2022-05-27T16:20:13.812Z"),
-		UpdatedAt:  ts("2022-05-27T16:20:13.954328Z"),
+		StartedAt:  ingesttest.Time("2022-05-27T16:20:07.631Z"),
+		FinishedAt: ingesttest.Time("2022-05-27T16:20:13.812Z"),
+		UpdatedAt:  ingesttest.Time("2022-05-27T16:20:13.954328Z"),
 	}}
 	if !reflect.DeepEqual(b.PipelineRuns, want) {
 		t.Fatalf("runs =\n%+v\nwant\n%+v", b.PipelineRuns, want)
@@ -112,12 +87,12 @@ func TestParseWorkflowCompletedGitLab(t *testing.T) {
 }
 
 func TestParseJobCompletedGitLab(t *testing.T) {
-	b := mustParse(t, EventJobCompleted, readFixture(t, "job-completed.gitlab.json"))
+	b := mustParse(t, EventJobCompleted, ingesttest.Fixture(t, "job-completed.gitlab.json"))
 	r := b.PipelineRuns[0]
 	if r.ID != "job/2fc6977d-7e45-4271-b355-0ea894d82017" || r.Name != "say-hello" || r.Path != "" ||
 		r.Repo != "circleci/hello-world" || r.HeadSHA != "850a1519f25d14e968649cc420d1bd381715c05c" ||
-		r.Conclusion != "success" || !r.StartedAt.Equal(ts("2022-07-11T12:16:37.435Z")) ||
-		!r.FinishedAt.Equal(ts("2022-07-11T12:16:59.982Z")) {
+		r.Conclusion != "success" || !r.StartedAt.Equal(ingesttest.Time("2022-07-11T12:16:37.435Z")) ||
+		!r.FinishedAt.Equal(ingesttest.Time("2022-07-11T12:16:59.982Z")) {
 		t.Fatalf("run = %+v", r)
 	}
 }
@@ -129,7 +104,7 @@ func TestParseConclusions(t *testing.T) {
 		"success": "success", "failed": "failure", "error": "failure",
 		"canceled": "cancelled", "unauthorized": "failure", "on_hold": "on_hold",
 	} {
-		p := variant(t, "workflow-completed.github.json", func(m map[string]any) {
+		p := ingesttest.EditFixture(t, "workflow-completed.github.json", func(m map[string]any) {
 			m["workflow"].(map[string]any)["status"] = status
 		})
 		if got := mustParse(t, EventWorkflowCompleted, p).PipelineRuns[0].Conclusion; got != want {
@@ -137,7 +112,7 @@ func TestParseConclusions(t *testing.T) {
 		}
 	}
 	// And job.status for a job (job-completed.github.json).
-	p := variant(t, "job-completed.github.json", func(m map[string]any) {
+	p := ingesttest.EditFixture(t, "job-completed.github.json", func(m map[string]any) {
 		m["job"].(map[string]any)["status"] = "failed"
 	})
 	if got := mustParse(t, EventJobCompleted, p).PipelineRuns[0].Conclusion; got != "failure" {
@@ -148,7 +123,7 @@ func TestParseConclusions(t *testing.T) {
 func TestParseFallbacks(t *testing.T) {
 	// Derived from workflow-completed.github.json: no stopped_at, no origin
 	// repository (a target one only), the branch as a ref.
-	p := variant(t, "workflow-completed.github.json", func(m map[string]any) {
+	p := ingesttest.EditFixture(t, "workflow-completed.github.json", func(m map[string]any) {
 		delete(m["workflow"].(map[string]any), "stopped_at")
 		vcs := m["pipeline"].(map[string]any)["vcs"].(map[string]any)
 		delete(vcs, "origin_repository_url")
@@ -156,7 +131,7 @@ func TestParseFallbacks(t *testing.T) {
 		vcs["branch"] = "refs/heads/release/1.2"
 	})
 	r := mustParse(t, EventWorkflowCompleted, p).PipelineRuns[0]
-	if !r.FinishedAt.Equal(ts("2021-09-01T22:49:34.317Z")) || r.Repo != "circleci/webhook-service" || r.HeadBranch != "release/1.2" {
+	if !r.FinishedAt.Equal(ingesttest.Time("2021-09-01T22:49:34.317Z")) || r.Repo != "circleci/webhook-service" || r.HeadBranch != "release/1.2" {
 		t.Fatalf("run = %+v", r)
 	}
 	if r.Conclusion != "success" || r.Status != "completed" {
@@ -189,23 +164,20 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseUnknownEvent(t *testing.T) {
-	b, err := Parse("ping", readFixture(t, "workflow-completed.github.json"), Options{})
+	b, err := Parse("ping", ingesttest.Fixture(t, "workflow-completed.github.json"), Options{})
 	if err != nil || b.Len() != 0 {
 		t.Fatalf("Parse(ping) = %d facts, %v", b.Len(), err)
 	}
 }
 
 func TestParseEveryFixture(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(files) != 4 {
-		t.Fatalf("fixtures: %v %v", files, err)
+	files := ingesttest.Fixtures(t, 4)
+	if len(files) != 4 {
+		t.Fatalf("fixtures: %v", files)
 	}
 	for _, f := range files {
-		payload, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		event := strings.SplitN(filepath.Base(f), ".", 2)[0]
+		payload := ingesttest.Fixture(t, f)
+		event := strings.SplitN(f, ".", 2)[0]
 		b := mustParse(t, event, payload)
 		if len(b.PipelineRuns) != 1 {
 			t.Fatalf("%s: %d runs", f, len(b.PipelineRuns))

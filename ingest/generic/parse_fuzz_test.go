@@ -1,30 +1,22 @@
 package generic
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, never returns facts with an
 // error, that whatever it accepts the receiver would accept too, and that
 // Key always gives a key.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, name := range ingesttest.Fixtures(f, 1) {
 		kind := KindDeployment
-		if strings.HasPrefix(filepath.Base(p), "incident") {
+		if strings.HasPrefix(name, "incident") {
 			kind = KindIncident
 		}
-		f.Add(kind, b)
+		f.Add(kind, ingesttest.Fixture(f, name))
 	}
 	f.Add(KindDeployment, []byte(`{"service":null,"repository":"a/b","environment":"e","status":null,"finished_at":"2024-01-01T00:00:00.999999999+14:00","commits":[]}`))
 	f.Fuzz(func(t *testing.T, kind string, payload []byte) {

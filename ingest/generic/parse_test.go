@@ -13,16 +13,9 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 	"gopkg.in/yaml.v3"
 )
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
 
 func mustParse(t *testing.T, kind string, payload []byte) facts.Batch {
 	t.Helper()
@@ -34,45 +27,45 @@ func mustParse(t *testing.T, kind string, payload []byte) facts.Batch {
 }
 
 func TestParseDeploymentExamples(t *testing.T) {
-	b := mustParse(t, KindDeployment, readFixture(t, "deployment.success.json"))
+	b := mustParse(t, KindDeployment, ingesttest.Fixture(t, "deployment.success.json"))
 	want := facts.Batch{
 		Deployments: []facts.Deployment{{
 			Repo: "acme/shop", Service: "shop-api", ID: "shop-api-2024-05-06-1",
 			SHA: "9fceb02d0ae598e95dc970b74767f19372d61af8", Ref: "main", Environment: "production",
 			Description: "https://deploy.example.com/shop-api/1",
-			CreatedAt:   ts("2024-05-06T09:08:30Z"), UpdatedAt: ts("2024-05-06T09:10:11Z"),
+			CreatedAt:   ingesttest.Time("2024-05-06T09:08:30Z"), UpdatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
 		}},
 		DeploymentStatuses: []facts.DeploymentStatus{{
 			Repo: "acme/shop", DeploymentID: "shop-api-2024-05-06-1", StatusID: "shop-api-2024-05-06-1/success",
-			State: "success", Environment: "production", CreatedAt: ts("2024-05-06T09:10:11Z"),
+			State: "success", Environment: "production", CreatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
 		}},
 	}
 	if !reflect.DeepEqual(b, want) {
 		t.Fatalf("facts =\n%+v\nwant\n%+v", b, want)
 	}
 
-	b = mustParse(t, KindDeployment, readFixture(t, "deployment.commits.json"))
+	b = mustParse(t, KindDeployment, ingesttest.Fixture(t, "deployment.commits.json"))
 	d, s := b.Deployments[0], b.DeploymentStatuses[0]
 	if d.Repo != "platform/infra/terraform" || d.Service != "" || d.ID != "infra-release-88" || !d.ProductionEnvironment ||
 		d.Environment != "eu-prod-1" || !reflect.DeepEqual(d.CommitSHAs, []string{"0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "6113728f27ae82c7b1a177c8d03f9e96e0adf246"}) ||
-		!d.CreatedAt.Equal(ts("2024-05-07T14:21:09.5Z")) || s.State != "success" || !s.CreatedAt.Equal(ts("2024-05-07T14:21:09.5Z")) {
+		!d.CreatedAt.Equal(ingesttest.Time("2024-05-07T14:21:09.5Z")) || s.State != "success" || !s.CreatedAt.Equal(ingesttest.Time("2024-05-07T14:21:09.5Z")) {
 		t.Fatalf("deployment %+v status %+v", d, s)
 	}
 
-	b = mustParse(t, KindDeployment, readFixture(t, "deployment.minimal.json"))
+	b = mustParse(t, KindDeployment, ingesttest.Fixture(t, "deployment.minimal.json"))
 	d, s = b.Deployments[0], b.DeploymentStatuses[0]
 	if d.Service != "billing" || d.Repo != "" || !strings.HasPrefix(d.ID, "generic-") || len(d.ID) != len("generic-")+24 ||
-		d.CreatedAt != ts("2024-05-06T09:00:00Z") || d.CreatedAt.Location() != time.UTC || s.State != "success" || s.DeploymentID != d.ID {
+		d.CreatedAt != ingesttest.Time("2024-05-06T09:00:00Z") || d.CreatedAt.Location() != time.UTC || s.State != "success" || s.DeploymentID != d.ID {
 		t.Fatalf("deployment %+v status %+v", d, s)
 	}
 
-	b = mustParse(t, KindDeployment, readFixture(t, "deployment.in-progress.json"))
-	if s := b.DeploymentStatuses[0]; s.State != "in_progress" || !s.CreatedAt.Equal(ts("2024-05-06T09:08:30Z")) ||
-		s.StatusID != "shop-api-2024-05-06-1/in_progress" || !b.Deployments[0].UpdatedAt.Equal(ts("2024-05-06T09:08:30Z")) {
+	b = mustParse(t, KindDeployment, ingesttest.Fixture(t, "deployment.in-progress.json"))
+	if s := b.DeploymentStatuses[0]; s.State != "in_progress" || !s.CreatedAt.Equal(ingesttest.Time("2024-05-06T09:08:30Z")) ||
+		s.StatusID != "shop-api-2024-05-06-1/in_progress" || !b.Deployments[0].UpdatedAt.Equal(ingesttest.Time("2024-05-06T09:08:30Z")) {
 		t.Fatalf("status %+v", s)
 	}
-	b = mustParse(t, KindDeployment, readFixture(t, "deployment.failure.json"))
-	if s := b.DeploymentStatuses[0]; s.State != "failure" || !s.CreatedAt.Equal(ts("2024-05-06T15:04:12Z")) {
+	b = mustParse(t, KindDeployment, ingesttest.Fixture(t, "deployment.failure.json"))
+	if s := b.DeploymentStatuses[0]; s.State != "failure" || !s.CreatedAt.Equal(ingesttest.Time("2024-05-06T15:04:12Z")) {
 		t.Fatalf("status %+v", s)
 	}
 }
@@ -82,7 +75,7 @@ func TestParseDerivedIDJoinsStatuses(t *testing.T) {
 	// without ids, both statuses still land on one deployment.
 	strip := func(name string) []byte {
 		var m map[string]any
-		_ = json.Unmarshal(readFixture(t, name), &m)
+		_ = json.Unmarshal(ingesttest.Fixture(t, name), &m)
 		delete(m, "id")
 		delete(m, "repository")
 		delete(m, "ref")
@@ -98,21 +91,21 @@ func TestParseDerivedIDJoinsStatuses(t *testing.T) {
 }
 
 func TestParseIncidentExamples(t *testing.T) {
-	b := mustParse(t, KindIncident, readFixture(t, "incident.resolved.json"))
+	b := mustParse(t, KindIncident, ingesttest.Fixture(t, "incident.resolved.json"))
 	want := []facts.Incident{{
 		Source: "generic", ID: "INC-2041", Service: "shop-api", Title: "Checkout returns 502 for 12% of requests",
 		State: "resolved", Severity: "sev2", URL: "https://incidents.example.com/INC-2041",
-		CreatedAt: ts("2024-05-06T10:02:00Z"), ResolvedAt: ts("2024-05-06T10:47:30Z"), UpdatedAt: ts("2024-05-06T10:47:30Z"),
+		CreatedAt: ingesttest.Time("2024-05-06T10:02:00Z"), ResolvedAt: ingesttest.Time("2024-05-06T10:47:30Z"), UpdatedAt: ingesttest.Time("2024-05-06T10:47:30Z"),
 		CausedByDeployment: "shop-api-2024-05-06-1", CausedBySHA: "9fceb02d0ae598e95dc970b74767f19372d61af8",
 	}}
 	if !reflect.DeepEqual(b.Incidents, want) || b.Len() != 1 {
 		t.Fatalf("incidents =\n%+v\nwant\n%+v", b.Incidents, want)
 	}
-	inc := mustParse(t, KindIncident, readFixture(t, "incident.open.json")).Incidents[0]
-	if inc.State != "open" || !inc.ResolvedAt.IsZero() || !inc.UpdatedAt.Equal(ts("2024-05-06T10:02:00Z")) {
+	inc := mustParse(t, KindIncident, ingesttest.Fixture(t, "incident.open.json")).Incidents[0]
+	if inc.State != "open" || !inc.ResolvedAt.IsZero() || !inc.UpdatedAt.Equal(ingesttest.Time("2024-05-06T10:02:00Z")) {
 		t.Fatalf("incident %+v", inc)
 	}
-	inc = mustParse(t, KindIncident, readFixture(t, "incident.repository.json")).Incidents[0]
+	inc = mustParse(t, KindIncident, ingesttest.Fixture(t, "incident.repository.json")).Incidents[0]
 	if inc.Repo != "acme/shop" || inc.Service != "" || inc.State != "open" || inc.Title != "" {
 		t.Fatalf("incident %+v", inc)
 	}
@@ -130,7 +123,7 @@ func TestParseErrorsAndOtherEvents(t *testing.T) {
 	if _, err := Parse(KindDeployment, []byte(`{"service":`), Options{}); !errors.Is(err, ErrMalformed) {
 		t.Fatal("invalid JSON: want ErrMalformed")
 	}
-	if b, err := Parse("release", readFixture(t, "deployment.success.json"), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("release", ingesttest.Fixture(t, "deployment.success.json"), Options{}); err != nil || b.Len() != 0 {
 		t.Fatalf("other event: %d facts, %v", b.Len(), err)
 	}
 	var ve *ValidationError
@@ -293,15 +286,15 @@ func renderArgo(t *testing.T, body string, edit func(app map[string]any)) []byte
 
 func TestArgoCDTemplate(t *testing.T) {
 	rendered := renderArgo(t, argoBody(t), nil)
-	golden := readFixture(t, "argocd.deployment.json")
+	golden := ingesttest.Fixture(t, "argocd.deployment.json")
 	if !bytes.Equal(bytes.TrimSpace(rendered), bytes.TrimSpace(golden)) {
 		t.Fatalf("rendered template differs from testdata/argocd.deployment.json:\n%s", rendered)
 	}
 
 	// It is accepted over HTTP exactly as Argo CD sends it.
-	h := newHarness(t, nil)
-	post(t, h.srv.URL+DeploymentsPath, auth(testToken), rendered).wantAccepted(t)
-	d := h.pub.deliveries()[0]
+	h := newHarness(t)
+	h.Post(t, DeploymentsPath, auth(testToken), rendered).WantAccepted(t, "")
+	d := h.Pub.Deliveries()[0]
 	wantID := "guestbook-53e28ff20cc530b9ada2173fbbd64d48338583ba-2024-05-06T09:10:11Z"
 	if d.ID != "deployment/"+wantID+"/success" || d.Key != "guestbook" {
 		t.Fatalf("delivery %s %s", d.ID, d.Key)
@@ -312,11 +305,11 @@ func TestArgoCDTemplate(t *testing.T) {
 			Repo: "argoproj/argocd-example-apps", Service: "guestbook", ID: wantID,
 			SHA: "53e28ff20cc530b9ada2173fbbd64d48338583ba", Environment: "production",
 			Description: "https://argocd.example.com/applications/guestbook",
-			CreatedAt:   ts("2024-05-06T09:09:58Z"), UpdatedAt: ts("2024-05-06T09:10:11Z"),
+			CreatedAt:   ingesttest.Time("2024-05-06T09:09:58Z"), UpdatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
 		}},
 		DeploymentStatuses: []facts.DeploymentStatus{{
 			Repo: "argoproj/argocd-example-apps", DeploymentID: wantID, StatusID: wantID + "/success",
-			State: "success", Environment: "production", CreatedAt: ts("2024-05-06T09:10:11Z"),
+			State: "success", Environment: "production", CreatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
 		}},
 	}
 	if !reflect.DeepEqual(b, want) {
@@ -358,7 +351,7 @@ func TestDocumentationExamples(t *testing.T) {
 	examples := map[string]bool{}
 	for _, name := range []string{"deployment.success.json", "deployment.minimal.json", "deployment.commits.json",
 		"deployment.in-progress.json", "deployment.failure.json", "incident.open.json", "incident.resolved.json", "incident.repository.json"} {
-		examples[string(bytes.TrimSpace(readFixture(t, name)))] = false
+		examples[string(bytes.TrimSpace(ingesttest.Fixture(t, name)))] = false
 	}
 	for _, m := range blocks {
 		block := bytes.TrimSpace(m[1])

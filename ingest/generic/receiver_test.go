@@ -6,59 +6,21 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/doraflow/doraflow/ingest"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 const testToken = "generic-test-token"
 
-type harness struct {
-	srv  *httptest.Server
-	pub  *recordingPublisher
-	reg  *prometheus.Registry
-	logs *syncBuffer
-}
-
-func newHarness(t *testing.T, mutate func(*ReceiverConfig)) *harness {
+func newHarness(t *testing.T) *ingesttest.Harness {
 	t.Helper()
-	h := &harness{pub: &recordingPublisher{}, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
-	cfg := ReceiverConfig{Token: testToken, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: h.pub,
-		Metrics:   ingest.NewReceiverMetrics(h.reg),
-		Clock:     func() time.Time { return fixedNow },
-		Logger:    slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	handler, err := NewHandler(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.srv = httptest.NewServer(handler)
-	t.Cleanup(func() {
-		h.srv.Close()
-		if strings.Contains(h.logs.String(), testToken) {
-			t.Errorf("logs leak the token:\n%s", h.logs.String())
-		}
-	})
-	return h
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return ingesttest.NewHarness(t, "", func(o ingest.ReceiverOptions) (http.Handler, error) {
+		return NewHandler(ReceiverConfig{Token: testToken, ReceiverOptions: o})
+	}, testToken)
 }
 
 func auth(token string) http.Header {
@@ -77,7 +39,7 @@ func pathOf(kind string) string {
 }
 
 func TestReceiverAcceptsEveryExample(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	for name, want := range map[string]struct{ kind, id, key string }{
 		"deployment.success.json":     {KindDeployment, "deployment/shop-api-2024-05-06-1/success", "shop-api"},
 		"deployment.in-progress.json": {KindDeployment, "deployment/shop-api-2024-05-06-1/in_progress", "shop-api"},
@@ -89,10 +51,10 @@ func TestReceiverAcceptsEveryExample(t *testing.T) {
 		"incident.repository.json":    {KindIncident, "incident/alert-7f3a/open", "acme/shop"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			body := readFixture(t, name)
-			a := post(t, h.srv.URL+pathOf(want.kind), auth(testToken), body)
-			a.wantAccepted(t)
-			got := h.pub.deliveries()
+			body := ingesttest.Fixture(t, name)
+			a := h.Post(t, pathOf(want.kind), auth(testToken), body)
+			a.WantAccepted(t, "")
+			got := h.Pub.Deliveries()
 			d := got[len(got)-1]
 			if d.Source != "generic" || d.Event != want.kind || d.Key != want.key || !bytes.Equal(d.Payload, body) {
 				t.Fatalf("delivery %s %s %s %s", d.Source, d.Event, d.ID, d.Key)
@@ -101,20 +63,20 @@ func TestReceiverAcceptsEveryExample(t *testing.T) {
 				if !strings.HasPrefix(d.ID, "sha256:") {
 					t.Fatalf("id %q, want a payload hash", d.ID)
 				}
-			} else if d.ID != want.id || a.body["delivery"] != want.id {
+			} else if d.ID != want.id || a.Body["delivery"] != want.id {
 				t.Fatalf("id %q, want %q", d.ID, want.id)
 			}
 		})
 	}
-	if v := counter(t, h.reg, "doraflow_deliveries_published_total", map[string]string{"source": "generic"}); v != 8 {
+	if v := h.Counter(t, "doraflow_deliveries_published_total", map[string]string{"source": "generic"}); v != 8 {
 		t.Errorf("published = %v, want 8", v)
 	}
 }
 
 func TestReceiverTokenRefused(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	for _, kind := range []string{KindDeployment, KindIncident} {
-		body := readFixture(t, kind+"."+map[string]string{KindDeployment: "success", KindIncident: "open"}[kind]+".json")
+		body := ingesttest.Fixture(t, kind+"."+map[string]string{KindDeployment: "success", KindIncident: "open"}[kind]+".json")
 		for name, hd := range map[string]http.Header{
 			"wrong":   auth("not-the-token"),
 			"missing": auth(""),
@@ -122,23 +84,21 @@ func TestReceiverTokenRefused(t *testing.T) {
 			"raw":     {"Content-Type": {"application/json"}, "Authorization": {testToken}},
 		} {
 			t.Run(kind+"/"+name, func(t *testing.T) {
-				a := post(t, h.srv.URL+pathOf(kind), hd, body)
-				a.wantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
-				if strings.Contains(a.raw, testToken) {
+				a := h.Post(t, pathOf(kind), hd, body)
+				a.WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+				if strings.Contains(a.Raw, testToken) {
 					t.Fatal("answer leaks the token")
 				}
 			})
 		}
 	}
 	// A bad document with a bad token is refused for the token, not parsed.
-	post(t, h.srv.URL+DeploymentsPath, auth("x"), []byte(`{}`)).wantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
-	if n := len(h.pub.deliveries()); n != 0 {
-		t.Fatalf("published %d, want none", n)
-	}
+	h.Post(t, DeploymentsPath, auth("x"), []byte(`{}`)).WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+	h.Pub.WantPublished(t, 0)
 }
 
 func TestReceiverValidationMessages(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	for name, c := range map[string]struct {
 		kind string
 		body string
@@ -185,13 +145,13 @@ func TestReceiverValidationMessages(t *testing.T) {
 			[]string{"resolved_at is set but status is open"}},
 		"resolved before created": {KindIncident, `{"id":"i","service":"s","status":"resolved","created_at":"2024-05-06T09:10:11Z","resolved_at":"2024-05-06T08:00:00Z"}`,
 			[]string{"resolved_at is before created_at"}},
-		"deployment sent as incident": {KindIncident, string(readFixture(t, "deployment.success.json")),
+		"deployment sent as incident": {KindIncident, string(ingesttest.Fixture(t, "deployment.success.json")),
 			[]string{"created_at is required"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			a := post(t, h.srv.URL+pathOf(c.kind), auth(testToken), []byte(c.body))
-			a.wantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
-			msg := a.message()
+			a := h.Post(t, pathOf(c.kind), auth(testToken), []byte(c.body))
+			a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
+			msg := a.Error.Message
 			if !strings.HasPrefix(msg, "invalid "+c.kind+" document: ") {
 				t.Fatalf("message %q", msg)
 			}
@@ -202,49 +162,44 @@ func TestReceiverValidationMessages(t *testing.T) {
 			}
 		})
 	}
-	if n := len(h.pub.deliveries()); n != 0 {
-		t.Fatalf("published %d, want none", n)
-	}
+	h.Pub.WantPublished(t, 0)
 }
 
 func TestReceiverStatusUpdatesAreNewDeliveries(t *testing.T) {
-	h := newHarness(t, nil)
-	url := h.srv.URL + DeploymentsPath
-	post(t, url, auth(testToken), readFixture(t, "deployment.in-progress.json")).wantAccepted(t)
-	post(t, url, auth(testToken), readFixture(t, "deployment.success.json")).wantAccepted(t)
-	a := post(t, url, auth(testToken), readFixture(t, "deployment.success.json"))
-	if a.status != http.StatusOK || a.body["status"] != "duplicate" || a.body["delivery"] != "deployment/shop-api-2024-05-06-1/success" {
-		t.Fatalf("resend = %d %s", a.status, a.raw)
-	}
+	h := newHarness(t)
+	url := h.URL + DeploymentsPath
+	ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment.in-progress.json")).WantAccepted(t, "")
+	ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment.success.json")).WantAccepted(t, "")
+	a := ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment.success.json"))
+	a.WantDuplicate(t, "deployment/shop-api-2024-05-06-1/success")
 	// An incident with the same id as a deployment is another thing.
-	post(t, h.srv.URL+IncidentsPath, auth(testToken), []byte(`{"id":"shop-api-2024-05-06-1","service":"shop-api","created_at":"2024-05-06T10:00:00Z"}`)).wantAccepted(t)
-	if n := len(h.pub.deliveries()); n != 3 {
-		t.Fatalf("published %d, want 3", n)
-	}
+	h.Post(t, IncidentsPath, auth(testToken), []byte(`{"id":"shop-api-2024-05-06-1","service":"shop-api","created_at":"2024-05-06T10:00:00Z"}`)).
+		WantAccepted(t, "")
+	h.Pub.WantPublished(t, 3)
 }
 
 func TestReceiverBrokerDown(t *testing.T) {
-	h := newHarness(t, nil)
-	h.pub.fail = func(call int) error {
+	h := newHarness(t)
+	h.Pub.Fail = func(call int) error {
 		if call == 1 {
 			return errors.New("broker down")
 		}
 		return nil
 	}
-	body := readFixture(t, "incident.resolved.json")
-	post(t, h.srv.URL+IncidentsPath, auth(testToken), body).wantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
-	post(t, h.srv.URL+IncidentsPath, auth(testToken), body).wantAccepted(t)
+	body := ingesttest.Fixture(t, "incident.resolved.json")
+	h.Post(t, IncidentsPath, auth(testToken), body).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
+	h.Post(t, IncidentsPath, auth(testToken), body).WantAccepted(t, "")
 }
 
 func TestReceiverRoutes(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	// Only POST, only JSON, only the two documents.
-	req, _ := http.NewRequest(http.MethodGet, h.srv.URL+DeploymentsPath, nil)
-	do(t, req).wantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
+	req, _ := http.NewRequest(http.MethodGet, h.URL+DeploymentsPath, nil)
+	ingesttest.Do(t, req).WantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
 	hd := auth(testToken)
 	hd.Set("Content-Type", "application/x-www-form-urlencoded")
-	post(t, h.srv.URL+IncidentsPath, hd, []byte("id=1")).wantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
-	resp, err := http.Post(h.srv.URL+Path+"/releases", "application/json", strings.NewReader(`{}`))
+	h.Post(t, IncidentsPath, hd, []byte("id=1")).WantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
+	resp, err := http.Post(h.URL+Path+"/releases", "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,9 +211,9 @@ func TestReceiverRoutes(t *testing.T) {
 }
 
 func TestSchemaHandler(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t)
 	for kind, file := range map[string]string{KindDeployment: "schema/deployment.schema.json", KindIncident: "schema/incident.schema.json"} {
-		resp, err := http.Get(h.srv.URL + SchemaPath + kind + ".json")
+		resp, err := http.Get(h.URL + SchemaPath + kind + ".json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +227,7 @@ func TestSchemaHandler(t *testing.T) {
 			t.Fatalf("Schema(%s): %v", kind, err)
 		}
 	}
-	resp, err := http.Get(h.srv.URL + SchemaPath + "release.json")
+	resp, err := http.Get(h.URL + SchemaPath + "release.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,9 +235,9 @@ func TestSchemaHandler(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown schema: %d", resp.StatusCode)
 	}
-	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+SchemaPath+"incident.json", nil)
-	do(t, req).wantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
-	req, _ = http.NewRequest(http.MethodHead, h.srv.URL+SchemaPath+"incident.json", nil)
+	req, _ := http.NewRequest(http.MethodPost, h.URL+SchemaPath+"incident.json", nil)
+	ingesttest.Do(t, req).WantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
+	req, _ = http.NewRequest(http.MethodHead, h.URL+SchemaPath+"incident.json", nil)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +252,7 @@ func TestSchemaHandler(t *testing.T) {
 }
 
 func TestNewReceiverErrorsAndInsecure(t *testing.T) {
-	pub := &recordingPublisher{}
+	pub := &ingesttest.Publisher{}
 	if _, err := NewReceiver(ReceiverConfig{Token: "t", ReceiverOptions: ingest.ReceiverOptions{Publisher: pub}}, "release"); err == nil {
 		t.Fatal("unknown kind: want an error")
 	}
@@ -310,26 +265,21 @@ func TestNewReceiverErrorsAndInsecure(t *testing.T) {
 	if _, err := NewReceiver(ReceiverConfig{Token: "t"}, KindIncident); err == nil {
 		t.Fatal("no publisher: want an error")
 	}
-	logs := &syncBuffer{}
-	handler, err := NewHandler(ReceiverConfig{Insecure: true, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: pub, Logger: slog.New(slog.NewTextHandler(logs, nil))}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
-	post(t, srv.URL+DeploymentsPath, auth(""), readFixture(t, "deployment.minimal.json")).wantAccepted(t)
-	post(t, srv.URL+IncidentsPath, auth(""), readFixture(t, "incident.open.json")).wantAccepted(t)
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
-		t.Fatalf("logged %d warnings, want 1:\n%s", n, logs.String())
+	h := ingesttest.NewHarness(t, "", func(o ingest.ReceiverOptions) (http.Handler, error) {
+		return NewHandler(ReceiverConfig{Insecure: true, ReceiverOptions: o})
+	})
+	h.Post(t, DeploymentsPath, auth(""), ingesttest.Fixture(t, "deployment.minimal.json")).WantAccepted(t, "")
+	h.Post(t, IncidentsPath, auth(""), ingesttest.Fixture(t, "incident.open.json")).WantAccepted(t, "")
+	if n := h.Logs.Warnings(); n != 1 {
+		t.Fatalf("logged %d warnings, want 1:\n%s", n, h.Logs)
 	}
 	// A single receiver also warns once.
-	logs2 := &syncBuffer{}
+	logs := &ingesttest.Logs{}
 	if _, err := NewReceiver(ReceiverConfig{Insecure: true, ReceiverOptions: ingest.ReceiverOptions{
-		Publisher: pub, Logger: slog.New(slog.NewTextHandler(logs2, nil))}}, KindIncident); err != nil {
+		Publisher: pub, Logger: logs.Logger(slog.LevelInfo)}}, KindIncident); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(logs2.String(), "level=WARN"); n != 1 {
+	if n := logs.Warnings(); n != 1 {
 		t.Fatalf("logged %d warnings, want 1", n)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 type jsonSchema struct {
@@ -109,9 +111,9 @@ func TestTestdataPassesValidator(t *testing.T) {
 	} {
 		var err error
 		if kind == KindDeployment {
-			_, err = ParseDeployment(readFixture(t, name))
+			_, err = ParseDeployment(ingesttest.Fixture(t, name))
 		} else {
-			_, err = ParseIncident(readFixture(t, name))
+			_, err = ParseIncident(ingesttest.Fixture(t, name))
 		}
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

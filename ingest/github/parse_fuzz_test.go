@@ -1,19 +1,18 @@
 package github
 
 import (
-	"os"
+	"path"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, whatever the event and payload,
 // and that whatever it accepts is also accepted by Key.
 func FuzzParse(f *testing.F) {
-	for _, fx := range fixtures(f) {
-		b, err := os.ReadFile(fx.path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(fx.event, b, "incident")
+	for _, name := range fixtures(f) {
+		b := ingesttest.Fixture(f, name)
+		f.Add(path.Dir(name), b, "incident")
 	}
 	f.Add("issues", []byte(`{"repository":{"full_name":"o/r"},"issue":{"number":1,"state":"closed","labels":[{"name":"incident"}],"body":"deployment #12\ncommit 3f786850e387550fdab836ed7e6dc881de23001b"}}`), "")
 	f.Add("deployment", []byte(`{"repository":{"full_name":"o/r"},"deployment":{"id":1,"payload":"{\"commits\":[\"abcdef1\"]}"}}`), "")

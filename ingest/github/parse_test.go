@@ -3,69 +3,29 @@ package github
 import (
 	"encoding/json"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
-// fixture is one payload under testdata/<event>/.
-type fixture struct {
-	event string
-	path  string
+// fixtures lists the payloads under testdata/<event>/.
+func fixtures(t testing.TB) []string {
+	t.Helper()
+	return ingesttest.Fixtures(t, 100)
 }
 
-func fixtures(t testing.TB) []fixture {
+func mustParse(t *testing.T, event, name string, opts Options) facts.Batch {
 	t.Helper()
-	var out []fixture
-	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		out = append(out, fixture{event: filepath.Base(filepath.Dir(path)), path: path})
-		return nil
-	})
+	b, err := Parse(event, ingesttest.Fixture(t, name), opts)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) < 100 {
-		t.Fatalf("found %d fixtures under testdata, want the full set", len(out))
-	}
-	return out
-}
-
-func readFixture(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(path)))
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Parse(%s, %s): %v", event, name, err)
 	}
 	return b
-}
-
-func mustParse(t *testing.T, event, path string, opts Options) facts.Batch {
-	t.Helper()
-	b, err := Parse(event, readFixture(t, path), opts)
-	if err != nil {
-		t.Fatalf("Parse(%s, %s): %v", event, path, err)
-	}
-	return b
-}
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
 }
 
 // Events whose every fixture must yield at least one fact (apart from the
@@ -81,25 +41,22 @@ var noFacts = map[string]bool{
 }
 
 func TestParseEveryFixture(t *testing.T) {
-	for _, f := range fixtures(t) {
-		t.Run(filepath.ToSlash(f.path), func(t *testing.T) {
-			payload, err := os.ReadFile(f.path)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, name := range fixtures(t) {
+		event := path.Dir(name)
+		t.Run(name, func(t *testing.T) {
+			payload := ingesttest.Fixture(t, name)
 			for _, opts := range []Options{{}, {IncidentLabels: []string{"bug"}}} {
-				b, err := Parse(f.event, payload, opts)
+				b, err := Parse(event, payload, opts)
 				if err != nil {
-					t.Fatalf("Parse(%q, opts %v): %v", f.event, opts, err)
+					t.Fatalf("Parse(%q, opts %v): %v", event, opts, err)
 				}
-				rel := strings.TrimPrefix(filepath.ToSlash(f.path), "testdata/")
-				if factEvents[f.event] && !noFacts[rel] && b.Len() == 0 {
-					t.Fatalf("no facts from %s", rel)
+				if factEvents[event] && !noFacts[name] && b.Len() == 0 {
+					t.Fatalf("no facts from %s", name)
 				}
-				if !factEvents[f.event] && f.event != "issues" && b.Len() != 0 {
-					t.Fatalf("%s gave %d facts, want none", rel, b.Len())
+				if !factEvents[event] && event != "issues" && b.Len() != 0 {
+					t.Fatalf("%s gave %d facts, want none", name, b.Len())
 				}
-				assertUTC(t, b)
+				ingesttest.WantUTC(t, b)
 				for _, r := range b.Repos() {
 					if r == "" || !strings.Contains(r, "/") {
 						t.Fatalf("repo %q is not owner/name", r)
@@ -108,31 +65,6 @@ func TestParseEveryFixture(t *testing.T) {
 			}
 		})
 	}
-}
-
-// assertUTC checks that every time.Time in the batch is in UTC.
-func assertUTC(t *testing.T, b facts.Batch) {
-	t.Helper()
-	var walk func(v reflect.Value, path string)
-	walk = func(v reflect.Value, path string) {
-		switch v.Kind() {
-		case reflect.Struct:
-			if tm, ok := v.Interface().(time.Time); ok {
-				if !tm.IsZero() && tm.Location() != time.UTC {
-					t.Errorf("%s = %v is not UTC", path, tm)
-				}
-				return
-			}
-			for i := 0; i < v.NumField(); i++ {
-				walk(v.Field(i), path+"."+v.Type().Field(i).Name)
-			}
-		case reflect.Slice:
-			for i := 0; i < v.Len(); i++ {
-				walk(v.Index(i), path)
-			}
-		}
-	}
-	walk(reflect.ValueOf(b), "Batch")
 }
 
 func TestParsePushTagDeletion(t *testing.T) {
@@ -145,7 +77,7 @@ func TestParsePushTagDeletion(t *testing.T) {
 		Ref:      "refs/tags/simple-tag",
 		Before:   "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
 		After:    "0000000000000000000000000000000000000000",
-		PushedAt: ts("2019-05-15T15:20:57Z"), // repository.pushed_at = 1557933657
+		PushedAt: ingesttest.Time("2019-05-15T15:20:57Z"), // repository.pushed_at = 1557933657
 		Deleted:  true,
 		Pusher:   "Codertocat",
 	}
@@ -174,7 +106,7 @@ func TestParsePushNewBranch(t *testing.T) {
 		AuthorName:  "Codertocat",
 		AuthorEmail: "21031067+Codertocat@users.noreply.github.com",
 		AuthorLogin: "Codertocat",
-		AuthoredAt:  ts("2019-05-15T15:19:25Z"),
+		AuthoredAt:  ingesttest.Time("2019-05-15T15:19:25Z"),
 		Paths:       []string{"README.md"},
 	}
 	if !reflect.DeepEqual(b.Commits[0], wantCommit) {
@@ -213,7 +145,7 @@ func TestParsePushPathsAndFallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := b.Pushes[0]
-	if !p.Forced || p.Pusher != "octo" || !p.PushedAt.Equal(ts("2024-03-01T09:30:00Z")) {
+	if !p.Forced || p.Pusher != "octo" || !p.PushedAt.Equal(ingesttest.Time("2024-03-01T09:30:00Z")) {
 		t.Fatalf("push = %+v", p)
 	}
 	if !reflect.DeepEqual(p.CommitSHAs, []string{"b", "c"}) {
@@ -222,7 +154,7 @@ func TestParsePushPathsAndFallbacks(t *testing.T) {
 	if !reflect.DeepEqual(b.Commits[0].Paths, []string{"n.go", "m.go", "r.go"}) {
 		t.Fatalf("paths = %v", b.Commits[0].Paths)
 	}
-	if got := b.Commits[0].AuthoredAt; got != ts("2024-03-01T08:00:00Z") || got.Location() != time.UTC {
+	if got := b.Commits[0].AuthoredAt; got != ingesttest.Time("2024-03-01T08:00:00Z") || got.Location() != time.UTC {
 		t.Fatalf("AuthoredAt = %v, want 08:00 UTC", got)
 	}
 }
@@ -244,9 +176,9 @@ func TestParsePullRequestClosed(t *testing.T) {
 		State:          "closed",
 		Merged:         false,
 		MergeCommitSHA: "c4295bd74fb0f4fda03689c3df3f2803b658fd85",
-		CreatedAt:      ts("2019-05-15T15:20:33Z"),
-		ClosedAt:       ts("2019-05-15T15:21:18Z"),
-		UpdatedAt:      ts("2019-05-15T15:21:18Z"),
+		CreatedAt:      ingesttest.Time("2019-05-15T15:20:33Z"),
+		ClosedAt:       ingesttest.Time("2019-05-15T15:21:18Z"),
+		UpdatedAt:      ingesttest.Time("2019-05-15T15:21:18Z"),
 	}
 	if !reflect.DeepEqual(b.PullRequests[0], want) {
 		t.Fatalf("pull request =\n%+v\nwant\n%+v", b.PullRequests[0], want)
@@ -257,7 +189,7 @@ func TestParsePullRequestMerged(t *testing.T) {
 	// The fixture set has no merged pull request: mark the closed one as
 	// merged the way GitHub does.
 	var raw map[string]any
-	if err := json.Unmarshal(readFixture(t, "pull_request/closed.payload.json"), &raw); err != nil {
+	if err := json.Unmarshal(ingesttest.Fixture(t, "pull_request/closed.payload.json"), &raw); err != nil {
 		t.Fatal(err)
 	}
 	pr := raw["pull_request"].(map[string]any)
@@ -269,7 +201,7 @@ func TestParsePullRequestMerged(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := b.PullRequests[0]
-	if !got.Merged || !got.MergedAt.Equal(ts("2019-05-15T15:21:18Z")) || got.MergeCommitSHA != "c4295bd74fb0f4fda03689c3df3f2803b658fd85" {
+	if !got.Merged || !got.MergedAt.Equal(ingesttest.Time("2019-05-15T15:21:18Z")) || got.MergeCommitSHA != "c4295bd74fb0f4fda03689c3df3f2803b658fd85" {
 		t.Fatalf("pull request = %+v", got)
 	}
 }
@@ -290,7 +222,7 @@ func TestParseReview(t *testing.T) {
 		ReviewID:    237895671,
 		State:       "commented",
 		Author:      "Codertocat",
-		SubmittedAt: ts("2019-05-15T15:20:38Z"),
+		SubmittedAt: ingesttest.Time("2019-05-15T15:20:38Z"),
 	}}
 	if !reflect.DeepEqual(b.Reviews, want) || len(b.PullRequests) != 0 {
 		t.Fatalf("batch = %+v", b)
@@ -311,8 +243,8 @@ func TestParseDeployment(t *testing.T) {
 		Environment: "production",
 		Task:        "deploy",
 		Creator:     "Codertocat",
-		CreatedAt:   ts("2019-05-15T15:20:53Z"),
-		UpdatedAt:   ts("2019-05-15T15:20:53Z"),
+		CreatedAt:   ingesttest.Time("2019-05-15T15:20:53Z"),
+		UpdatedAt:   ingesttest.Time("2019-05-15T15:20:53Z"),
 	}
 	if len(b.Deployments) != 1 || len(b.DeploymentStatuses) != 0 || !reflect.DeepEqual(b.Deployments[0], want) {
 		t.Fatalf("batch = %+v\nwant deployment %+v", b, want)
@@ -332,7 +264,7 @@ func TestParseDeploymentStatus(t *testing.T) {
 	}
 	d := b.Deployments[0]
 	if d.ID != "145988746" || d.SHA != "f95f852bd8fca8fcc58a9a2d6c842781e32a215e" || d.Environment != "production" ||
-		!d.UpdatedAt.Equal(ts("2019-05-15T15:20:55Z")) {
+		!d.UpdatedAt.Equal(ingesttest.Time("2019-05-15T15:20:55Z")) {
 		t.Fatalf("deployment = %+v", d)
 	}
 	want := facts.DeploymentStatus{
@@ -341,21 +273,21 @@ func TestParseDeploymentStatus(t *testing.T) {
 		StatusID:     "209916254",
 		State:        "success",
 		Environment:  "production",
-		CreatedAt:    ts("2019-05-15T15:20:55Z"),
+		CreatedAt:    ingesttest.Time("2019-05-15T15:20:55Z"),
 	}
 	if !reflect.DeepEqual(b.DeploymentStatuses[0], want) {
 		t.Fatalf("status =\n%+v\nwant\n%+v", b.DeploymentStatuses[0], want)
 	}
 
 	b = mustParse(t, "deployment_status", "deployment_status/gh-pages.payload.json", Options{})
-	if s := b.DeploymentStatuses[0]; s.State != "in_progress" || s.Environment != "github-pages" || !s.CreatedAt.Equal(ts("2022-01-03T01:28:40Z")) {
+	if s := b.DeploymentStatuses[0]; s.State != "in_progress" || s.Environment != "github-pages" || !s.CreatedAt.Equal(ingesttest.Time("2022-01-03T01:28:40Z")) {
 		t.Fatalf("gh-pages status = %+v", s)
 	}
 }
 
 func TestParseDeploymentProductionAndCommits(t *testing.T) {
 	var raw map[string]any
-	if err := json.Unmarshal(readFixture(t, "deployment/payload.json"), &raw); err != nil {
+	if err := json.Unmarshal(ingesttest.Fixture(t, "deployment/payload.json"), &raw); err != nil {
 		t.Fatal(err)
 	}
 	dep := raw["deployment"].(map[string]any)
@@ -412,9 +344,9 @@ func TestParseWorkflowRun(t *testing.T) {
 		Event:      "repository_dispatch",
 		Status:     "completed",
 		Conclusion: "success",
-		StartedAt:  ts("2020-10-05T16:33:49Z"),
-		FinishedAt: ts("2020-10-05T16:33:49Z"),
-		UpdatedAt:  ts("2020-10-05T16:33:49Z"),
+		StartedAt:  ingesttest.Time("2020-10-05T16:33:49Z"),
+		FinishedAt: ingesttest.Time("2020-10-05T16:33:49Z"),
+		UpdatedAt:  ingesttest.Time("2020-10-05T16:33:49Z"),
 	}
 	if len(b.PipelineRuns) != 1 || !reflect.DeepEqual(b.PipelineRuns[0], want) {
 		t.Fatalf("runs = %+v\nwant %+v", b.PipelineRuns, want)
@@ -433,8 +365,8 @@ func TestParseRelease(t *testing.T) {
 		ID:          "17372790",
 		Tag:         "0.0.1",
 		Target:      "master",
-		CreatedAt:   ts("2019-05-15T15:19:25Z"),
-		PublishedAt: ts("2019-05-15T15:20:53Z"),
+		CreatedAt:   ingesttest.Time("2019-05-15T15:19:25Z"),
+		PublishedAt: ingesttest.Time("2019-05-15T15:20:53Z"),
 	}}
 	if !reflect.DeepEqual(b.Releases, want) {
 		t.Fatalf("releases = %+v\nwant %+v", b.Releases, want)
@@ -468,8 +400,8 @@ func TestParseIssueWithIncidentLabel(t *testing.T) {
 		State:     "open",
 		URL:       "https://github.com/Codertocat/Hello-World/issues/1",
 		Labels:    []string{"bug"},
-		CreatedAt: ts("2019-05-15T15:20:18Z"),
-		UpdatedAt: ts("2019-05-15T15:20:18Z"),
+		CreatedAt: ingesttest.Time("2019-05-15T15:20:18Z"),
+		UpdatedAt: ingesttest.Time("2019-05-15T15:20:18Z"),
 	}}
 	if !reflect.DeepEqual(b.Incidents, want) {
 		t.Fatalf("incidents = %+v\nwant %+v", b.Incidents, want)
@@ -478,12 +410,12 @@ func TestParseIssueWithIncidentLabel(t *testing.T) {
 
 func TestParseIssueResolvedAndReopened(t *testing.T) {
 	var raw map[string]any
-	if err := json.Unmarshal(readFixture(t, "issues/reopened.payload.json"), &raw); err != nil {
+	if err := json.Unmarshal(ingesttest.Fixture(t, "issues/reopened.payload.json"), &raw); err != nil {
 		t.Fatal(err)
 	}
 	opts := Options{IncidentLabels: []string{"bug"}}
 	// Reopened: open, although closed_at is still set.
-	b, err := Parse("issues", readFixture(t, "issues/reopened.payload.json"), opts)
+	b, err := Parse("issues", ingesttest.Fixture(t, "issues/reopened.payload.json"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,8 +430,8 @@ func TestParseIssueResolvedAndReopened(t *testing.T) {
 		t.Fatal(err)
 	}
 	inc := b.Incidents[0]
-	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ts("2021-07-05T18:07:10Z")) ||
-		!inc.CreatedAt.Equal(ts("2021-07-05T18:05:24Z")) || !inc.UpdatedAt.Equal(ts("2021-10-11T16:40:56Z")) {
+	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ingesttest.Time("2021-07-05T18:07:10Z")) ||
+		!inc.CreatedAt.Equal(ingesttest.Time("2021-07-05T18:05:24Z")) || !inc.UpdatedAt.Equal(ingesttest.Time("2021-10-11T16:40:56Z")) {
 		t.Fatalf("closed incident = %+v", inc)
 	}
 	// Deleted issues give no fact.
@@ -545,7 +477,7 @@ func TestParseIssueCauseReferences(t *testing.T) {
 
 	// Through Parse, on a real fixture with the label and body changed.
 	var raw map[string]any
-	if err := json.Unmarshal(readFixture(t, "issues/opened.payload.json"), &raw); err != nil {
+	if err := json.Unmarshal(ingesttest.Fixture(t, "issues/opened.payload.json"), &raw); err != nil {
 		t.Fatal(err)
 	}
 	issue := raw["issue"].(map[string]any)
@@ -630,13 +562,13 @@ func TestGHTime(t *testing.T) {
 	}{
 		{`null`, time.Time{}},
 		{`""`, time.Time{}},
-		{`"2019-05-15T15:20:41Z"`, ts("2019-05-15T15:20:41Z")},
-		{`"2019-05-15T17:20:41+02:00"`, ts("2019-05-15T15:20:41Z")},
-		{`"2019-05-15T15:20:41.5Z"`, ts("2019-05-15T15:20:41Z").Add(500 * time.Millisecond)},
-		{`1557933657`, ts("2019-05-15T15:20:57Z")},
-		{`"1557933657"`, ts("2019-05-15T15:20:57Z")},
-		{`1557933657000`, ts("2019-05-15T15:20:57Z")},
-		{`1557933657.25`, ts("2019-05-15T15:20:57Z").Add(250 * time.Millisecond)},
+		{`"2019-05-15T15:20:41Z"`, ingesttest.Time("2019-05-15T15:20:41Z")},
+		{`"2019-05-15T17:20:41+02:00"`, ingesttest.Time("2019-05-15T15:20:41Z")},
+		{`"2019-05-15T15:20:41.5Z"`, ingesttest.Time("2019-05-15T15:20:41Z").Add(500 * time.Millisecond)},
+		{`1557933657`, ingesttest.Time("2019-05-15T15:20:57Z")},
+		{`"1557933657"`, ingesttest.Time("2019-05-15T15:20:57Z")},
+		{`1557933657000`, ingesttest.Time("2019-05-15T15:20:57Z")},
+		{`1557933657.25`, ingesttest.Time("2019-05-15T15:20:57Z").Add(250 * time.Millisecond)},
 	}
 	for _, c := range cases {
 		var got ghTime
@@ -664,7 +596,7 @@ func TestKey(t *testing.T) {
 		"check_suite/completed.with-organization.payload.json": "Codertocat/Hello-World",
 	}
 	for path, want := range cases {
-		if got := Key(readFixture(t, path)); got != want {
+		if got := Key(ingesttest.Fixture(t, path)); got != want {
 			t.Errorf("Key(%s) = %q, want %q", path, got, want)
 		}
 	}

@@ -56,16 +56,27 @@ type handler struct {
 }
 
 var handlers = map[string]handler{
-	EventPush:              {gl.EventTypePush, pushFields, parsePush},
-	EventTagPush:           {gl.EventTypeTagPush, pushFields, parsePush},
-	EventMergeRequest:      {gl.EventTypeMergeRequest, mergeRequestFields, parseMergeRequest},
-	EventPipeline:          {gl.EventTypePipeline, pipelineFields, parsePipeline},
-	EventJob:               {gl.EventTypeJob, jobFields, parseJob},
-	EventBuild:             {gl.EventTypeJob, jobFields, parseJob},
-	EventDeployment:        {gl.EventTypeDeployment, deploymentFields, parseDeployment},
-	EventRelease:           {gl.EventTypeRelease, releaseFields, parseRelease},
-	EventIssue:             {gl.EventTypeIssue, issueFields, parseIssue},
-	EventConfidentialIssue: {gl.EventConfidentialIssue, issueFields, parseIssue},
+	EventPush:              {gl.EventTypePush, pushFields, typed(parsePush)},
+	EventTagPush:           {gl.EventTypeTagPush, pushFields, typed(parseTagPush)},
+	EventMergeRequest:      {gl.EventTypeMergeRequest, mergeRequestFields, typed(parseMergeRequest)},
+	EventPipeline:          {gl.EventTypePipeline, pipelineFields, typed(parsePipeline)},
+	EventJob:               {gl.EventTypeJob, jobFields, typed(parseJob)},
+	EventBuild:             {gl.EventTypeJob, jobFields, typed(parseJob)},
+	EventDeployment:        {gl.EventTypeDeployment, deploymentFields, typed(parseDeployment)},
+	EventRelease:           {gl.EventTypeRelease, releaseFields, typed(parseRelease)},
+	EventIssue:             {gl.EventTypeIssue, issueFields, typed(parseIssue)},
+	EventConfidentialIssue: {gl.EventConfidentialIssue, issueFields, typed(parseIssue)},
+}
+
+// typed adapts the parser of one client-go event type to the handler table.
+func typed[E any](parse func(e E, normalized []byte, opts Options) (facts.Batch, error)) func(any, []byte, Options) (facts.Batch, error) {
+	return func(ev any, normalized []byte, opts Options) (facts.Batch, error) {
+		e, ok := ev.(E)
+		if !ok {
+			return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
+		}
+		return parse(e, normalized, opts)
+	}
 }
 
 // Parse normalizes the payload of one delivery of event (the X-Gitlab-Event
@@ -183,12 +194,29 @@ func pathFromURL(raw string) string {
 	return p
 }
 
+// projectRepo is the project's path read from a normalized payload.
+func projectRepo(normalized []byte) (string, error) {
+	var refs projectRefs
+	if err := json.Unmarshal(normalized, &refs); err != nil {
+		return "", err
+	}
+	return requireRepo(refs.path())
+}
+
 func requireRepo(path string) (string, error) {
 	path = strings.Trim(strings.TrimSpace(path), "/")
 	if path == "" {
 		return "", errors.New("no project.path_with_namespace")
 	}
 	return path, nil
+}
+
+// objectLabels are the titles of an object's labels, else of the event's.
+func objectLabels(object, event []*gl.EventLabel) []string {
+	if ls := labelTitles(object); ls != nil {
+		return ls
+	}
+	return labelTitles(event)
 }
 
 func labelTitles(ls []*gl.EventLabel) []string {
@@ -253,61 +281,47 @@ type pushCommit struct {
 	paths                    []string
 }
 
-type push struct {
-	ref, before, after, checkout, pusher string
-	total                                int64
-	commits                              []pushCommit
+func newPushCommit(c *gl.PushEventCommit) pushCommit {
+	paths := make([]string, 0, len(c.Added)+len(c.Modified)+len(c.Removed))
+	paths = append(paths, c.Added...)
+	paths = append(paths, c.Modified...)
+	paths = append(paths, c.Removed...)
+	return pushCommit{id: c.ID, message: c.Message, name: c.Author.Name, email: c.Author.Email, at: utc(c.Timestamp), paths: paths}
 }
 
-func newPushCommit(id, msg string, ts *time.Time, a gl.EventCommitAuthor, added, modified, removed []string) pushCommit {
-	paths := make([]string, 0, len(added)+len(modified)+len(removed))
-	paths = append(paths, added...)
-	paths = append(paths, modified...)
-	paths = append(paths, removed...)
-	return pushCommit{id: id, message: msg, name: a.Name, email: a.Email, at: utc(ts), paths: paths}
+// parseTagPush reads a Tag Push Hook as the Push Hook it is shaped like:
+// the fields read are the same, and so are the commits' types.
+func parseTagPush(e *gl.TagEvent, normalized []byte, opts Options) (facts.Batch, error) {
+	p := &gl.PushEvent{Ref: e.Ref, Before: e.Before, After: e.After, CheckoutSHA: e.CheckoutSHA,
+		UserName: e.UserName, UserUsername: e.UserUsername, TotalCommitsCount: e.TotalCommitsCount}
+	for _, c := range e.Commits {
+		p.Commits = append(p.Commits, (*gl.PushEventCommit)(c))
+	}
+	return parsePush(p, normalized, opts)
 }
 
-func parsePush(ev any, normalized []byte, _ Options) (facts.Batch, error) {
-	var p push
-	var refs projectRefs
-	if err := json.Unmarshal(normalized, &refs); err != nil {
-		return facts.Batch{}, err
-	}
-	switch e := ev.(type) {
-	case *gl.PushEvent:
-		p = push{ref: e.Ref, before: e.Before, after: e.After, checkout: e.CheckoutSHA,
-			pusher: firstNonEmpty(e.UserUsername, e.UserName), total: e.TotalCommitsCount}
-		for _, c := range e.Commits {
-			if c != nil {
-				p.commits = append(p.commits, newPushCommit(c.ID, c.Message, c.Timestamp, c.Author, c.Added, c.Modified, c.Removed))
-			}
-		}
-	case *gl.TagEvent:
-		p = push{ref: e.Ref, before: e.Before, after: e.After, checkout: e.CheckoutSHA,
-			pusher: firstNonEmpty(e.UserUsername, e.UserName), total: e.TotalCommitsCount}
-		for _, c := range e.Commits {
-			if c != nil {
-				p.commits = append(p.commits, newPushCommit(c.ID, c.Message, c.Timestamp, c.Author, c.Added, c.Modified, c.Removed))
-			}
-		}
-	default:
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
-	repo, err := requireRepo(refs.path())
+func parsePush(e *gl.PushEvent, normalized []byte, _ Options) (facts.Batch, error) {
+	repo, err := projectRepo(normalized)
 	if err != nil {
 		return facts.Batch{}, err
 	}
-	if p.ref == "" {
+	if e.Ref == "" {
 		return facts.Batch{}, errors.New("no ref")
 	}
-	commits := pushOrder(p.commits, p.after, p.checkout)
+	var listed []pushCommit
+	for _, c := range e.Commits {
+		if c != nil {
+			listed = append(listed, newPushCommit(c))
+		}
+	}
+	commits := pushOrder(listed, e.After, e.CheckoutSHA)
 	out := facts.Push{
 		Repo:    repo,
-		Ref:     p.ref,
-		Before:  p.before,
-		After:   p.after,
-		Deleted: isZeroSHA(p.after),
-		Pusher:  p.pusher,
+		Ref:     e.Ref,
+		Before:  e.Before,
+		After:   e.After,
+		Deleted: isZeroSHA(e.After),
+		Pusher:  firstNonEmpty(e.UserUsername, e.UserName),
 	}
 	var b facts.Batch
 	for _, c := range commits {
@@ -324,14 +338,14 @@ func parsePush(ev any, normalized []byte, _ Options) (facts.Batch, error) {
 			AuthoredAt:  c.at,
 			Paths:       c.paths,
 		})
-		if c.id == p.after || c.id == p.checkout {
+		if c.id == e.After || c.id == e.CheckoutSHA {
 			out.PushedAt = c.at
 		}
 	}
 	if out.PushedAt.IsZero() && len(b.Commits) > 0 {
 		out.PushedAt = b.Commits[len(b.Commits)-1].AuthoredAt
 	}
-	out.TotalCommits = int(max(p.total, int64(len(out.CommitSHAs))))
+	out.TotalCommits = int(max(e.TotalCommitsCount, int64(len(out.CommitSHAs))))
 	b.Pushes = []facts.Push{out}
 	return b, nil
 }
@@ -397,11 +411,7 @@ type mergeRequestExtra struct {
 // The approval and approved actions add a facts.Review (state approved, by
 // the acting user, ReviewID the user's id so that GitLab's pair of hooks for
 // one approval is one review, submitted at updated_at).
-func parseMergeRequest(ev any, normalized []byte, _ Options) (facts.Batch, error) {
-	e, ok := ev.(*gl.MergeEvent)
-	if !ok {
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
+func parseMergeRequest(e *gl.MergeEvent, normalized []byte, _ Options) (facts.Batch, error) {
 	var x mergeRequestExtra
 	if err := json.Unmarshal(normalized, &x); err != nil {
 		return facts.Batch{}, err
@@ -415,14 +425,7 @@ func parseMergeRequest(ev any, normalized []byte, _ Options) (facts.Batch, error
 	if err != nil {
 		return facts.Batch{}, err
 	}
-	if a.IID <= 0 {
-		return facts.Batch{}, errors.New("no object_attributes.iid")
-	}
-	created, err := fieldTime(a.CreatedAt, "created_at")
-	if err != nil {
-		return facts.Batch{}, err
-	}
-	updated, err := fieldTime(a.UpdatedAt, "updated_at")
+	created, updated, err := objectTimes(a.IID, a.CreatedAt, a.UpdatedAt)
 	if err != nil {
 		return facts.Batch{}, err
 	}
@@ -436,7 +439,7 @@ func parseMergeRequest(ev any, normalized []byte, _ Options) (facts.Batch, error
 		Repo:      repo,
 		Number:    a.IID,
 		Title:     a.Title,
-		Labels:    labelTitles(a.Labels),
+		Labels:    objectLabels(a.Labels, e.Labels),
 		HeadRef:   a.SourceBranch,
 		HeadSHA:   a.LastCommit.ID,
 		BaseRef:   a.TargetBranch,
@@ -446,9 +449,6 @@ func parseMergeRequest(ev any, normalized []byte, _ Options) (facts.Batch, error
 		MergedAt:  x.ObjectAttributes.MergedAt.Time,
 		ClosedAt:  x.ObjectAttributes.ClosedAt.Time,
 		UpdatedAt: updated,
-	}
-	if pr.Labels == nil {
-		pr.Labels = labelTitles(e.Labels)
 	}
 	if e.User != nil && (e.User.ID != 0 && e.User.ID == a.AuthorID || a.AuthorID == 0 && action == "open") {
 		pr.Author = username(e.User)
@@ -538,20 +538,12 @@ func runState(s string) (status, conclusion string) {
 // schedule, ...). StartedAt is created_at; FinishedAt is finished_at once
 // the pipeline completed. UpdatedAt, which orders a run's updates, is the
 // latest time the payload holds, its jobs' included.
-func parsePipeline(ev any, normalized []byte, _ Options) (facts.Batch, error) {
-	e, ok := ev.(*gl.PipelineEvent)
-	if !ok {
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
-	var refs projectRefs
+func parsePipeline(e *gl.PipelineEvent, normalized []byte, _ Options) (facts.Batch, error) {
 	var x pipelineExtra
-	if err := json.Unmarshal(normalized, &refs); err != nil {
-		return facts.Batch{}, err
-	}
 	if err := json.Unmarshal(normalized, &x); err != nil {
 		return facts.Batch{}, err
 	}
-	repo, err := requireRepo(refs.path())
+	repo, err := projectRepo(normalized)
 	if err != nil {
 		return facts.Batch{}, err
 	}
@@ -593,11 +585,17 @@ func parsePipeline(ev any, normalized []byte, _ Options) (facts.Batch, error) {
 		StartedAt:  created,
 		UpdatedAt:  updated,
 	}
-	run.Status, run.Conclusion = runState(a.Status)
+	return runBatch(run, a.Status, finished), nil
+}
+
+// runBatch is run in the state GitLab's status names, finished at finished
+// once it completed.
+func runBatch(run facts.PipelineRun, status string, finished time.Time) facts.Batch {
+	run.Status, run.Conclusion = runState(status)
 	if run.Status == "completed" {
 		run.FinishedAt = finished
 	}
-	return facts.Batch{PipelineRuns: []facts.PipelineRun{run}}, nil
+	return facts.Batch{PipelineRuns: []facts.PipelineRun{run}}
 }
 
 var jobFields = withProject(
@@ -613,16 +611,8 @@ var jobFields = withProject(
 // project object's path_with_namespace where the payload has one, else the
 // path of the repository's homepage (older job payloads name the project
 // only by display name).
-func parseJob(ev any, normalized []byte, _ Options) (facts.Batch, error) {
-	e, ok := ev.(*gl.JobEvent)
-	if !ok {
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
-	var refs projectRefs
-	if err := json.Unmarshal(normalized, &refs); err != nil {
-		return facts.Batch{}, err
-	}
-	repo, err := requireRepo(refs.path())
+func parseJob(e *gl.JobEvent, normalized []byte, _ Options) (facts.Batch, error) {
+	repo, err := projectRepo(normalized)
 	if err != nil {
 		return facts.Batch{}, err
 	}
@@ -649,11 +639,7 @@ func parseJob(ev any, normalized []byte, _ Options) (facts.Batch, error) {
 	if run.StartedAt.IsZero() {
 		run.StartedAt = created
 	}
-	run.Status, run.Conclusion = runState(e.BuildStatus)
-	if run.Status == "completed" {
-		run.FinishedAt = finished
-	}
-	return facts.Batch{PipelineRuns: []facts.PipelineRun{run}}, nil
+	return runBatch(run, e.BuildStatus, finished), nil
 }
 
 // ---- deployments ---------------------------------------------------------------
@@ -694,11 +680,7 @@ func deploymentState(s string) string {
 // production. The status, whose id is GitLab's status name (each status is
 // reached once per deployment), is at status_changed_at, which is also the
 // deployment's UpdatedAt; the payload has no creation time.
-func parseDeployment(ev any, normalized []byte, _ Options) (facts.Batch, error) {
-	e, ok := ev.(*gl.DeploymentEvent)
-	if !ok {
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
+func parseDeployment(e *gl.DeploymentEvent, normalized []byte, _ Options) (facts.Batch, error) {
 	var x deploymentExtra
 	if err := json.Unmarshal(normalized, &x); err != nil {
 		return facts.Batch{}, err
@@ -773,16 +755,8 @@ var releaseFields = withProject(
 // released_at (which GitLab lets a user set in the past or the future),
 // CreatedAt created_at. GitLab has no drafts or prereleases. The delete
 // action gives nothing.
-func parseRelease(ev any, normalized []byte, _ Options) (facts.Batch, error) {
-	e, ok := ev.(*gl.ReleaseEvent)
-	if !ok {
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
-	var refs projectRefs
-	if err := json.Unmarshal(normalized, &refs); err != nil {
-		return facts.Batch{}, err
-	}
-	repo, err := requireRepo(refs.path())
+func parseRelease(e *gl.ReleaseEvent, normalized []byte, _ Options) (facts.Batch, error) {
+	repo, err := projectRepo(normalized)
 	if err != nil {
 		return facts.Batch{}, err
 	}
@@ -837,11 +811,7 @@ type issueExtra struct {
 // severity unless unknown, else read from a label (severity::high,
 // severity: high, sev1, ...). The cause references are read from the labels
 // and the description (see parseIncidentRefs).
-func parseIssue(ev any, normalized []byte, opts Options) (facts.Batch, error) {
-	e, ok := ev.(*gl.IssueEvent)
-	if !ok {
-		return facts.Batch{}, fmt.Errorf("unexpected event type %T", ev)
-	}
+func parseIssue(e *gl.IssueEvent, normalized []byte, opts Options) (facts.Batch, error) {
 	var x issueExtra
 	if err := json.Unmarshal(normalized, &x); err != nil {
 		return facts.Batch{}, err
@@ -851,21 +821,11 @@ func parseIssue(ev any, normalized []byte, opts Options) (facts.Batch, error) {
 		return facts.Batch{}, err
 	}
 	a := e.ObjectAttributes
-	if a.IID <= 0 {
-		return facts.Batch{}, errors.New("no object_attributes.iid")
-	}
-	created, err := fieldTime(a.CreatedAt, "created_at")
+	created, updated, err := objectTimes(a.IID, a.CreatedAt, a.UpdatedAt)
 	if err != nil {
 		return facts.Batch{}, err
 	}
-	updated, err := fieldTime(a.UpdatedAt, "updated_at")
-	if err != nil {
-		return facts.Batch{}, err
-	}
-	labels := labelTitles(a.Labels)
-	if labels == nil {
-		labels = labelTitles(e.Labels)
-	}
+	labels := objectLabels(a.Labels, e.Labels)
 	incident := strings.EqualFold(strings.TrimSpace(x.ObjectAttributes.IssueType), "incident") ||
 		strings.EqualFold(strings.TrimSpace(x.ObjectAttributes.Type), "incident") ||
 		hasIncidentLabel(labels, opts.IncidentLabels)
@@ -896,6 +856,21 @@ func parseIssue(ev any, normalized []byte, opts Options) (facts.Batch, error) {
 	}
 	inc.CausedByDeployment, inc.CausedBySHA = parseIncidentRefs(labels, a.Description)
 	return facts.Batch{Incidents: []facts.Incident{inc}}, nil
+}
+
+// objectTimes checks the iid of a merge request's or an issue's
+// object_attributes and reads their created_at and updated_at.
+func objectTimes(iid int64, createdAt, updatedAt string) (created, updated time.Time, err error) {
+	if iid <= 0 {
+		return time.Time{}, time.Time{}, errors.New("no object_attributes.iid")
+	}
+	if created, err = fieldTime(createdAt, "created_at"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if updated, err = fieldTime(updatedAt, "updated_at"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	return created, updated, nil
 }
 
 func hasIncidentLabel(labels, incident []string) bool {

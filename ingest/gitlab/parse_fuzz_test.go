@@ -1,10 +1,10 @@
 package gitlab
 
 import (
-	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzGitLabParse checks that Parse never panics, whatever the event and
@@ -12,7 +12,7 @@ import (
 // returns is in UTC and names a project; and that Key always gives a key.
 func FuzzGitLabParse(f *testing.F) {
 	for _, name := range fixtureNames(f) {
-		f.Add(fixtureEvents[name], readFixture(f, name), "api")
+		f.Add(fixtureEvents[name], ingesttest.Fixture(f, name), "api")
 	}
 	f.Add(EventIssue, []byte(`{"project":{"path_with_namespace":"g/p"},"object_attributes":{"iid":1,"issue_type":"incident","state":"closed","closed_at":"2016-08-12 15:23:28 +0200","description":"deployment #12\ncommit 3f786850e387550fdab836ed7e6dc881de23001b","labels":[{"title":"severity::high"},null]}}`), "")
 	f.Add(EventPush, []byte(`{"ref":"refs/heads/main","after":"b","checkout_sha":"b","project":{"path_with_namespace":"g/p"},"commits":[{"id":"b","timestamp":"2016-08-12 15:23:28 UTC"},null,{"id":"a","timestamp":"2016-08-12T15:23:28Z"}],"total_commits_count":-3}`), "")
@@ -44,25 +44,6 @@ func FuzzGitLabParse(f *testing.F) {
 				t.Fatalf("attempt %d", run.Attempt)
 			}
 		}
-		var walk func(v reflect.Value)
-		walk = func(v reflect.Value) {
-			switch v.Kind() {
-			case reflect.Struct:
-				if tm, ok := v.Interface().(time.Time); ok {
-					if !tm.IsZero() && tm.Location() != time.UTC {
-						t.Fatalf("time %v is not UTC", tm)
-					}
-					return
-				}
-				for i := 0; i < v.NumField(); i++ {
-					walk(v.Field(i))
-				}
-			case reflect.Slice:
-				for i := 0; i < v.Len(); i++ {
-					walk(v.Index(i))
-				}
-			}
-		}
-		walk(reflect.ValueOf(b))
+		ingesttest.WantUTC(t, b)
 	})
 }

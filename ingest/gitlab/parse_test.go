@@ -1,13 +1,9 @@
 package gitlab
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +11,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // fixtureEvents gives the X-Gitlab-Event header of every payload under
@@ -46,32 +43,16 @@ var fixtureRepos = map[string]string{
 
 func fixtureNames(t testing.TB) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, p := range paths {
-		name := filepath.Base(p)
+	names := ingesttest.Fixtures(t, 1)
+	for _, name := range names {
 		if _, ok := fixtureEvents[name]; !ok {
 			t.Fatalf("testdata/%s has no known X-Gitlab-Event", name)
 		}
-		names = append(names, name)
 	}
 	if len(names) != len(fixtureEvents) {
 		t.Fatalf("found %d fixtures, want %d", len(names), len(fixtureEvents))
 	}
-	sort.Strings(names)
 	return names
-}
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func mustParse(t *testing.T, event string, payload []byte, opts Options) facts.Batch {
@@ -80,63 +61,13 @@ func mustParse(t *testing.T, event string, payload []byte, opts Options) facts.B
 	if err != nil {
 		t.Fatalf("Parse(%q): %v", event, err)
 	}
-	assertUTC(t, b)
-	return b
-}
-
-// edit returns a fixture changed by f, which gets the decoded document.
-func edit(t *testing.T, name string, f func(m map[string]any)) []byte {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(readFixture(t, name)))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		t.Fatal(err)
-	}
-	f(m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ingesttest.WantUTC(t, b)
 	return b
 }
 
 // obj is the object at key in m.
 func obj(m map[string]any, key string) map[string]any {
 	return m[key].(map[string]any)
-}
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
-
-// assertUTC checks that every time.Time in the batch is in UTC.
-func assertUTC(t testing.TB, b facts.Batch) {
-	t.Helper()
-	var walk func(v reflect.Value, path string)
-	walk = func(v reflect.Value, path string) {
-		switch v.Kind() {
-		case reflect.Struct:
-			if tm, ok := v.Interface().(time.Time); ok {
-				if !tm.IsZero() && tm.Location() != time.UTC {
-					t.Errorf("%s = %v is not UTC", path, tm)
-				}
-				return
-			}
-			for i := 0; i < v.NumField(); i++ {
-				walk(v.Field(i), path+"."+v.Type().Field(i).Name)
-			}
-		case reflect.Slice:
-			for i := 0; i < v.Len(); i++ {
-				walk(v.Index(i), path)
-			}
-		}
-	}
-	walk(reflect.ValueOf(b), "Batch")
 }
 
 func wantEqual[T any](t *testing.T, what string, got, want T) {
@@ -149,7 +80,7 @@ func wantEqual[T any](t *testing.T, what string, got, want T) {
 func TestParseEveryFixture(t *testing.T) {
 	for _, name := range fixtureNames(t) {
 		t.Run(name, func(t *testing.T) {
-			payload := readFixture(t, name)
+			payload := ingesttest.Fixture(t, name)
 			for _, opts := range []Options{{}, {IncidentLabels: []string{"api"}}} {
 				b := mustParse(t, fixtureEvents[name], payload, opts)
 				incidentOff := name == "issue.json" && len(opts.IncidentLabels) == 0
@@ -182,7 +113,7 @@ const (
 func TestParsePush(t *testing.T) {
 	// push.json lists its two commits oldest first (the last one is
 	// "after") out of total_commits_count 4.
-	b := mustParse(t, EventPush, readFixture(t, "push.json"), Options{})
+	b := mustParse(t, EventPush, ingesttest.Fixture(t, "push.json"), Options{})
 	wantEqual(t, "pushes", b.Pushes, []facts.Push{{
 		Repo:         "mike/diaspora",
 		Ref:          "refs/heads/master",
@@ -190,7 +121,7 @@ func TestParsePush(t *testing.T) {
 		After:        diasporaHead,
 		CommitSHAs:   []string{diasporaOld, diasporaHead},
 		TotalCommits: 4,
-		PushedAt:     ts("2012-01-03T21:36:29Z"), // the head commit's 2012-01-03T23:36:29+02:00
+		PushedAt:     ingesttest.Time("2012-01-03T21:36:29Z"), // the head commit's 2012-01-03T23:36:29+02:00
 		Pusher:       "jsmith",
 	}})
 	wantEqual(t, "commits", b.Commits, []facts.Commit{{
@@ -199,7 +130,7 @@ func TestParsePush(t *testing.T) {
 		Message:     "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1",
 		AuthorName:  "Jordi Mallach",
 		AuthorEmail: "jordi@softcatala.org",
-		AuthoredAt:  ts("2011-12-12T12:27:31Z"),
+		AuthoredAt:  ingesttest.Time("2011-12-12T12:27:31Z"),
 		Paths:       []string{"CHANGELOG", "app/controller/application.rb"},
 	}, {
 		Repo:        "mike/diaspora",
@@ -207,13 +138,13 @@ func TestParsePush(t *testing.T) {
 		Message:     "fixed readme\n",
 		AuthorName:  "GitLab dev user",
 		AuthorEmail: "gitlabdev@dv6700.(none)",
-		AuthoredAt:  ts("2012-01-03T21:36:29Z"),
+		AuthoredAt:  ingesttest.Time("2012-01-03T21:36:29Z"),
 		Paths:       []string{"CHANGELOG", "app/controller/application.rb"},
 	}})
 }
 
 func TestParsePushNewestFirstIsReversed(t *testing.T) {
-	payload := edit(t, "push.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "push.json", func(m map[string]any) {
 		cs := m["commits"].([]any)
 		cs[0], cs[1] = cs[1], cs[0]
 	})
@@ -225,7 +156,7 @@ func TestParsePushNewestFirstIsReversed(t *testing.T) {
 }
 
 func TestParsePushPathsAndPusher(t *testing.T) {
-	payload := edit(t, "push.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "push.json", func(m map[string]any) {
 		c := m["commits"].([]any)[1].(map[string]any)
 		c["added"] = []any{"a.tf"}
 		c["modified"] = []any{"b.go", "c.go"}
@@ -240,7 +171,7 @@ func TestParsePushPathsAndPusher(t *testing.T) {
 }
 
 func TestParsePushDeletedBranch(t *testing.T) {
-	payload := edit(t, "push.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "push.json", func(m map[string]any) {
 		m["before"] = diasporaHead
 		m["after"] = zeroSHA
 		m["checkout_sha"] = nil
@@ -258,7 +189,7 @@ func TestParsePushDeletedBranch(t *testing.T) {
 }
 
 func TestParsePushTotalNeverBelowListed(t *testing.T) {
-	payload := edit(t, "push.json", func(m map[string]any) { delete(m, "total_commits_count") })
+	payload := ingesttest.EditFixture(t, "push.json", func(m map[string]any) { delete(m, "total_commits_count") })
 	b := mustParse(t, EventPush, payload, Options{})
 	if b.Pushes[0].TotalCommits != 2 {
 		t.Fatalf("TotalCommits = %d, want the 2 listed", b.Pushes[0].TotalCommits)
@@ -267,7 +198,7 @@ func TestParsePushTotalNeverBelowListed(t *testing.T) {
 
 func TestParseTagPush(t *testing.T) {
 	const sha = "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7"
-	b := mustParse(t, EventTagPush, readFixture(t, "tag_push.json"), Options{})
+	b := mustParse(t, EventTagPush, ingesttest.Fixture(t, "tag_push.json"), Options{})
 	wantEqual(t, "pushes", b.Pushes, []facts.Push{{
 		Repo:         "jsmith/example",
 		Ref:          "refs/tags/v1.0.0",
@@ -275,7 +206,7 @@ func TestParseTagPush(t *testing.T) {
 		After:        sha,
 		CommitSHAs:   []string{sha},
 		TotalCommits: 1,
-		PushedAt:     ts("2012-01-03T21:36:29Z"),
+		PushedAt:     ingesttest.Time("2012-01-03T21:36:29Z"),
 		Pusher:       "jsmith",
 	}})
 	wantEqual(t, "commits", b.Commits, []facts.Commit{{
@@ -284,7 +215,7 @@ func TestParseTagPush(t *testing.T) {
 		Message:     "Merge branch 'some-feature' into 'master'\n\nRelease v1.0.0\n\nSee merge request jsmith/example!1",
 		AuthorName:  "John Smith",
 		AuthorEmail: "johnsmith@example.com",
-		AuthoredAt:  ts("2012-01-03T21:36:29Z"),
+		AuthoredAt:  ingesttest.Time("2012-01-03T21:36:29Z"),
 		Paths:       []string{"CHANGELOG", "UPGRADE.md"},
 	}})
 }
@@ -300,14 +231,14 @@ var fixturePR = facts.PullRequest{
 	HeadSHA:   diasporaHead,
 	BaseRef:   "master",
 	State:     "open",
-	CreatedAt: ts("2013-12-03T17:23:34Z"),
-	UpdatedAt: ts("2013-12-03T17:23:34Z"),
+	CreatedAt: ingesttest.Time("2013-12-03T17:23:34Z"),
+	UpdatedAt: ingesttest.Time("2013-12-03T17:23:34Z"),
 }
 
 func TestParseMergeRequest(t *testing.T) {
 	// The acting user (id 1) is not the author (author_id 51), whom the
 	// payload names only by id: Author stays empty.
-	b := mustParse(t, EventMergeRequest, readFixture(t, "merge_request.json"), Options{})
+	b := mustParse(t, EventMergeRequest, ingesttest.Fixture(t, "merge_request.json"), Options{})
 	wantEqual(t, "pull requests", b.PullRequests, []facts.PullRequest{fixturePR})
 	if len(b.Reviews) != 0 {
 		t.Fatalf("reviews = %+v", b.Reviews)
@@ -316,7 +247,7 @@ func TestParseMergeRequest(t *testing.T) {
 
 func TestParseMergeRequestMerged(t *testing.T) {
 	const merge = "8a1f2c3d4e5f60718293a4b5c6d7e8f901234567"
-	payload := edit(t, "merge_request.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["state"] = "merged"
 		a["action"] = "merge"
@@ -330,16 +261,16 @@ func TestParseMergeRequestMerged(t *testing.T) {
 	want.State = "closed"
 	want.Merged = true
 	want.MergeCommitSHA = merge
-	want.MergedAt = ts("2013-12-04T10:00:00Z")
-	want.ClosedAt = ts("2013-12-04T10:00:00Z")
-	want.UpdatedAt = ts("2013-12-04T10:00:00Z")
+	want.MergedAt = ingesttest.Time("2013-12-04T10:00:00Z")
+	want.ClosedAt = ingesttest.Time("2013-12-04T10:00:00Z")
+	want.UpdatedAt = ingesttest.Time("2013-12-04T10:00:00Z")
 	wantEqual(t, "pull requests", b.PullRequests, []facts.PullRequest{want})
 }
 
 func TestParseMergeRequestMergeTimes(t *testing.T) {
 	// merged_at, where a payload has it, wins over updated_at; a later
 	// update of a merged request keeps Merged without guessing a time.
-	payload := edit(t, "merge_request.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["state"] = "merged"
 		a["action"] = "merge"
@@ -347,11 +278,11 @@ func TestParseMergeRequestMergeTimes(t *testing.T) {
 		a["updated_at"] = "2013-12-04 10:00:00 UTC"
 	})
 	pr := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0]
-	if want := ts("2013-12-04T08:59:58.123Z"); !pr.MergedAt.Equal(want) || !pr.ClosedAt.Equal(want) {
+	if want := ingesttest.Time("2013-12-04T08:59:58.123Z"); !pr.MergedAt.Equal(want) || !pr.ClosedAt.Equal(want) {
 		t.Fatalf("MergedAt, ClosedAt = %v, %v, want %v", pr.MergedAt, pr.ClosedAt, want)
 	}
 
-	payload = edit(t, "merge_request.json", func(m map[string]any) {
+	payload = ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["state"] = "merged"
 		a["action"] = "update"
@@ -363,7 +294,7 @@ func TestParseMergeRequestMergeTimes(t *testing.T) {
 }
 
 func TestParseMergeRequestStateID(t *testing.T) {
-	payload := edit(t, "merge_request.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		delete(a, "state")
 		a["state_id"] = 3
@@ -383,7 +314,7 @@ func TestParseMergeRequestMergeCommitFallbacks(t *testing.T) {
 		"fast-forward": {"", diasporaHead},
 	} {
 		t.Run(name, func(t *testing.T) {
-			payload := edit(t, "merge_request.json", func(m map[string]any) {
+			payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 				a := obj(m, "object_attributes")
 				a["state"] = "merged"
 				a["action"] = "merge"
@@ -398,27 +329,27 @@ func TestParseMergeRequestMergeCommitFallbacks(t *testing.T) {
 		})
 	}
 	// An open request has no merge commit to fall back to.
-	if got := mustParse(t, EventMergeRequest, readFixture(t, "merge_request.json"), Options{}).PullRequests[0].MergeCommitSHA; got != "" {
+	if got := mustParse(t, EventMergeRequest, ingesttest.Fixture(t, "merge_request.json"), Options{}).PullRequests[0].MergeCommitSHA; got != "" {
 		t.Fatalf("open request MergeCommitSHA = %q", got)
 	}
 }
 
 func TestParseMergeRequestClosed(t *testing.T) {
-	payload := edit(t, "merge_request.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["state"] = "closed"
 		a["action"] = "close"
 		a["updated_at"] = "2013-12-05 08:00:00 +0200"
 	})
 	pr := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0]
-	if pr.State != "closed" || pr.Merged || !pr.ClosedAt.Equal(ts("2013-12-05T06:00:00Z")) || !pr.MergedAt.IsZero() {
+	if pr.State != "closed" || pr.Merged || !pr.ClosedAt.Equal(ingesttest.Time("2013-12-05T06:00:00Z")) || !pr.MergedAt.IsZero() {
 		t.Fatalf("closed request: %+v", pr)
 	}
 }
 
 func TestParseMergeRequestApproval(t *testing.T) {
 	for _, action := range []string{"approved", "approval"} {
-		payload := edit(t, "merge_request.json", func(m map[string]any) {
+		payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 			a := obj(m, "object_attributes")
 			a["action"] = action
 			a["updated_at"] = "2013-12-03 18:00:00 UTC"
@@ -426,13 +357,13 @@ func TestParseMergeRequestApproval(t *testing.T) {
 		b := mustParse(t, EventMergeRequest, payload, Options{})
 		wantEqual(t, action+" reviews", b.Reviews, []facts.Review{{
 			Repo: "gitlabhq/gitlab-test", PRNumber: 1, ReviewID: 1, State: "approved", Author: "user1",
-			SubmittedAt: ts("2013-12-03T18:00:00Z"),
+			SubmittedAt: ingesttest.Time("2013-12-03T18:00:00Z"),
 		}})
 		if len(b.PullRequests) != 1 {
 			t.Fatalf("%s: pull requests = %+v", action, b.PullRequests)
 		}
 	}
-	payload := edit(t, "merge_request.json", func(m map[string]any) { obj(m, "object_attributes")["action"] = "unapproved" })
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) { obj(m, "object_attributes")["action"] = "unapproved" })
 	if b := mustParse(t, EventMergeRequest, payload, Options{}); len(b.Reviews) != 0 {
 		t.Fatalf("unapproved gave reviews %+v", b.Reviews)
 	}
@@ -441,11 +372,11 @@ func TestParseMergeRequestApproval(t *testing.T) {
 func TestParseMergeRequestProjectFallbacks(t *testing.T) {
 	// Without a project object, the repository's homepage names it, and
 	// failing that the merge request's target project.
-	payload := edit(t, "merge_request.json", func(m map[string]any) { delete(m, "project") })
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) { delete(m, "project") })
 	if got := mustParse(t, EventMergeRequest, payload, Options{}).PullRequests[0].Repo; got != "gitlabhq/gitlab-test" {
 		t.Fatalf("Repo = %q", got)
 	}
-	payload = edit(t, "merge_request.json", func(m map[string]any) {
+	payload = ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		delete(m, "project")
 		delete(m, "repository")
 	})
@@ -455,7 +386,7 @@ func TestParseMergeRequestProjectFallbacks(t *testing.T) {
 }
 
 func TestParseMergeRequestTopLevelLabels(t *testing.T) {
-	payload := edit(t, "merge_request.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		delete(obj(m, "object_attributes"), "labels")
 		m["labels"] = []any{map[string]any{"title": "infra"}, nil, map[string]any{"title": " "}}
 	})
@@ -467,7 +398,7 @@ func TestParseMergeRequestTopLevelLabels(t *testing.T) {
 func TestParseToleratesUnreadFieldTypes(t *testing.T) {
 	// client-go declares these fields with other types; none is read, so
 	// the payload still parses, to the same facts.
-	payload := edit(t, "merge_request.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "merge_request.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["approvals_before_merge"] = json.Number("2") // a string in client-go
 		a["assignee_ids"] = "1"                        // []int64
@@ -525,7 +456,7 @@ func TestEveryReadFieldIsChecked(t *testing.T) {
 	for event, h := range handlers {
 		for _, field := range h.read {
 			t.Run(event+"/"+field, func(t *testing.T) {
-				payload := edit(t, fixtureOf[event], func(m map[string]any) {
+				payload := ingesttest.EditFixture(t, fixtureOf[event], func(m map[string]any) {
 					inject(m, strings.Split(field, "."), map[string]any{"wrong": true})
 				})
 				b, err := Parse(event, payload, Options{IncidentLabels: []string{"api"}})
@@ -553,7 +484,7 @@ func TestParseRefusesReadFieldTypes(t *testing.T) {
 		"no iid": func(m map[string]any) { delete(obj(m, "object_attributes"), "iid") },
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(EventMergeRequest, edit(t, "merge_request.json", f), Options{})
+			b, err := Parse(EventMergeRequest, ingesttest.EditFixture(t, "merge_request.json", f), Options{})
 			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
 				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
 			}
@@ -574,18 +505,18 @@ var fixturePipeline = facts.PipelineRun{
 	Event:      "merge_request_event",
 	Status:     "completed",
 	Conclusion: "success",
-	StartedAt:  ts("2016-08-12T15:23:28Z"),
-	FinishedAt: ts("2016-08-12T15:26:29Z"),
-	UpdatedAt:  ts("2016-08-12T15:26:29Z"),
+	StartedAt:  ingesttest.Time("2016-08-12T15:23:28Z"),
+	FinishedAt: ingesttest.Time("2016-08-12T15:26:29Z"),
+	UpdatedAt:  ingesttest.Time("2016-08-12T15:26:29Z"),
 }
 
 func TestParsePipeline(t *testing.T) {
-	b := mustParse(t, EventPipeline, readFixture(t, "pipeline.json"), Options{})
+	b := mustParse(t, EventPipeline, ingesttest.Fixture(t, "pipeline.json"), Options{})
 	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{fixturePipeline})
 }
 
 func TestParsePipelineNamedTagCustomFile(t *testing.T) {
-	payload := edit(t, "pipeline.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "pipeline.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["name"] = "Deploy production"
 		a["tag"] = true
@@ -601,7 +532,7 @@ func TestParsePipelineNamedTagCustomFile(t *testing.T) {
 func TestParsePipelineRunning(t *testing.T) {
 	// While running there is no finish; UpdatedAt still moves on with the
 	// jobs (test-build finished at 15:26:29).
-	payload := edit(t, "pipeline.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "pipeline.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["status"] = "running"
 		a["finished_at"] = nil
@@ -627,7 +558,7 @@ func TestParsePipelineStatuses(t *testing.T) {
 		"waiting_for_resource": {"queued", ""},
 		"Something_New":        {"something_new", ""},
 	} {
-		payload := edit(t, "pipeline.json", func(m map[string]any) { obj(m, "object_attributes")["status"] = status })
+		payload := ingesttest.EditFixture(t, "pipeline.json", func(m map[string]any) { obj(m, "object_attributes")["status"] = status })
 		run := mustParse(t, EventPipeline, payload, Options{}).PipelineRuns[0]
 		if run.Status != want[0] || run.Conclusion != want[1] {
 			t.Errorf("%s: status %q conclusion %q, want %q %q", status, run.Status, run.Conclusion, want[0], want[1])
@@ -641,7 +572,7 @@ func TestParsePipelineStatuses(t *testing.T) {
 func TestParseJob(t *testing.T) {
 	// job.json names its project only by display name ("John Smith /
 	// release-tools-fake"); the path comes from repository.homepage.
-	b := mustParse(t, EventJob, readFixture(t, "job.json"), Options{})
+	b := mustParse(t, EventJob, ingesttest.Fixture(t, "job.json"), Options{})
 	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{{
 		Repo:       "jsmithy2/release-tools-fake",
 		ID:         "job/3580121225",
@@ -651,17 +582,17 @@ func TestParseJob(t *testing.T) {
 		HeadSHA:    "95d49d1efbd941908580e79d65e4b5ecaf4a8305",
 		Status:     "completed",
 		Conclusion: "success",
-		StartedAt:  ts("2023-01-10T13:50:05Z"),
-		FinishedAt: ts("2023-01-10T13:50:54Z"),
-		UpdatedAt:  ts("2023-01-10T13:50:54Z"),
+		StartedAt:  ingesttest.Time("2023-01-10T13:50:05Z"),
+		FinishedAt: ingesttest.Time("2023-01-10T13:50:54Z"),
+		UpdatedAt:  ingesttest.Time("2023-01-10T13:50:54Z"),
 	}})
 	// The older header name parses the same.
-	wantEqual(t, "Build Hook runs", mustParse(t, EventBuild, readFixture(t, "job.json"), Options{}).PipelineRuns, b.PipelineRuns)
+	wantEqual(t, "Build Hook runs", mustParse(t, EventBuild, ingesttest.Fixture(t, "job.json"), Options{}).PipelineRuns, b.PipelineRuns)
 }
 
 func TestParseJobCreated(t *testing.T) {
 	// build.json: created, not started, no retries_count.
-	b := mustParse(t, EventJob, readFixture(t, "build.json"), Options{})
+	b := mustParse(t, EventJob, ingesttest.Fixture(t, "build.json"), Options{})
 	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{{
 		Repo:       "gitlab-org/gitlab-test",
 		ID:         "job/1977",
@@ -670,13 +601,13 @@ func TestParseJobCreated(t *testing.T) {
 		HeadBranch: "gitlab-script-trigger",
 		HeadSHA:    "2293ada6b400935a1378653304eaf6221e0fdb8f",
 		Status:     "queued",
-		StartedAt:  ts("2021-02-23T02:41:37.886Z"),
-		UpdatedAt:  ts("2021-02-23T02:41:37.886Z"),
+		StartedAt:  ingesttest.Time("2021-02-23T02:41:37.886Z"),
+		UpdatedAt:  ingesttest.Time("2021-02-23T02:41:37.886Z"),
 	}})
 }
 
 func TestParseJobProjectObjectWins(t *testing.T) {
-	payload := edit(t, "job.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "job.json", func(m map[string]any) {
 		m["project"] = map[string]any{"id": 31537070, "path_with_namespace": "release/tools"}
 		m["tag"] = true
 		m["ref"] = "v2.0.0"
@@ -694,7 +625,7 @@ func TestParseJobProjectObjectWins(t *testing.T) {
 // ---- deployments ------------------------------------------------------------------
 
 func TestParseDeployment(t *testing.T) {
-	b := mustParse(t, EventDeployment, readFixture(t, "deployment.json"), Options{})
+	b := mustParse(t, EventDeployment, ingesttest.Fixture(t, "deployment.json"), Options{})
 	// status_changed_at is "2021-04-28 21:50:00 +0200"; the full SHA comes
 	// from commit_url, short_sha being 279484c0.
 	wantEqual(t, "deployments", b.Deployments, []facts.Deployment{{
@@ -704,7 +635,7 @@ func TestParseDeployment(t *testing.T) {
 		Ref:         "1.0.0",
 		Environment: "staging",
 		Creator:     "user1",
-		UpdatedAt:   ts("2021-04-28T19:50:00Z"),
+		UpdatedAt:   ingesttest.Time("2021-04-28T19:50:00Z"),
 	}})
 	wantEqual(t, "statuses", b.DeploymentStatuses, []facts.DeploymentStatus{{
 		Repo:         "root/test-deployment-webhooks",
@@ -712,13 +643,13 @@ func TestParseDeployment(t *testing.T) {
 		StatusID:     "success",
 		State:        "success",
 		Environment:  "staging",
-		CreatedAt:    ts("2021-04-28T19:50:00Z"),
+		CreatedAt:    ingesttest.Time("2021-04-28T19:50:00Z"),
 	}})
 }
 
 func TestParseDeploymentProductionTier(t *testing.T) {
 	for tier, want := range map[string]bool{"production": true, "Production": true, "staging": false, "": false} {
-		payload := edit(t, "deployment.json", func(m map[string]any) {
+		payload := ingesttest.EditFixture(t, "deployment.json", func(m map[string]any) {
 			m["environment"] = "prod-eu"
 			m["environment_tier"] = tier
 		})
@@ -733,7 +664,7 @@ func TestParseDeploymentStatuses(t *testing.T) {
 		"success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress",
 		"created": "queued", "blocked": "pending", "skipped": "skipped",
 	} {
-		payload := edit(t, "deployment.json", func(m map[string]any) { m["status"] = status })
+		payload := ingesttest.EditFixture(t, "deployment.json", func(m map[string]any) { m["status"] = status })
 		st := mustParse(t, EventDeployment, payload, Options{}).DeploymentStatuses[0]
 		if st.State != want || st.StatusID != status {
 			t.Errorf("%s: state %q id %q, want %q", status, st.State, st.StatusID, want)
@@ -761,22 +692,22 @@ func TestParseDeploymentSHA(t *testing.T) {
 // ---- releases ------------------------------------------------------------------------
 
 func TestParseRelease(t *testing.T) {
-	b := mustParse(t, EventRelease, readFixture(t, "release.json"), Options{})
+	b := mustParse(t, EventRelease, ingesttest.Fixture(t, "release.json"), Options{})
 	wantEqual(t, "releases", b.Releases, []facts.Release{{
 		Repo:        "exm-namespace/example-project",
 		ID:          "8273642",
 		Tag:         "1.0.0",
 		Target:      "2626dbdb936782b5c54816b1c6d45b1279303c6d",
 		Name:        "1.0.0",
-		CreatedAt:   ts("2021-02-25T21:23:34Z"),
-		PublishedAt: ts("2021-02-25T21:23:34Z"),
+		CreatedAt:   ingesttest.Time("2021-02-25T21:23:34Z"),
+		PublishedAt: ingesttest.Time("2021-02-25T21:23:34Z"),
 	}})
-	payload := edit(t, "release.json", func(m map[string]any) { m["action"] = "delete" })
+	payload := ingesttest.EditFixture(t, "release.json", func(m map[string]any) { m["action"] = "delete" })
 	if b := mustParse(t, EventRelease, payload, Options{}); b.Len() != 0 {
 		t.Fatalf("delete gave %+v", b)
 	}
-	payload = edit(t, "release.json", func(m map[string]any) { m["released_at"] = "2021-03-01T10:00:00+01:00" })
-	if got := mustParse(t, EventRelease, payload, Options{}).Releases[0].PublishedAt; !got.Equal(ts("2021-03-01T09:00:00Z")) {
+	payload = ingesttest.EditFixture(t, "release.json", func(m map[string]any) { m["released_at"] = "2021-03-01T10:00:00+01:00" })
+	if got := mustParse(t, EventRelease, payload, Options{}).Releases[0].PublishedAt; !got.Equal(ingesttest.Time("2021-03-01T09:00:00Z")) {
 		t.Fatalf("PublishedAt = %v", got)
 	}
 }
@@ -792,17 +723,17 @@ var fixtureIncident = facts.Incident{
 	Severity:  "high",
 	URL:       "http://example.com/diaspora/issues/23",
 	Labels:    []string{"API"},
-	CreatedAt: ts("2013-12-03T17:15:43Z"),
-	UpdatedAt: ts("2013-12-03T17:15:43Z"),
+	CreatedAt: ingesttest.Time("2013-12-03T17:15:43Z"),
+	UpdatedAt: ingesttest.Time("2013-12-03T17:15:43Z"),
 }
 
 func TestParseIssueByLabel(t *testing.T) {
-	if b := mustParse(t, EventIssue, readFixture(t, "issue.json"), Options{}); b.Len() != 0 {
+	if b := mustParse(t, EventIssue, ingesttest.Fixture(t, "issue.json"), Options{}); b.Len() != 0 {
 		t.Fatalf("an issue labelled API is no incident by default: %+v", b)
 	}
-	b := mustParse(t, EventIssue, readFixture(t, "issue.json"), Options{IncidentLabels: []string{"bug", " api "}})
+	b := mustParse(t, EventIssue, ingesttest.Fixture(t, "issue.json"), Options{IncidentLabels: []string{"bug", " api "}})
 	wantEqual(t, "incidents", b.Incidents, []facts.Incident{fixtureIncident})
-	b = mustParse(t, EventConfidentialIssue, readFixture(t, "issue.json"), Options{IncidentLabels: []string{"API"}})
+	b = mustParse(t, EventConfidentialIssue, ingesttest.Fixture(t, "issue.json"), Options{IncidentLabels: []string{"API"}})
 	wantEqual(t, "confidential incidents", b.Incidents, []facts.Incident{fixtureIncident})
 }
 
@@ -811,18 +742,18 @@ func TestParseIssueByType(t *testing.T) {
 		"issue_type": func(a map[string]any) { a["issue_type"] = "incident" },
 		"type":       func(a map[string]any) { a["type"] = "INCIDENT" },
 	} {
-		payload := edit(t, "issue.json", func(m map[string]any) { f(obj(m, "object_attributes")) })
+		payload := ingesttest.EditFixture(t, "issue.json", func(m map[string]any) { f(obj(m, "object_attributes")) })
 		b := mustParse(t, EventIssue, payload, Options{})
 		wantEqual(t, name+" incidents", b.Incidents, []facts.Incident{fixtureIncident})
 	}
-	payload := edit(t, "issue.json", func(m map[string]any) { obj(m, "object_attributes")["issue_type"] = "issue" })
+	payload := ingesttest.EditFixture(t, "issue.json", func(m map[string]any) { obj(m, "object_attributes")["issue_type"] = "issue" })
 	if b := mustParse(t, EventIssue, payload, Options{}); b.Len() != 0 {
 		t.Fatalf("issue_type issue gave %+v", b)
 	}
 }
 
 func TestParseIssueResolved(t *testing.T) {
-	payload := edit(t, "issue.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "issue.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["issue_type"] = "incident"
 		a["state"] = "closed"
@@ -831,24 +762,24 @@ func TestParseIssueResolved(t *testing.T) {
 		a["updated_at"] = "2013-12-03 19:00:01 UTC"
 	})
 	inc := mustParse(t, EventIssue, payload, Options{}).Incidents[0]
-	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ts("2013-12-03T19:00:00Z")) || !inc.UpdatedAt.Equal(ts("2013-12-03T19:00:01Z")) {
+	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ingesttest.Time("2013-12-03T19:00:00Z")) || !inc.UpdatedAt.Equal(ingesttest.Time("2013-12-03T19:00:01Z")) {
 		t.Fatalf("incident = %+v", inc)
 	}
 	// Without closed_at the close is dated by updated_at.
-	payload = edit(t, "issue.json", func(m map[string]any) {
+	payload = ingesttest.EditFixture(t, "issue.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["issue_type"] = "incident"
 		a["state"] = "closed"
 		a["updated_at"] = "2013-12-03T21:00:00+02:00"
 	})
 	inc = mustParse(t, EventIssue, payload, Options{}).Incidents[0]
-	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ts("2013-12-03T19:00:00Z")) {
+	if inc.State != "resolved" || !inc.ResolvedAt.Equal(ingesttest.Time("2013-12-03T19:00:00Z")) {
 		t.Fatalf("incident = %+v", inc)
 	}
 }
 
 func TestParseIssueRefsAndSeverity(t *testing.T) {
-	payload := edit(t, "issue.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "issue.json", func(m map[string]any) {
 		a := obj(m, "object_attributes")
 		a["severity"] = "unknown"
 		a["description"] = "Checkout fails.\n\nCaused by deployment #15 (commit 279484C09FBE69EDEDFCED8C1BB6E6D24616B468)."
@@ -943,7 +874,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q): %v", in, err)
 			continue
 		}
-		if !got.Equal(ts(want)) || got.Location() != time.UTC {
+		if !got.Equal(ingesttest.Time(want)) || got.Location() != time.UTC {
 			t.Errorf("ParseTime(%q) = %v, want %s in UTC", in, got, want)
 		}
 	}
@@ -997,10 +928,10 @@ func TestParseTimesInEveryForm(t *testing.T) {
 	opts := Options{IncidentLabels: []string{"api"}}
 	for _, name := range fixtureNames(t) {
 		event := fixtureEvents[name]
-		want := mustParse(t, event, readFixture(t, name), opts)
+		want := mustParse(t, event, ingesttest.Fixture(t, name), opts)
 		for form, format := range forms {
 			t.Run(name+"/"+form, func(t *testing.T) {
-				payload := edit(t, name, func(m map[string]any) { rewriteTimes(t, m, format) })
+				payload := ingesttest.EditFixture(t, name, func(m map[string]any) { rewriteTimes(t, m, format) })
 				wantEqual(t, "batch", mustParse(t, event, payload, opts), want)
 			})
 		}
@@ -1010,13 +941,13 @@ func TestParseTimesInEveryForm(t *testing.T) {
 func TestClientGoAloneRefusesUTCWords(t *testing.T) {
 	// Why times are normalized first: client-go's PushEvent declares commit
 	// timestamps as time.Time, which cannot read GitLab's other form.
-	payload := edit(t, "push.json", func(m map[string]any) {
+	payload := ingesttest.EditFixture(t, "push.json", func(m map[string]any) {
 		rewriteTimes(t, m, func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") })
 	})
 	if _, err := gl.ParseWebhook(gl.EventTypePush, payload); err == nil {
 		t.Fatal("client-go now reads \"2006-01-02 15:04:05 UTC\"; the normalization may be unnecessary")
 	}
-	if b := mustParse(t, EventPush, payload, Options{}); !b.Commits[1].AuthoredAt.Equal(ts("2012-01-03T21:36:29Z")) {
+	if b := mustParse(t, EventPush, payload, Options{}); !b.Commits[1].AuthoredAt.Equal(ingesttest.Time("2012-01-03T21:36:29Z")) {
 		t.Fatalf("AuthoredAt = %v", b.Commits[1].AuthoredAt)
 	}
 }
@@ -1025,7 +956,7 @@ func TestClientGoAloneRefusesUTCWords(t *testing.T) {
 
 func TestParseUnknownEvents(t *testing.T) {
 	for _, event := range []string{"Note Hook", "Wiki Page Hook", "System Hook", "Emoji Hook", "push", "", "Push hook"} {
-		b, err := Parse(event, readFixture(t, "push.json"), Options{})
+		b, err := Parse(event, ingesttest.Fixture(t, "push.json"), Options{})
 		if err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%q) = %d facts, %v; want none and no error", event, b.Len(), err)
 		}
@@ -1046,19 +977,19 @@ func TestParseMalformed(t *testing.T) {
 	}{
 		"array":               {EventPush, []byte(`[]`)},
 		"string":              {EventRelease, []byte(`"x"`)},
-		"push without ref":    {EventPush, edit(t, "push.json", func(m map[string]any) { delete(m, "ref") })},
-		"push without repo":   {EventPush, edit(t, "push.json", func(m map[string]any) { delete(m, "project"); delete(m, "repository") })},
-		"commits not a list":  {EventPush, edit(t, "push.json", func(m map[string]any) { m["commits"] = "b6568db" })},
-		"commit bad time":     {EventPush, edit(t, "push.json", func(m map[string]any) { m["commits"].([]any)[0].(map[string]any)["timestamp"] = "soon" })},
-		"pipeline without id": {EventPipeline, edit(t, "pipeline.json", func(m map[string]any) { delete(obj(m, "object_attributes"), "id") })},
-		"pipeline bad time":   {EventPipeline, edit(t, "pipeline.json", func(m map[string]any) { obj(m, "object_attributes")["finished_at"] = "later" })},
-		"job without id":      {EventJob, edit(t, "job.json", func(m map[string]any) { delete(m, "build_id") })},
-		"job without project": {EventJob, edit(t, "job.json", func(m map[string]any) { delete(m, "repository") })},
-		"deployment no id":    {EventDeployment, edit(t, "deployment.json", func(m map[string]any) { m["deployment_id"] = 0 })},
-		"deployment bad time": {EventDeployment, edit(t, "deployment.json", func(m map[string]any) { m["status_changed_at"] = "21:50" })},
-		"release without id":  {EventRelease, edit(t, "release.json", func(m map[string]any) { delete(m, "id") })},
-		"issue without iid":   {EventIssue, edit(t, "issue.json", func(m map[string]any) { delete(obj(m, "object_attributes"), "iid") })},
-		"issue bad closed_at": {EventIssue, edit(t, "issue.json", func(m map[string]any) { obj(m, "object_attributes")["closed_at"] = "x" })},
+		"push without ref":    {EventPush, ingesttest.EditFixture(t, "push.json", func(m map[string]any) { delete(m, "ref") })},
+		"push without repo":   {EventPush, ingesttest.EditFixture(t, "push.json", func(m map[string]any) { delete(m, "project"); delete(m, "repository") })},
+		"commits not a list":  {EventPush, ingesttest.EditFixture(t, "push.json", func(m map[string]any) { m["commits"] = "b6568db" })},
+		"commit bad time":     {EventPush, ingesttest.EditFixture(t, "push.json", func(m map[string]any) { m["commits"].([]any)[0].(map[string]any)["timestamp"] = "soon" })},
+		"pipeline without id": {EventPipeline, ingesttest.EditFixture(t, "pipeline.json", func(m map[string]any) { delete(obj(m, "object_attributes"), "id") })},
+		"pipeline bad time":   {EventPipeline, ingesttest.EditFixture(t, "pipeline.json", func(m map[string]any) { obj(m, "object_attributes")["finished_at"] = "later" })},
+		"job without id":      {EventJob, ingesttest.EditFixture(t, "job.json", func(m map[string]any) { delete(m, "build_id") })},
+		"job without project": {EventJob, ingesttest.EditFixture(t, "job.json", func(m map[string]any) { delete(m, "repository") })},
+		"deployment no id":    {EventDeployment, ingesttest.EditFixture(t, "deployment.json", func(m map[string]any) { m["deployment_id"] = 0 })},
+		"deployment bad time": {EventDeployment, ingesttest.EditFixture(t, "deployment.json", func(m map[string]any) { m["status_changed_at"] = "21:50" })},
+		"release without id":  {EventRelease, ingesttest.EditFixture(t, "release.json", func(m map[string]any) { delete(m, "id") })},
+		"issue without iid":   {EventIssue, ingesttest.EditFixture(t, "issue.json", func(m map[string]any) { delete(obj(m, "object_attributes"), "iid") })},
+		"issue bad closed_at": {EventIssue, ingesttest.EditFixture(t, "issue.json", func(m map[string]any) { obj(m, "object_attributes")["closed_at"] = "x" })},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if b, err := Parse(tc.event, tc.payload, Options{}); !errors.Is(err, ErrMalformed) || b.Len() != 0 {

@@ -1,25 +1,17 @@
 package jenkins
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, never returns facts with an
 // error, and that Key always gives a key.
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil {
-		f.Fatal(err)
-	}
 	phases := []string{PhaseQueued, PhaseStarted, PhaseCompleted, PhaseFinalized}
-	for i, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(phases[i%len(phases)], b)
+	for i, name := range ingesttest.Fixtures(f, 1) {
+		f.Add(phases[i%len(phases)], ingesttest.Fixture(f, name))
 	}
 	f.Add(PhaseCompleted, []byte(`{"url":"job/%zz/job/","build":{"number":"9","timestamp":"9e15","duration":9223372036854775807}}`))
 	f.Fuzz(func(t *testing.T, phase string, payload []byte) {

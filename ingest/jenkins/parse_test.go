@@ -3,26 +3,17 @@ package jenkins
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
-}
 
 func mustParse(t *testing.T, name string) facts.PipelineRun {
 	t.Helper()
-	payload := readFixture(t, name)
+	payload := ingesttest.Fixture(t, name)
 	var m struct {
 		Build struct {
 			Phase string `json:"phase"`
@@ -64,11 +55,11 @@ func TestParseDocumentedExample(t *testing.T) {
 func TestParsePhasesOfOneBuild(t *testing.T) {
 	queued := mustParse(t, "queued.json")
 	if queued.Status != "in_progress" || !queued.StartedAt.IsZero() || !queued.FinishedAt.IsZero() ||
-		!queued.UpdatedAt.Equal(ts("2024-05-06T12:53:15.5Z")) || queued.Conclusion != "" || queued.ID != "asgard#18" {
+		!queued.UpdatedAt.Equal(ingesttest.Time("2024-05-06T12:53:15.5Z")) || queued.Conclusion != "" || queued.ID != "asgard#18" {
 		t.Fatalf("queued = %+v", queued)
 	}
 	started := mustParse(t, "started.json")
-	if started.Status != "in_progress" || !started.StartedAt.Equal(ts("2024-05-06T12:53:20Z")) || !started.FinishedAt.IsZero() || started.ID != "asgard#18" {
+	if started.Status != "in_progress" || !started.StartedAt.Equal(ingesttest.Time("2024-05-06T12:53:20Z")) || !started.FinishedAt.IsZero() || started.ID != "asgard#18" {
 		t.Fatalf("started = %+v", started)
 	}
 	completed := mustParse(t, "completed.json")
@@ -82,9 +73,9 @@ func TestParsePhasesOfOneBuild(t *testing.T) {
 		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
 		Status:     "completed",
 		Conclusion: "success",
-		StartedAt:  ts("2024-05-06T12:53:20Z"),
-		FinishedAt: ts("2024-05-06T12:54:53.25Z"),
-		UpdatedAt:  ts("2024-05-06T12:54:53.25Z"),
+		StartedAt:  ingesttest.Time("2024-05-06T12:53:20Z"),
+		FinishedAt: ingesttest.Time("2024-05-06T12:54:53.25Z"),
+		UpdatedAt:  ingesttest.Time("2024-05-06T12:54:53.25Z"),
 	}
 	if !reflect.DeepEqual(completed, want) {
 		t.Fatalf("completed =\n%+v\nwant\n%+v", completed, want)
@@ -98,7 +89,7 @@ func TestParsePhasesOfOneBuild(t *testing.T) {
 func TestParseFinalizedFailure(t *testing.T) {
 	r := mustParse(t, "finalized-failure.json")
 	if r.ID != "asgard#19" || r.Status != "completed" || r.Conclusion != "failure" ||
-		!r.FinishedAt.Equal(ts("2024-05-06T13:55:02Z")) || !r.StartedAt.Equal(ts("2024-05-06T13:54:01Z")) {
+		!r.FinishedAt.Equal(ingesttest.Time("2024-05-06T13:55:02Z")) || !r.StartedAt.Equal(ingesttest.Time("2024-05-06T13:54:01Z")) {
 		t.Fatalf("run = %+v", r)
 	}
 }
@@ -115,9 +106,9 @@ func TestParseMultibranchAborted(t *testing.T) {
 		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
 		Status:     "completed",
 		Conclusion: "cancelled",
-		StartedAt:  ts("2024-05-06T14:54:30Z"),
-		FinishedAt: ts("2024-05-06T14:55:00Z"),
-		UpdatedAt:  ts("2024-05-06T14:55:00Z"),
+		StartedAt:  ingesttest.Time("2024-05-06T14:54:30Z"),
+		FinishedAt: ingesttest.Time("2024-05-06T14:55:00Z"),
+		UpdatedAt:  ingesttest.Time("2024-05-06T14:55:00Z"),
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("run =\n%+v\nwant\n%+v", r, want)
@@ -127,13 +118,7 @@ func TestParseMultibranchAborted(t *testing.T) {
 // variant is completed.json with edit applied to its "build" object.
 func variant(t *testing.T, edit func(build map[string]any)) []byte {
 	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(readFixture(t, "completed.json"), &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m["build"].(map[string]any))
-	b, _ := json.Marshal(m)
-	return b
+	return ingesttest.EditFixture(t, "completed.json", func(m map[string]any) { edit(m["build"].(map[string]any)) })
 }
 
 func TestParseConclusions(t *testing.T) {
@@ -158,12 +143,12 @@ func TestParseTimestampForms(t *testing.T) {
 		finished time.Time
 		started  time.Time
 	}{
-		"numeric string":         {"1715000093250", 93250, ts("2024-05-06T12:54:53.25Z"), ts("2024-05-06T12:53:20Z")},
-		"RFC 3339 string":        {"2024-05-06T12:54:53.2+00:00", "93200", ts("2024-05-06T12:54:53.2Z"), ts("2024-05-06T12:53:20Z")},
+		"numeric string":         {"1715000093250", 93250, ingesttest.Time("2024-05-06T12:54:53.25Z"), ingesttest.Time("2024-05-06T12:53:20Z")},
+		"RFC 3339 string":        {"2024-05-06T12:54:53.2+00:00", "93200", ingesttest.Time("2024-05-06T12:54:53.2Z"), ingesttest.Time("2024-05-06T12:53:20Z")},
 		"zero timestamp":         {0, 93250, time.Time{}, time.Time{}},
-		"null duration":          {1715000093250, nil, ts("2024-05-06T12:54:53.25Z"), time.Time{}},
-		"negative duration":      {1715000093250, -5, ts("2024-05-06T12:54:53.25Z"), time.Time{}},
-		"float milliseconds":     {1.71500009325e12, 93250, ts("2024-05-06T12:54:53.25Z"), ts("2024-05-06T12:53:20Z")},
+		"null duration":          {1715000093250, nil, ingesttest.Time("2024-05-06T12:54:53.25Z"), time.Time{}},
+		"negative duration":      {1715000093250, -5, ingesttest.Time("2024-05-06T12:54:53.25Z"), time.Time{}},
+		"float milliseconds":     {1.71500009325e12, 93250, ingesttest.Time("2024-05-06T12:54:53.25Z"), ingesttest.Time("2024-05-06T12:53:20Z")},
 		"null timestamp":         {nil, 93250, time.Time{}, time.Time{}},
 		"empty string timestamp": {"", 93250, time.Time{}, time.Time{}},
 	} {
@@ -207,7 +192,7 @@ func TestParseJobPaths(t *testing.T) {
 		"view/all/builds/": "asgard",
 	} {
 		var m map[string]any
-		_ = json.Unmarshal(readFixture(t, "completed.json"), &m)
+		_ = json.Unmarshal(ingesttest.Fixture(t, "completed.json"), &m)
 		m["url"] = url
 		p, _ := json.Marshal(m)
 		b, err := Parse(PhaseCompleted, p, Options{})
@@ -242,7 +227,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseUnknownPhase(t *testing.T) {
 	for _, ev := range []string{"NONE", "completed", ""} {
-		b, err := Parse(ev, readFixture(t, "completed.json"), Options{})
+		b, err := Parse(ev, ingesttest.Fixture(t, "completed.json"), Options{})
 		if err != nil || b.Len() != 0 {
 			t.Fatalf("Parse(%q) = %d facts, %v", ev, b.Len(), err)
 		}
@@ -250,18 +235,18 @@ func TestParseUnknownPhase(t *testing.T) {
 }
 
 func TestParseEveryFixtureUTC(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.json")
+	files := ingesttest.Fixtures(t, 6)
 	if len(files) != 6 {
 		t.Fatalf("found %d fixtures, want 6", len(files))
 	}
 	for _, f := range files {
-		r := mustParse(t, filepath.Base(f))
+		r := mustParse(t, f)
 		for _, tm := range []time.Time{r.StartedAt, r.FinishedAt, r.UpdatedAt} {
 			if !tm.IsZero() && tm.Location() != time.UTC {
 				t.Fatalf("%s: %v not UTC", f, tm)
 			}
 		}
-		payload, _ := os.ReadFile(f)
+		payload := ingesttest.Fixture(t, f)
 		if Key(payload) != r.Repo {
 			t.Fatalf("%s: Key %q, repo %q", f, Key(payload), r.Repo)
 		}

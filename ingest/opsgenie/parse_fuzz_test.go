@@ -1,19 +1,18 @@
 package opsgenie
 
 import (
-	"os"
+	"path"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, whatever the action and payload,
 // that it returns facts only without an error, and that Key always answers.
 func FuzzParse(f *testing.F) {
-	for _, fx := range fixtures(f) {
-		b, err := os.ReadFile(fx.path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(fx.event, b)
+	for _, name := range fixtures(f) {
+		b := ingesttest.Fixture(f, name)
+		f.Add(path.Dir(name), b)
 		f.Add("", b)
 	}
 	f.Add("Close", []byte(`{"alert":{"alertId":"A","updatedAt":"9223372036854775807","priority":[1],"teams":[{"name":5}],"details":{"commit_sha":1234567}}}`))

@@ -2,97 +2,51 @@ package opsgenie
 
 import (
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
-// fixture is one payload under testdata/<action>/.
-type fixture struct {
-	event string
-	path  string
+// fixtures lists the payloads under testdata/<action>/.
+func fixtures(t testing.TB) []string {
+	t.Helper()
+	return ingesttest.Fixtures(t, 8)
 }
 
-func fixtures(t testing.TB) []fixture {
+// mustParseOne parses a fixture under the event of its directory and
+// returns its only incident.
+func mustParseOne(t *testing.T, name string) facts.Incident {
 	t.Helper()
-	var out []fixture
-	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		out = append(out, fixture{event: filepath.Base(filepath.Dir(path)), path: path})
-		return nil
+	return ingesttest.OneIncident(t, name, func(event string, payload []byte) (facts.Batch, error) {
+		return Parse(event, payload, Options{})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) < 8 {
-		t.Fatalf("found %d fixtures under testdata, want the full set", len(out))
-	}
-	return out
-}
-
-func readFixture(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(path)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func mustParseOne(t *testing.T, path string) facts.Incident {
-	t.Helper()
-	event := strings.SplitN(path, "/", 2)[0]
-	b, err := Parse(event, readFixture(t, path), Options{})
-	if err != nil {
-		t.Fatalf("Parse(%s, %s): %v", event, path, err)
-	}
-	if len(b.Incidents) != 1 || b.Len() != 1 {
-		t.Fatalf("Parse(%s, %s) = %+v, want one incident", event, path, b)
-	}
-	return b.Incidents[0]
-}
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
 }
 
 var factActions = map[string]bool{ActionCreate: true, ActionAcknowledge: true, ActionClose: true}
 
 func TestParseEveryFixture(t *testing.T) {
-	for _, f := range fixtures(t) {
-		t.Run(filepath.ToSlash(f.path), func(t *testing.T) {
-			payload, err := os.ReadFile(f.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, event := range []string{f.event, "", strings.ToLower(f.event)} {
+	for _, name := range fixtures(t) {
+		action := path.Dir(name)
+		t.Run(name, func(t *testing.T) {
+			payload := ingesttest.Fixture(t, name)
+			for _, event := range []string{action, "", strings.ToLower(action)} {
 				b, err := Parse(event, payload, Options{})
 				if err != nil {
 					t.Fatalf("Parse(%q): %v", event, err)
 				}
-				if !factActions[f.event] {
+				if !factActions[action] {
 					if b.Len() != 0 {
-						t.Fatalf("%s gave %d facts, want none", f.path, b.Len())
+						t.Fatalf("%s gave %d facts, want none", name, b.Len())
 					}
 					continue
 				}
 				if len(b.Incidents) != 1 || b.Len() != 1 {
-					t.Fatalf("%s gave %+v, want one incident", f.path, b)
+					t.Fatalf("%s gave %+v, want one incident", name, b)
 				}
 				inc := b.Incidents[0]
 				if inc.Source != Source || inc.ID == "" || inc.Repo != "" || inc.Title == "" {
@@ -101,8 +55,8 @@ func TestParseEveryFixture(t *testing.T) {
 				if inc.CreatedAt.IsZero() || inc.UpdatedAt.IsZero() || inc.UpdatedAt.Before(inc.CreatedAt) {
 					t.Fatalf("times: created %v updated %v", inc.CreatedAt, inc.UpdatedAt)
 				}
-				if (inc.State == "resolved") != (f.event == ActionClose) || (inc.State == "resolved") != !inc.ResolvedAt.IsZero() {
-					t.Fatalf("state %q resolved %v for %s", inc.State, inc.ResolvedAt, f.event)
+				if (inc.State == "resolved") != (action == ActionClose) || (inc.State == "resolved") != !inc.ResolvedAt.IsZero() {
+					t.Fatalf("state %q resolved %v for %s", inc.State, inc.ResolvedAt, action)
 				}
 				for _, tm := range []time.Time{inc.CreatedAt, inc.UpdatedAt, inc.ResolvedAt} {
 					if !tm.IsZero() && tm.Location() != time.UTC {
@@ -124,7 +78,7 @@ func TestParseDocsCreate(t *testing.T) {
 		Title:     "test alert",
 		State:     "open",
 		Labels:    []string{"tag1", "tag2"},
-		CreatedAt: ts("2015-01-05T10:03:11.104Z"),
+		CreatedAt: ingesttest.Time("2015-01-05T10:03:11.104Z"),
 		UpdatedAt: time.Unix(0, 1420452193166002000).UTC(),
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -144,18 +98,18 @@ func TestParseDocsAcknowledge(t *testing.T) {
 	if got.Service != "" {
 		t.Fatalf("Service = %q, want unknown", got.Service)
 	}
-	if !got.UpdatedAt.Equal(ts("2015-01-05T10:03:44.764002246Z")) || !got.CreatedAt.Equal(ts("2015-01-05T10:03:11.104Z")) {
+	if !got.UpdatedAt.Equal(ingesttest.Time("2015-01-05T10:03:44.764002246Z")) || !got.CreatedAt.Equal(ingesttest.Time("2015-01-05T10:03:11.104Z")) {
 		t.Fatalf("times: created %v updated %v", got.CreatedAt, got.UpdatedAt)
 	}
 }
 
 func TestParseDocsClose(t *testing.T) {
 	got := mustParseOne(t, "Close/opsgenie-docs.json")
-	closed := ts("2015-01-05T10:06:14.669001603Z")
+	closed := ingesttest.Time("2015-01-05T10:06:14.669001603Z")
 	if got.ID != "052652ac-5d1c-464a-812a-7dd18bbfba8c" || got.State != "resolved" || got.Labels != nil {
 		t.Fatalf("incident = %+v", got)
 	}
-	if !got.ResolvedAt.Equal(closed) || !got.UpdatedAt.Equal(closed) || !got.CreatedAt.Equal(ts("2015-01-05T10:03:11.104Z")) {
+	if !got.ResolvedAt.Equal(closed) || !got.UpdatedAt.Equal(closed) || !got.CreatedAt.Equal(ingesttest.Time("2015-01-05T10:03:11.104Z")) {
 		t.Fatalf("times: created %v updated %v resolved %v", got.CreatedAt, got.UpdatedAt, got.ResolvedAt)
 	}
 }
@@ -192,7 +146,7 @@ func TestParseCapturedCreate(t *testing.T) {
 	if got.Severity != "P3" || !reflect.DeepEqual(got.Labels, []string{"vip"}) {
 		t.Fatalf("severity %q labels %q", got.Severity, got.Labels)
 	}
-	if !got.CreatedAt.Equal(ts("2017-08-14T11:25:56.288Z")) || !got.UpdatedAt.Equal(ts("2017-08-14T11:25:56.28800011Z")) {
+	if !got.CreatedAt.Equal(ingesttest.Time("2017-08-14T11:25:56.288Z")) || !got.UpdatedAt.Equal(ingesttest.Time("2017-08-14T11:25:56.28800011Z")) {
 		t.Fatalf("times: created %v updated %v", got.CreatedAt, got.UpdatedAt)
 	}
 }
@@ -204,7 +158,7 @@ func TestParseMillisecondUpdatedAt(t *testing.T) {
 	if got.Service != "An example entity" || got.Severity != "P1" {
 		t.Fatalf("incident = %+v", got)
 	}
-	if !got.CreatedAt.Equal(ts("2023-06-16T11:51:05.415Z")) || !got.UpdatedAt.Equal(ts("2023-06-16T11:51:06.116Z")) {
+	if !got.CreatedAt.Equal(ingesttest.Time("2023-06-16T11:51:05.415Z")) || !got.UpdatedAt.Equal(ingesttest.Time("2023-06-16T11:51:06.116Z")) {
 		t.Fatalf("times: created %v updated %v", got.CreatedAt, got.UpdatedAt)
 	}
 }
@@ -295,7 +249,7 @@ func TestParseReferenceForms(t *testing.T) {
 }
 
 func TestEpochUnits(t *testing.T) {
-	want := ts("2023-11-14T22:13:20Z")
+	want := ingesttest.Time("2023-11-14T22:13:20Z")
 	for _, v := range []string{`1700000000`, `1700000000000`, `1700000000000000`, `1700000000000000000`, `"1700000000000"`, `1.7e12`} {
 		var e epoch
 		if err := e.UnmarshalJSON([]byte(v)); err != nil || !e.Equal(want) {
@@ -317,7 +271,7 @@ func TestEpochUnits(t *testing.T) {
 }
 
 func TestParseIgnoredActions(t *testing.T) {
-	payload := readFixture(t, "Acknowledge/opsgenie-docs.json")
+	payload := ingesttest.Fixture(t, "Acknowledge/opsgenie-docs.json")
 	for _, action := range []string{"AddNote", "UnAcknowledge", "Delete", "TakeOwnership", "CustomAction"} {
 		if b, err := Parse(action, payload, Options{}); err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%s) = %d facts, %v", action, b.Len(), err)
@@ -362,7 +316,7 @@ func TestKey(t *testing.T) {
 		"Close/opsgenie-docs-derived-tags.json":     "checkout",
 		"Create/opsgenie-docs-derived-details.json": "checkout",
 	} {
-		if got := Key(readFixture(t, path)); got != want {
+		if got := Key(ingesttest.Fixture(t, path)); got != want {
 			t.Errorf("Key(%s) = %q, want %q", path, got, want)
 		}
 	}

@@ -1,19 +1,18 @@
 package pagerduty
 
 import (
-	"os"
+	"path"
 	"testing"
+
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // FuzzParse checks that Parse never panics, whatever the event and payload,
 // that it returns facts only without an error, and that Key always answers.
 func FuzzParse(f *testing.F) {
-	for _, fx := range fixtures(f) {
-		b, err := os.ReadFile(fx.path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(fx.event, b)
+	for _, name := range fixtures(f) {
+		b := ingesttest.Fixture(f, name)
+		f.Add(path.Dir(name), b)
 		f.Add("", b)
 	}
 	f.Add(EventTriggered, []byte(`{"event":{"occurred_at":null,"data":{"id":"P","created_at":"","teams":[null,{}]}}}`))

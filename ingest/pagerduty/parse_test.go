@@ -2,75 +2,29 @@ package pagerduty
 
 import (
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
-// fixture is one payload under testdata/<event type>/.
-type fixture struct {
-	event string
-	path  string
-}
-
-func fixtures(t testing.TB) []fixture {
+// fixtures lists the payloads under testdata/<event type>/.
+func fixtures(t testing.TB) []string {
 	t.Helper()
-	var out []fixture
-	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".json") {
-			return nil
-		}
-		out = append(out, fixture{event: filepath.Base(filepath.Dir(path)), path: path})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out) < 12 {
-		t.Fatalf("found %d fixtures under testdata, want the full set", len(out))
-	}
-	return out
-}
-
-func readFixture(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(path)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return ingesttest.Fixtures(t, 12)
 }
 
 // mustParseOne parses a fixture under the event of its directory and
 // returns its only incident.
-func mustParseOne(t *testing.T, path string) facts.Incident {
+func mustParseOne(t *testing.T, name string) facts.Incident {
 	t.Helper()
-	event := strings.SplitN(path, "/", 2)[0]
-	b, err := Parse(event, readFixture(t, path), Options{})
-	if err != nil {
-		t.Fatalf("Parse(%s, %s): %v", event, path, err)
-	}
-	if len(b.Incidents) != 1 || b.Len() != 1 {
-		t.Fatalf("Parse(%s, %s) = %+v, want one incident", event, path, b)
-	}
-	return b.Incidents[0]
-}
-
-func ts(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UTC()
+	return ingesttest.OneIncident(t, name, func(event string, payload []byte) (facts.Batch, error) {
+		return Parse(event, payload, Options{})
+	})
 }
 
 var incidentEvents = map[string]bool{
@@ -78,26 +32,24 @@ var incidentEvents = map[string]bool{
 }
 
 func TestParseEveryFixture(t *testing.T) {
-	for _, f := range fixtures(t) {
-		t.Run(filepath.ToSlash(f.path), func(t *testing.T) {
-			payload, err := os.ReadFile(f.path)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, name := range fixtures(t) {
+		eventType := path.Dir(name)
+		t.Run(name, func(t *testing.T) {
+			payload := ingesttest.Fixture(t, name)
 			// Under its own event name and with the name read from the payload.
-			for _, event := range []string{f.event, ""} {
+			for _, event := range []string{eventType, ""} {
 				b, err := Parse(event, payload, Options{})
 				if err != nil {
 					t.Fatalf("Parse(%q): %v", event, err)
 				}
-				if !incidentEvents[f.event] {
+				if !incidentEvents[eventType] {
 					if b.Len() != 0 {
-						t.Fatalf("%s gave %d facts, want none", f.path, b.Len())
+						t.Fatalf("%s gave %d facts, want none", name, b.Len())
 					}
 					continue
 				}
 				if len(b.Incidents) != 1 || b.Len() != 1 {
-					t.Fatalf("%s gave %+v, want one incident", f.path, b)
+					t.Fatalf("%s gave %+v, want one incident", name, b)
 				}
 				inc := b.Incidents[0]
 				if inc.Source != Source || inc.ID == "" || inc.Repo != "" || inc.Service == "" || inc.Title == "" || inc.URL == "" {
@@ -112,35 +64,10 @@ func TestParseEveryFixture(t *testing.T) {
 				if inc.CausedByDeployment != "" || inc.CausedBySHA != "" {
 					t.Fatalf("cause references invented: %+v", inc)
 				}
-				assertUTC(t, b)
+				ingesttest.WantUTC(t, b)
 			}
 		})
 	}
-}
-
-// assertUTC checks that every non-zero time.Time in the batch is in UTC.
-func assertUTC(t *testing.T, b facts.Batch) {
-	t.Helper()
-	var walk func(v reflect.Value, path string)
-	walk = func(v reflect.Value, path string) {
-		switch v.Kind() {
-		case reflect.Struct:
-			if tm, ok := v.Interface().(time.Time); ok {
-				if !tm.IsZero() && tm.Location() != time.UTC {
-					t.Errorf("%s = %v is not UTC", path, tm)
-				}
-				return
-			}
-			for i := 0; i < v.NumField(); i++ {
-				walk(v.Field(i), path+"."+v.Type().Field(i).Name)
-			}
-		case reflect.Slice:
-			for i := 0; i < v.Len(); i++ {
-				walk(v.Index(i), path)
-			}
-		}
-	}
-	walk(reflect.ValueOf(b), "batch")
 }
 
 func TestParseDeveloperDocsPriorityUpdated(t *testing.T) {
@@ -155,8 +82,8 @@ func TestParseDeveloperDocsPriorityUpdated(t *testing.T) {
 		Severity:  "P1",
 		URL:       "https://acme.pagerduty.com/incidents/PGR0VU2",
 		Labels:    []string{"service_name=API Service", "urgency=high", "team=Engineering"},
-		CreatedAt: ts("2020-04-09T15:16:27Z"),
-		UpdatedAt: ts("2020-10-02T18:45:22.169Z"),
+		CreatedAt: ingesttest.Time("2020-04-09T15:16:27Z"),
+		UpdatedAt: ingesttest.Time("2020-10-02T18:45:22.169Z"),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("incident =\n%+v\nwant\n%+v", got, want)
@@ -171,7 +98,7 @@ func TestParseTriggeredWithoutCreatedAt(t *testing.T) {
 	if got.ID != "PFQZPSY" || got.Service != "PA2P440" || got.Title != "Test Incident 3" || got.State != "open" {
 		t.Fatalf("incident = %+v", got)
 	}
-	if !got.CreatedAt.Equal(ts("2021-06-04T13:35:29.781Z")) || !got.UpdatedAt.Equal(got.CreatedAt) || !got.ResolvedAt.IsZero() {
+	if !got.CreatedAt.Equal(ingesttest.Time("2021-06-04T13:35:29.781Z")) || !got.UpdatedAt.Equal(got.CreatedAt) || !got.ResolvedAt.IsZero() {
 		t.Fatalf("times = created %v updated %v resolved %v", got.CreatedAt, got.UpdatedAt, got.ResolvedAt)
 	}
 	if got.Severity != "high" || got.URL != "https://pig208.pagerduty.com/incidents/PFQZPSY" {
@@ -191,7 +118,7 @@ func TestParseAcknowledged(t *testing.T) {
 	if !got.CreatedAt.IsZero() {
 		t.Fatalf("CreatedAt = %v, want zero (unknown)", got.CreatedAt)
 	}
-	if !got.UpdatedAt.Equal(ts("2021-06-04T13:55:30.394Z")) {
+	if !got.UpdatedAt.Equal(ingesttest.Time("2021-06-04T13:55:30.394Z")) {
 		t.Fatalf("UpdatedAt = %v", got.UpdatedAt)
 	}
 }
@@ -201,7 +128,7 @@ func TestParseResolved(t *testing.T) {
 	if got.ID != "PCPZE64" || got.Service != "PA2P440" || got.State != "resolved" {
 		t.Fatalf("incident = %+v", got)
 	}
-	at := ts("2021-06-04T13:16:53.816Z")
+	at := ingesttest.Time("2021-06-04T13:16:53.816Z")
 	if !got.ResolvedAt.Equal(at) || !got.UpdatedAt.Equal(at) || !got.CreatedAt.IsZero() {
 		t.Fatalf("times = created %v updated %v resolved %v", got.CreatedAt, got.UpdatedAt, got.ResolvedAt)
 	}
@@ -212,7 +139,7 @@ func TestParseReopened(t *testing.T) {
 	if got.ID != "Q05XJA8GDXGOB3" || got.Service != "PLVTM9H" || got.State != "open" || !got.ResolvedAt.IsZero() {
 		t.Fatalf("incident = %+v", got)
 	}
-	if !got.CreatedAt.Equal(ts("2026-03-30T13:37:07Z")) || !got.UpdatedAt.Equal(ts("2026-04-01T02:15:02.274Z")) {
+	if !got.CreatedAt.Equal(ingesttest.Time("2026-03-30T13:37:07Z")) || !got.UpdatedAt.Equal(ingesttest.Time("2026-04-01T02:15:02.274Z")) {
 		t.Fatalf("times = created %v updated %v", got.CreatedAt, got.UpdatedAt)
 	}
 	if got.Severity != "P3" {
@@ -228,7 +155,7 @@ func TestParsePriorityUpdated(t *testing.T) {
 	if got.ID != "Q3B15VLMF3ASBD" || got.Severity != "P2" || got.Title != "Critical: Checkout API High Latency" || got.State != "open" {
 		t.Fatalf("incident = %+v", got)
 	}
-	if !got.CreatedAt.Equal(ts("2026-04-01T02:07:30Z")) || !got.UpdatedAt.Equal(ts("2026-04-01T02:15:36.315Z")) {
+	if !got.CreatedAt.Equal(ingesttest.Time("2026-04-01T02:07:30Z")) || !got.UpdatedAt.Equal(ingesttest.Time("2026-04-01T02:15:36.315Z")) {
 		t.Fatalf("times = created %v updated %v", got.CreatedAt, got.UpdatedAt)
 	}
 }
@@ -237,7 +164,7 @@ func TestParseSignedLibraryExample(t *testing.T) {
 	// go-pagerduty's signature test body: conference_number is a number
 	// there, which must not matter.
 	got := mustParseOne(t, "incident.priority_updated/go-pagerduty-signed.json")
-	if got.ID != "PGR0VU2" || got.Severity != "P1" || !got.CreatedAt.IsZero() || !got.UpdatedAt.Equal(ts("2021-04-26T17:36:27.458Z")) {
+	if got.ID != "PGR0VU2" || got.Severity != "P1" || !got.CreatedAt.IsZero() || !got.UpdatedAt.Equal(ingesttest.Time("2021-04-26T17:36:27.458Z")) {
 		t.Fatalf("incident = %+v", got)
 	}
 }
@@ -254,7 +181,7 @@ func TestParseLifecycle(t *testing.T) {
 	}{
 		{"incident.triggered/developer-docs-derived.json", "open", "P1", time.Time{}},
 		{"incident.priority_updated/developer-docs.json", "open", "P1", time.Time{}},
-		{"incident.resolved/developer-docs-derived.json", "resolved", "P1", ts("2020-10-02T19:02:10.042Z")},
+		{"incident.resolved/developer-docs-derived.json", "resolved", "P1", ingesttest.Time("2020-10-02T19:02:10.042Z")},
 		{"incident.reopened/developer-docs-derived.json", "open", "P1", time.Time{}},
 	}
 	var stored facts.Incident
@@ -263,7 +190,7 @@ func TestParseLifecycle(t *testing.T) {
 		if got.ID != "PGR0VU2" || got.Service != "PF9KMXH" {
 			t.Fatalf("step %d: id %q service %q", i, got.ID, got.Service)
 		}
-		if !got.CreatedAt.Equal(ts("2020-04-09T15:16:27Z")) {
+		if !got.CreatedAt.Equal(ingesttest.Time("2020-04-09T15:16:27Z")) {
 			t.Fatalf("step %d: CreatedAt = %v", i, got.CreatedAt)
 		}
 		if got.State != s.state || got.Severity != s.severity || !got.ResolvedAt.Equal(s.resolvedAt) {
@@ -289,7 +216,7 @@ func TestParseIgnoredEvents(t *testing.T) {
 		{"incident.unacknowledged", "incident.triggered/zulip.json"},
 		{"pagey.ping", "incident.triggered/zulip.json"},
 	} {
-		b, err := Parse(c.event, readFixture(t, c.path), Options{})
+		b, err := Parse(c.event, ingesttest.Fixture(t, c.path), Options{})
 		if err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%s, %s) = %d facts, %v; want none, nil", c.event, c.path, b.Len(), err)
 		}
@@ -303,7 +230,7 @@ func TestParseIgnoredEvents(t *testing.T) {
 func TestParseStatusResolvedOnUpdate(t *testing.T) {
 	// A priority change on an incident that is already resolved keeps it
 	// resolved; the resolution time is not in the payload.
-	payload := readFixture(t, "incident.priority_updated/developer-docs.json")
+	payload := ingesttest.Fixture(t, "incident.priority_updated/developer-docs.json")
 	payload = []byte(strings.Replace(string(payload), `"status": "triggered"`, `"status": "resolved"`, 1))
 	b, err := Parse(EventPriorityUpdated, payload, Options{})
 	if err != nil || len(b.Incidents) != 1 {
@@ -361,7 +288,7 @@ func TestKey(t *testing.T) {
 		"incident.annotated/zulip.json":                 "Q3B15VLMF3ASBD",
 		"service.updated/developer-docs.json":           "PF9KMXH",
 	} {
-		if got := Key(readFixture(t, path)); got != want {
+		if got := Key(ingesttest.Fixture(t, path)); got != want {
 			t.Errorf("Key(%s) = %q, want %q", path, got, want)
 		}
 	}

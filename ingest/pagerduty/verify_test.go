@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 // The signing secret and signature of go-pagerduty's webhookv3 test, over
@@ -28,7 +29,7 @@ func sign(secret string, body []byte) string {
 }
 
 func TestVerifySignatureLibraryExample(t *testing.T) {
-	body := readFixture(t, "incident.priority_updated/go-pagerduty-signed.json")
+	body := ingesttest.Fixture(t, "incident.priority_updated/go-pagerduty-signed.json")
 	h := http.Header{}
 	h.Set(HeaderSignature, libSignature)
 	if err := VerifySignature([]string{libSecret}, h, body); err != nil {
@@ -41,7 +42,7 @@ func TestVerifySignatureLibraryExample(t *testing.T) {
 }
 
 func TestVerifySignature(t *testing.T) {
-	body := readFixture(t, "incident.triggered/zulip.json")
+	body := ingesttest.Fixture(t, "incident.triggered/zulip.json")
 	sigOld, sigNew := sign(oldSecret, body), sign(newSecret, body)
 	other := sign("someone else", body)
 	upper := "v1=" + strings.ToUpper(strings.TrimPrefix(sigNew, "v1="))
