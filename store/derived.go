@@ -21,10 +21,6 @@ const (
 	linkCols = "source, path_service, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version"
 )
 
-type repoKey struct{ repo, id string }
-
-type incidentKey struct{ source, id string }
-
 // WriteDerived replaces the derived records of every repository in d with
 // d's records. Each record is written with version; each record that was
 // live for one of these repositories and is no longer produced gets a
@@ -45,40 +41,125 @@ func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, ve
 		repos = append(repos, r)
 	}
 	sort.Strings(repos)
-	if err := s.writeOutcomes(ctx, repos, d, version); err != nil {
+	if err := writeTable(ctx, s, outcomesTable, repos, d, version); err != nil {
 		return err
 	}
-	if err := s.writeLeads(ctx, repos, d, version); err != nil {
+	if err := writeTable(ctx, s, leadsTable, repos, d, version); err != nil {
 		return err
 	}
-	return s.writeLinks(ctx, repos, d, version)
+	return writeTable(ctx, s, linksTable, repos, d, version)
 }
 
-// liveKey is the key of a live derived record and the time its table is
-// partitioned by.
-type liveKey struct {
-	repoKey
-	at time.Time
+// derivedTable says how the records of one derived table are keyed,
+// partitioned and written.
+type derivedTable[T any] struct {
+	name string
+	cols string
+	// live selects the key, repository and partition time of the live
+	// records of some repositories.
+	live    string
+	records func(facts.Derived) []T
+	key     func(repo string, r T) [2]string
+	at      func(r T) time.Time
+	// tombstone is the record written to delete key from at's partition.
+	tombstone func(key [2]string, at time.Time) T
+	row       func(b driver.Batch, repo string, r T, dead uint8, version uint64) error
 }
 
-// liveRepoKeys reads the (repo, id) keys of the live records of a derived
-// table, with their partition time. WHERE applies after FINAL, so a key
-// whose newest row is a tombstone is not returned.
-func (s *Store) liveRepoKeys(ctx context.Context, table, idCol, timeCol string, repos []string) ([]liveKey, error) {
-	var out []liveKey
-	q := "SELECT repo, " + idCol + ", " + timeCol + " FROM " + table + " FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, " + idCol
-	err := s.eachRepos(ctx, q, repos, func(rows driver.Rows) error {
-		var k liveKey
-		if err := rows.Scan(&k.repo, &k.id, &k.at); err != nil {
+var outcomesTable = derivedTable[facts.DeploymentOutcome]{
+	name:    "deployment_outcomes",
+	cols:    outcomeCols,
+	live:    "SELECT repo, deployment_id, repo, finished_at FROM deployment_outcomes FINAL WHERE has(?, repo) AND deleted = 0",
+	records: func(d facts.Derived) []facts.DeploymentOutcome { return d.Deployments },
+	key:     func(repo string, o facts.DeploymentOutcome) [2]string { return [2]string{repo, o.DeploymentID} },
+	at:      func(o facts.DeploymentOutcome) time.Time { return o.FinishedAt },
+	tombstone: func(k [2]string, at time.Time) facts.DeploymentOutcome {
+		return facts.DeploymentOutcome{DeploymentID: k[1], FinishedAt: at}
+	},
+	row: func(b driver.Batch, repo string, o facts.DeploymentOutcome, dead uint8, version uint64) error {
+		return b.Append(repo, o.Service, o.DeploymentID, o.Origin, o.Environment, o.SHA, b8(o.Production),
+			dt(o.FinishedAt), b8(o.Failed), o.FailureCause, dt(o.RecoveredAt), o.Rework, u32(o.Changes), dead, version)
+	},
+}
+
+var leadsTable = derivedTable[facts.ChangeLead]{
+	name:      "change_leads",
+	cols:      leadCols,
+	live:      "SELECT repo, change_id, repo, deployed_at FROM change_leads FINAL WHERE has(?, repo) AND deleted = 0",
+	records:   func(d facts.Derived) []facts.ChangeLead { return d.Changes },
+	key:       func(repo string, c facts.ChangeLead) [2]string { return [2]string{repo, c.ID} },
+	at:        func(c facts.ChangeLead) time.Time { return c.DeployedAt },
+	tombstone: func(k [2]string, at time.Time) facts.ChangeLead { return facts.ChangeLead{ID: k[1], DeployedAt: at} },
+	row: func(b driver.Batch, repo string, c facts.ChangeLead, dead uint8, version uint64) error {
+		return b.Append(repo, c.Service, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
+			dt(c.StartedAt), b8(c.StartIsCreated), dt(c.OpenedAt), dt(c.FirstReviewAt), dt(c.MergedAt),
+			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(c.Toil), c.ToilReason, u32(int(c.ActiveSeconds)),
+			dead, version)
+	},
+}
+
+// Incident links are keyed by (source, incident id): an incident that
+// moved to another repository of the same call is kept by that
+// repository's records.
+var linksTable = derivedTable[facts.IncidentLink]{
+	name:    "incident_links",
+	cols:    linkCols,
+	live:    "SELECT source, incident_id, repo, created_at FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0",
+	records: func(d facts.Derived) []facts.IncidentLink { return d.Incidents },
+	key:     func(_ string, l facts.IncidentLink) [2]string { return [2]string{l.Source, l.IncidentID} },
+	at:      func(l facts.IncidentLink) time.Time { return l.CreatedAt },
+	tombstone: func(k [2]string, at time.Time) facts.IncidentLink {
+		return facts.IncidentLink{Source: k[0], IncidentID: k[1], CreatedAt: at}
+	},
+	row: func(b driver.Batch, repo string, l facts.IncidentLink, dead uint8, version uint64) error {
+		return b.Append(l.Source, l.Service, l.IncidentID, repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
+			l.DeploymentID, l.Link, dead, version)
+	},
+}
+
+// writeTable writes the records of repos into one derived table, with a
+// tombstone for every live record they no longer have, and for every record
+// that moved to another monthly partition.
+func writeTable[T any](ctx context.Context, s *Store, t derivedTable[T], repos []string, d map[string]facts.Derived, version uint64) error {
+	type live struct {
+		key  [2]string
+		repo string
+		at   time.Time
+	}
+	var old []live
+	err := s.eachRepos(ctx, t.live, repos, func(rows driver.Rows) error {
+		var l live
+		if err := rows.Scan(&l.key[0], &l.key[1], &l.repo, &l.at); err != nil {
 			return err
 		}
-		out = append(out, k)
+		old = append(old, l)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: read live %s: %w", table, err)
+		return fmt.Errorf("store: read live %s: %w", t.name, err)
 	}
-	return out, nil
+	type row struct {
+		repo string
+		rec  T
+		dead uint8
+		ver  uint64
+	}
+	var rows []row
+	keep := map[[2]string]time.Time{}
+	for _, r := range repos {
+		for _, rec := range t.records(d[r]) {
+			keep[t.key(r, rec)] = t.at(rec)
+			rows = append(rows, row{repo: r, rec: rec, ver: version})
+		}
+	}
+	for _, l := range old {
+		if at, ok := keep[l.key]; !ok || !sameMonth(at, l.at) {
+			rows = append(rows, row{repo: l.repo, rec: t.tombstone(l.key, l.at), dead: 1, ver: tombstoneVersion(version, ok)})
+		}
+	}
+	return s.insert(ctx, t.name, t.cols, len(rows), func(b driver.Batch, i int) error {
+		return t.row(b, rows[i].repo, rows[i].rec, rows[i].dead, rows[i].ver)
+	})
 }
 
 // sameMonth reports whether two record times fall in one monthly partition.
@@ -99,120 +180,6 @@ func tombstoneVersion(version uint64, moved bool) uint64 {
 		return version - 1
 	}
 	return version
-}
-
-func (s *Store) writeOutcomes(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
-	live, err := s.liveRepoKeys(ctx, "deployment_outcomes", "deployment_id", "finished_at", repos)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		repo string
-		o    facts.DeploymentOutcome
-		dead bool
-		ver  uint64
-	}
-	var rows []row
-	keep := map[repoKey]time.Time{}
-	for _, r := range repos {
-		for _, o := range d[r].Deployments {
-			keep[repoKey{r, o.DeploymentID}] = o.FinishedAt
-			rows = append(rows, row{repo: r, o: o, ver: version})
-		}
-	}
-	for _, k := range live {
-		if at, ok := keep[k.repoKey]; !ok || !sameMonth(at, k.at) {
-			rows = append(rows, row{repo: k.repo, o: facts.DeploymentOutcome{DeploymentID: k.id, FinishedAt: k.at}, dead: true,
-				ver: tombstoneVersion(version, ok)})
-		}
-	}
-	return s.insert(ctx, "deployment_outcomes", outcomeCols, len(rows), func(b driver.Batch, i int) error {
-		r, o := rows[i], rows[i].o
-		return b.Append(r.repo, o.Service, o.DeploymentID, o.Origin, o.Environment, o.SHA, b8(o.Production),
-			dt(o.FinishedAt), b8(o.Failed), o.FailureCause, dt(o.RecoveredAt), o.Rework, u32(o.Changes),
-			b8(r.dead), r.ver)
-	})
-}
-
-func (s *Store) writeLeads(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
-	live, err := s.liveRepoKeys(ctx, "change_leads", "change_id", "deployed_at", repos)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		repo string
-		c    facts.ChangeLead
-		dead bool
-		ver  uint64
-	}
-	var rows []row
-	keep := map[repoKey]time.Time{}
-	for _, r := range repos {
-		for _, c := range d[r].Changes {
-			keep[repoKey{r, c.ID}] = c.DeployedAt
-			rows = append(rows, row{repo: r, c: c, ver: version})
-		}
-	}
-	for _, k := range live {
-		if at, ok := keep[k.repoKey]; !ok || !sameMonth(at, k.at) {
-			rows = append(rows, row{repo: k.repo, c: facts.ChangeLead{ID: k.id, DeployedAt: k.at}, dead: true,
-				ver: tombstoneVersion(version, ok)})
-		}
-	}
-	return s.insert(ctx, "change_leads", leadCols, len(rows), func(b driver.Batch, i int) error {
-		r, c := rows[i], rows[i].c
-		return b.Append(r.repo, c.Service, c.ID, c.Kind, c.Title, c.Author, strs(c.Labels), strs(c.Paths),
-			dt(c.StartedAt), b8(c.StartIsCreated), dt(c.OpenedAt), dt(c.FirstReviewAt), dt(c.MergedAt),
-			c.DeploymentID, dt(c.DeployedAt), c.Environment, b8(c.Toil), c.ToilReason, u32(int(c.ActiveSeconds)),
-			b8(r.dead), r.ver)
-	})
-}
-
-func (s *Store) writeLinks(ctx context.Context, repos []string, d map[string]facts.Derived, version uint64) error {
-	type liveLink struct {
-		key  incidentKey
-		repo string
-		at   time.Time
-	}
-	var live []liveLink
-	err := s.eachRepos(ctx, "SELECT source, incident_id, repo, created_at FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY source, incident_id", repos, func(rows driver.Rows) error {
-		var l liveLink
-		if err := rows.Scan(&l.key.source, &l.key.id, &l.repo, &l.at); err != nil {
-			return err
-		}
-		live = append(live, l)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: read live incident_links: %w", err)
-	}
-	type row struct {
-		repo string
-		l    facts.IncidentLink
-		dead bool
-		ver  uint64
-	}
-	var rows []row
-	keep := map[incidentKey]time.Time{}
-	for _, r := range repos {
-		for _, l := range d[r].Incidents {
-			keep[incidentKey{l.Source, l.IncidentID}] = l.CreatedAt
-			rows = append(rows, row{repo: r, l: l, ver: version})
-		}
-	}
-	for _, l := range live {
-		// An incident that moved to another repository of this call is
-		// kept by that repository's records.
-		if at, ok := keep[l.key]; !ok || !sameMonth(at, l.at) {
-			rows = append(rows, row{repo: l.repo, l: facts.IncidentLink{Source: l.key.source, IncidentID: l.key.id, CreatedAt: l.at}, dead: true,
-				ver: tombstoneVersion(version, ok)})
-		}
-	}
-	return s.insert(ctx, "incident_links", linkCols, len(rows), func(b driver.Batch, i int) error {
-		r, l := rows[i], rows[i].l
-		return b.Append(l.Source, l.Service, l.IncidentID, r.repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
-			l.DeploymentID, l.Link, b8(r.dead), r.ver)
-	})
 }
 
 // Derived reads the live derived records (FINAL, deleted = 0) of the given
