@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -67,4 +69,22 @@ func EqualHex(got, want string) bool {
 	g, err1 := hex.DecodeString(got)
 	w, err2 := hex.DecodeString(want)
 	return err1 == nil && err2 == nil && len(w) > 0 && hmac.Equal(g, w)
+}
+
+// CheckSecret applies the rule every source shares: a receiver needs its
+// secret, unless it is explicitly run open (insecure) for local development,
+// which log is told once. It reports whether the receiver runs open; missing
+// is the source's error for an absent secret.
+func CheckSecret(source string, haveSecret, insecure bool, missing error, log *slog.Logger) (open bool, err error) {
+	if haveSecret {
+		return false, nil
+	}
+	if !insecure {
+		return false, fmt.Errorf("%s receiver: %w (set Insecure only for local development)", source, missing)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn(source + " webhook receiver is running without a secret: deliveries are NOT authenticated; use only for local development")
+	return true, nil
 }

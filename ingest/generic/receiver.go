@@ -58,21 +58,24 @@ func NewReceiver(cfg ReceiverConfig, kind string) (*ingest.Receiver, error) {
 	return newReceiver(cfg, kind, true)
 }
 
+// quiet is log, or a logger that drops everything when warn is false: the
+// second receiver of one handler does not repeat the first one's warning.
+func quiet(log *slog.Logger, warn bool) *slog.Logger {
+	if warn {
+		return log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
 func newReceiver(cfg ReceiverConfig, kind string, warn bool) (*ingest.Receiver, error) {
 	if kind != KindDeployment && kind != KindIncident {
 		return nil, fmt.Errorf("%w, not %q", errUnknownKind, kind)
 	}
-	if cfg.Token == "" && !cfg.Insecure {
-		return nil, fmt.Errorf("generic receiver: %w (set Insecure only for local development)", ErrEmptyToken)
+	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, quiet(cfg.Logger, warn))
+	if err != nil {
+		return nil, err
 	}
-	s := &source{kind: kind, token: cfg.Token, insecure: cfg.Token == ""}
-	if s.insecure && warn {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("generic webhook receiver is running without a token: documents are NOT authenticated; use only for local development")
-	}
+	s := &source{kind: kind, token: cfg.Token, insecure: open}
 	return ingest.NewReceiver(s, cfg.ReceiverOptions)
 }
 

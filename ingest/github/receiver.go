@@ -5,8 +5,6 @@ package github
 
 import (
 	"errors"
-	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -43,17 +41,11 @@ type ReceiverConfig struct {
 // secret is an error unless cfg.Insecure is set, in which case a warning
 // is logged.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	if cfg.Secret == "" && !cfg.Insecure {
-		return nil, fmt.Errorf("github receiver: %w (set Insecure only for local development)", ErrEmptySecret)
+	open, err := ingest.CheckSecret(Source, cfg.Secret != "", cfg.Insecure, ErrEmptySecret, cfg.Logger)
+	if err != nil {
+		return nil, err
 	}
-	s := &source{secret: []byte(cfg.Secret), insecure: cfg.Insecure && cfg.Secret == ""}
-	if s.insecure {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("github webhook receiver is running without a secret: deliveries are NOT authenticated; use only for local development")
-	}
+	s := &source{secret: []byte(cfg.Secret), insecure: open}
 	return ingest.NewReceiver(s, cfg.ReceiverOptions)
 }
 

@@ -5,8 +5,6 @@ package gitlab
 
 import (
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -58,17 +56,11 @@ type ReceiverConfig struct {
 // receiver falls back to a hash of the payload. The ordering key is the
 // project's path (see Key).
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	if cfg.Token == "" && !cfg.Insecure {
-		return nil, fmt.Errorf("gitlab receiver: %w (set Insecure only for local development)", ErrEmptyToken)
+	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
+	if err != nil {
+		return nil, err
 	}
-	s := &source{token: cfg.Token, insecure: cfg.Insecure && cfg.Token == ""}
-	if s.insecure {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("gitlab webhook receiver is running without a secret token: deliveries are NOT authenticated; use only for local development")
-	}
+	s := &source{token: cfg.Token, insecure: open}
 	return ingest.NewReceiver(s, cfg.ReceiverOptions)
 }
 

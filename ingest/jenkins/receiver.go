@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -60,17 +59,11 @@ type ReceiverConfig struct {
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	if cfg.Token == "" && !cfg.Insecure {
-		return nil, fmt.Errorf("jenkins receiver: %w (set Insecure only for local development)", ErrEmptyToken)
+	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
+	if err != nil {
+		return nil, err
 	}
-	s := &source{token: cfg.Token, insecure: cfg.Token == ""}
-	if s.insecure {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("jenkins webhook receiver is running without a token: deliveries are NOT authenticated; use only for local development")
-	}
+	s := &source{token: cfg.Token, insecure: open}
 	return ingest.NewReceiver(s, cfg.ReceiverOptions)
 }
 

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -54,8 +53,9 @@ type ReceiverConfig struct {
 // NewReceiver returns the handler for POST /webhooks/opsgenie. An empty token
 // is an error unless cfg.Insecure is set, in which case a warning is logged.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	if cfg.Token == "" && !cfg.Insecure {
-		return nil, fmt.Errorf("opsgenie receiver: %w (set Insecure only for local development)", ErrEmptyToken)
+	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
+	if err != nil {
+		return nil, err
 	}
 	header := cfg.Header
 	if header == "" {
@@ -64,14 +64,7 @@ func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
 	if !validHeaderName(header) {
 		return nil, fmt.Errorf("opsgenie receiver: %q is not a valid header name", header)
 	}
-	s := &source{token: cfg.Token, header: textproto.CanonicalMIMEHeaderKey(header), insecure: cfg.Token == ""}
-	if s.insecure {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("opsgenie webhook receiver is running without a token: deliveries are NOT authenticated; use only for local development")
-	}
+	s := &source{token: cfg.Token, header: textproto.CanonicalMIMEHeaderKey(header), insecure: open}
 	return ingest.NewReceiver(s, cfg.ReceiverOptions)
 }
 

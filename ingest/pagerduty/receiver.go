@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/doraflow/doraflow/ingest"
@@ -62,8 +61,9 @@ func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
 			return nil, fmt.Errorf("pagerduty receiver: secret %d: %w", i, ErrEmptySecret)
 		}
 	}
-	if len(cfg.Secrets) == 0 && !cfg.Insecure {
-		return nil, fmt.Errorf("pagerduty receiver: %w (set Insecure only for local development)", ErrEmptySecret)
+	open, err := ingest.CheckSecret(Source, len(cfg.Secrets) > 0, cfg.Insecure, ErrEmptySecret, cfg.Logger)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.MaxBodyBytes > MaxVerifiableBodyBytes {
 		return nil, fmt.Errorf("pagerduty receiver: MaxBodyBytes %d exceeds the %d bytes a signature can be verified over",
@@ -73,14 +73,7 @@ func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &source{secrets: append([]string(nil), cfg.Secrets...), insecure: len(cfg.Secrets) == 0}
-	if s.insecure {
-		log := cfg.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("pagerduty webhook receiver is running without a secret: deliveries are NOT authenticated; use only for local development")
-	}
+	s := &source{secrets: append([]string(nil), cfg.Secrets...), insecure: open}
 	return ingest.NewReceiver(s, opts)
 }
 
