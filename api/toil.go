@@ -93,21 +93,20 @@ func (s *server) toilChanges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tq := metrics.ToilListQuery{Query: lq.Query, Limit: lq.Limit}
 	if raw := strings.TrimSpace(r.URL.Query().Get("toil")); raw != "" {
 		b, err := strconv.ParseBool(raw)
 		if err != nil {
 			s.fail(w, r, &paramError{"toil", "must be true or false"})
 			return
 		}
-		tq.ToilOnly = b
+		lq.ToilOnly = b
 	}
-	rows, err := s.cfg.Metrics.Toil().Changes(r.Context(), tq)
+	rows, err := s.cfg.Metrics.Toil().Changes(r.Context(), lq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ListResponse[metrics.ToilChangeRow]{queryEcho: echo, Limit: tq.Limit, Rows: rows})
+	writeJSON(w, http.StatusOK, ListResponse[metrics.ToilChangeRow]{queryEcho: echo, Limit: lq.Limit, Rows: rows})
 }
 
 func (s *server) toilOnboarding(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -15,11 +16,12 @@ const (
 
 // ListQuery is a drill-down request: a Query's range and filters (its
 // grouping, zone and benchmark do not apply), a row limit and, for
-// deployments, FailedOnly.
+// deployments, FailedOnly, for classified changes, ToilOnly.
 type ListQuery struct {
 	Query
 	Limit      int
 	FailedOnly bool
+	ToilOnly   bool
 }
 
 // DeploymentRow is one production deployment and its outcome.
@@ -144,13 +146,21 @@ func (e *Engine) list(ctx context.Context, file string, q ListQuery, dest any) e
 	case limit > MaxListLimit:
 		return badQuery("limit", "at most %d rows", MaxListLimit)
 	}
-	failed := uint8(0)
-	if q.FailedOnly {
-		failed = 1
+	args := append(n.args(e.catalog(), bucketNone), clickhouse.Named("limit", limit),
+		clickhouse.Named("failed_only", b8(q.FailedOnly)), clickhouse.Named("toil_only", b8(q.ToilOnly)))
+	ctx, cancel := e.bound(ctx)
+	defer cancel()
+	if err := e.conn.Select(ctx, dest, queries[file], args...); err != nil {
+		return fmt.Errorf("metrics: %s.sql: %w", file, err)
 	}
-	args := append(n.args(e.catalog(), bucketNone),
-		clickhouse.Named("limit", limit), clickhouse.Named("failed_only", failed))
-	return e.conn.Select(ctx, dest, queries[file], args...)
+	return nil
+}
+
+func b8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func optTime(t time.Time) *string {

@@ -11,7 +11,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -295,15 +294,7 @@ func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
 // fetch runs every SQL file at once and gathers their rows by group and
 // bucket.
 func (e *Engine) fetch(ctx context.Context, n *normalized, cat catalog.Catalog, bucket string) (map[cellKey]*cell, error) {
-	if e.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.timeout+5*time.Second)
-		defer cancel()
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"max_execution_time": int(math.Ceil(e.timeout.Seconds())),
-		}))
-	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := e.bound(ctx)
 	defer cancel()
 
 	args := n.args(cat, bucket)

@@ -519,14 +519,6 @@ func (s ToilSettings) Cost(toilSeconds, allSeconds, pipelineLostSeconds, inciden
 
 // ---- drill-down -------------------------------------------------------------
 
-// ToilListQuery is a drill-down of classified changes: a Query's range and
-// filters, a row limit and ToilOnly.
-type ToilListQuery struct {
-	Query
-	Limit    int
-	ToilOnly bool
-}
-
 // ToilChangeRow is one classified change merged in the range.
 type ToilChangeRow struct {
 	Service       string    `ch:"service" json:"service"`
@@ -552,28 +544,10 @@ type ToilChangeRow struct {
 
 // Changes lists the classified changes merged in the range, toil first,
 // then by credited effort.
-func (t *ToilEngine) Changes(ctx context.Context, q ToilListQuery) ([]ToilChangeRow, error) {
-	n, err := t.e.normalize(q.Query)
-	if err != nil {
-		return nil, err
-	}
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = DefaultListLimit
-	case limit > MaxListLimit:
-		return nil, badQuery("limit", "at most %d rows", MaxListLimit)
-	}
-	toilOnly := uint8(0)
-	if q.ToilOnly {
-		toilOnly = 1
-	}
-	ctx, cancel := t.e.bound(ctx)
-	defer cancel()
-	args := append(n.args(t.e.catalog(), bucketNone), clickhouse.Named("limit", limit), clickhouse.Named("toil_only", toilOnly))
+func (t *ToilEngine) Changes(ctx context.Context, q ListQuery) ([]ToilChangeRow, error) {
 	var rows []ToilChangeRow
-	if err := t.e.conn.Select(ctx, &rows, queries["toil_changes"], args...); err != nil {
-		return nil, fmt.Errorf("metrics: toil_changes.sql: %w", err)
+	if err := t.e.list(ctx, "toil_changes", q, &rows); err != nil {
+		return nil, err
 	}
 	for i := range rows {
 		r := &rows[i]

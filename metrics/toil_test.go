@@ -301,7 +301,7 @@ func TestToilSeries(t *testing.T) {
 func TestToilChanges(t *testing.T) {
 	te := toilEngine(t)
 	ctx := testCtx(t)
-	rows, err := te.Changes(ctx, metrics.ToilListQuery{Query: q3("")})
+	rows, err := te.Changes(ctx, metrics.ListQuery{Query: q3("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestToilChanges(t *testing.T) {
 	if rows[1].Deployed != nil {
 		t.Errorf("pr/3 is not deployed: %+v", rows[1])
 	}
-	toilOnly, err := te.Changes(ctx, metrics.ToilListQuery{Query: q3(""), ToilOnly: true, Limit: 2})
+	toilOnly, err := te.Changes(ctx, metrics.ListQuery{Query: q3(""), ToilOnly: true, Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
