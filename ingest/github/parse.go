@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Options tune how payloads become facts.
@@ -711,7 +711,7 @@ func parseIssue(payload []byte, opts Options) (facts.Batch, error) {
 		Repo:      repo,
 		Title:     is.Title,
 		State:     "open",
-		Severity:  severityFromLabels(labels),
+		Severity:  ingest.SeverityFromLabels(labels),
 		URL:       is.HTMLURL,
 		Labels:    labels,
 		CreatedAt: is.CreatedAt.Time,
@@ -724,7 +724,7 @@ func parseIssue(payload []byte, opts Options) (facts.Batch, error) {
 			inc.ResolvedAt = inc.UpdatedAt
 		}
 	}
-	inc.CausedByDeployment, inc.CausedBySHA = parseIncidentRefs(labels, is.Body)
+	inc.CausedByDeployment, inc.CausedBySHA = ingest.IncidentRefs(labels, is.Body)
 	return facts.Batch{Incidents: []facts.Incident{inc}}, nil
 }
 
@@ -741,67 +741,6 @@ func hasIncidentLabel(labels, incident []string) bool {
 		}
 	}
 	return false
-}
-
-var (
-	deploymentRefRE = regexp.MustCompile(`(?i)\b(?:caused[-_ ]by[-_ ])?deployment(?:[-_ ]?id)?\s*(?:[:=]\s*#?|#)\s*(\d{1,20})\b`)
-	shaRefRE        = regexp.MustCompile(`(?i)\b(?:commit|caused[-_ ]by|sha)\s*[:=#]?\s*([0-9a-f]{40})\b`)
-	severityRE      = regexp.MustCompile(`(?i)^\s*(?:severity\s*[:/=_ -]\s*(\S.*?)|(sev)[-_ ]?([0-9]))\s*$`)
-)
-
-// parseIncidentRefs reads the explicit cause references of an incident
-// issue: its labels first, then its body, the first match of each kind
-// winning. Matching is case-insensitive and a reference may stand anywhere
-// in a label or a body line.
-//
-// A deployment id (GitHub's numeric deployment id) is read from:
-//
-//	deployment: 1234
-//	deployment #1234
-//	deployment: #1234
-//	deployment-id: 1234    (also deployment_id, deploymentid, "deployment id", with : or =)
-//	caused-by-deployment: 1234   (also caused_by_deployment, "caused by deployment")
-//
-// A commit is read from a full 40-hex SHA after "commit", "caused-by"
-// ("caused_by", "caused by") or "sha", with an optional ":", "=" or "#":
-//
-//	commit 3f786850e387550fdab836ed7e6dc881de23001b
-//	caused-by: 3f786850e387550fdab836ed7e6dc881de23001b
-//	sha=3f786850e387550fdab836ed7e6dc881de23001b
-//
-// Abbreviated SHAs are not accepted.
-func parseIncidentRefs(labels []string, body string) (deployment, sha string) {
-	texts := append(append([]string(nil), labels...), body)
-	for _, t := range texts {
-		if deployment == "" {
-			if m := deploymentRefRE.FindStringSubmatch(t); m != nil {
-				deployment = m[1]
-			}
-		}
-		if sha == "" {
-			if m := shaRefRE.FindStringSubmatch(t); m != nil {
-				sha = strings.ToLower(m[1])
-			}
-		}
-	}
-	return deployment, sha
-}
-
-// severityFromLabels reads a severity from a label "severity: high" (also
-// "severity/high", "severity-high", ...) giving "high", or "sev1"/"SEV-1"
-// giving "sev1". The first such label wins.
-func severityFromLabels(labels []string) string {
-	for _, l := range labels {
-		m := severityRE.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		if m[1] != "" {
-			return strings.ToLower(strings.TrimSpace(m[1]))
-		}
-		return "sev" + m[3]
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
@@ -468,7 +469,7 @@ func TestParseIssueCauseReferences(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			labels := append([]string{"incident"}, c.labels...)
-			dep, got := parseIncidentRefs(labels, c.body)
+			dep, got := ingest.IncidentRefs(labels, c.body)
 			if dep != c.deployment || got != c.sha {
 				t.Fatalf("refs = %q, %q; want %q, %q", dep, got, c.deployment, c.sha)
 			}
@@ -510,8 +511,8 @@ func TestSeverityFromLabels(t *testing.T) {
 		if labels != "" {
 			ls = strings.Split(labels, ",")
 		}
-		if got := severityFromLabels(ls); got != want {
-			t.Errorf("severityFromLabels(%q) = %q, want %q", labels, got, want)
+		if got := ingest.SeverityFromLabels(ls); got != want {
+			t.Errorf("ingest.SeverityFromLabels(%q) = %q, want %q", labels, got, want)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Options tune how payloads become facts.
@@ -845,7 +846,7 @@ func parseIssue(e *gl.IssueEvent, normalized []byte, opts Options) (facts.Batch,
 		UpdatedAt: updated,
 	}
 	if inc.Severity == "unknown" || inc.Severity == "" {
-		inc.Severity = severityFromLabels(labels)
+		inc.Severity = ingest.SeverityFromLabels(labels)
 	}
 	if strings.EqualFold(strings.TrimSpace(a.State), "closed") {
 		inc.State = "resolved"
@@ -854,7 +855,7 @@ func parseIssue(e *gl.IssueEvent, normalized []byte, opts Options) (facts.Batch,
 			inc.ResolvedAt = updated
 		}
 	}
-	inc.CausedByDeployment, inc.CausedBySHA = parseIncidentRefs(labels, a.Description)
+	inc.CausedByDeployment, inc.CausedBySHA = ingest.IncidentRefs(labels, a.Description)
 	return facts.Batch{Incidents: []facts.Incident{inc}}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
@@ -821,9 +822,9 @@ func TestParseIncidentRefs(t *testing.T) {
 		{[]string{"deployment:9"}, "deployment: 10", "9", ""}, // labels first
 		{[]string{"caused-by:" + sha}, "commit " + strings.Repeat("a", 40), "", sha},
 	} {
-		dep, s := parseIncidentRefs(tc.labels, tc.body)
+		dep, s := ingest.IncidentRefs(tc.labels, tc.body)
 		if dep != tc.dep || s != tc.wantS {
-			t.Errorf("parseIncidentRefs(%q, %q) = %q, %q; want %q, %q", tc.labels, tc.body, dep, s, tc.dep, tc.wantS)
+			t.Errorf("ingest.IncidentRefs(%q, %q) = %q, %q; want %q, %q", tc.labels, tc.body, dep, s, tc.dep, tc.wantS)
 		}
 	}
 }
@@ -843,8 +844,8 @@ func TestSeverityFromLabels(t *testing.T) {
 		{[]string{"severity"}, ""},
 		{nil, ""},
 	} {
-		if got := severityFromLabels(tc.labels); got != tc.want {
-			t.Errorf("severityFromLabels(%q) = %q, want %q", tc.labels, got, tc.want)
+		if got := ingest.SeverityFromLabels(tc.labels); got != tc.want {
+			t.Errorf("ingest.SeverityFromLabels(%q) = %q, want %q", tc.labels, got, tc.want)
 		}
 	}
 }

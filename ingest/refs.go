@@ -1,4 +1,4 @@
-package gitlab
+package ingest
 
 import (
 	"regexp"
@@ -11,15 +11,14 @@ var (
 	severityRE      = regexp.MustCompile(`(?i)^\s*(?:severity\s*(?:::|[:/=_ -])\s*(\S.*?)|(sev)[-_ ]?([0-9]))\s*$`)
 )
 
-// parseIncidentRefs reads the explicit cause references of an incident
-// issue: its labels first, then its description, the first match of each
-// kind winning. The forms are those the GitHub source reads from issue
-// bodies. Matching is case-insensitive and a reference may stand anywhere in
-// a label or a line.
+// IncidentRefs reads the explicit cause references of an incident from its
+// labels first, then its text (an issue's body or description), the first
+// match of each kind winning. Matching is case-insensitive and a reference
+// may stand anywhere in a label or a line.
 //
-// A deployment id (the deployment_id of GitLab's Deployment Hook, which is
-// the instance-wide id, not the per-project number the UI shows) is read
-// from:
+// A deployment id (the host's deployment id: GitHub's numeric one, GitLab's
+// instance-wide deployment_id rather than the per-project number its UI
+// shows) is read from:
 //
 //	deployment: 1234
 //	deployment #1234
@@ -35,8 +34,8 @@ var (
 //	sha=3f786850e387550fdab836ed7e6dc881de23001b
 //
 // Abbreviated SHAs are not accepted.
-func parseIncidentRefs(labels []string, description string) (deployment, sha string) {
-	texts := append(append([]string(nil), labels...), description)
+func IncidentRefs(labels []string, text string) (deployment, sha string) {
+	texts := append(append([]string(nil), labels...), text)
 	for _, t := range texts {
 		if deployment == "" {
 			if m := deploymentRefRE.FindStringSubmatch(t); m != nil {
@@ -52,11 +51,11 @@ func parseIncidentRefs(labels []string, description string) (deployment, sha str
 	return deployment, sha
 }
 
-// severityFromLabels reads a severity from a label: GitLab's scoped
+// SeverityFromLabels reads a severity from a label: GitLab's scoped
 // "severity::high", or "severity: high" (also "severity/high",
 // "severity-high", ...) giving "high"; "sev1"/"SEV-1" giving "sev1". The
 // first such label wins.
-func severityFromLabels(labels []string) string {
+func SeverityFromLabels(labels []string) string {
 	for _, l := range labels {
 		m := severityRE.FindStringSubmatch(l)
 		if m == nil {
