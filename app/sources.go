@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +24,13 @@ import (
 	"github.com/doraflow/doraflow/ingest/pagerduty"
 )
 
+// headerTokenSources are the sources whose secret is presented as is in a
+// request header (a token), not used as an HMAC key.
+var headerTokenSources = map[string]bool{
+	gitlab.Source: true, opsgenie.Source: true, alertmanager.Source: true,
+	jenkins.Source: true, cdevents.Source: true, generic.Source: true,
+}
+
 // receivers builds the handler of every enabled source, by mount path.
 func receivers(s config.Sources, o ingest.ReceiverOptions) (map[string]http.Handler, error) {
 	out := map[string]http.Handler{}
@@ -39,6 +47,10 @@ func receivers(s config.Sources, o ingest.ReceiverOptions) (map[string]http.Hand
 			continue
 		}
 		secret, insecure := n.Secret(), n.Insecure
+		if headerTokenSources[n.Name] && secret != strings.TrimSpace(secret) {
+			err = fmt.Errorf("source %s: the token in %s begins or ends with a blank or a newline, which an HTTP header cannot carry, so no delivery could match it: remove them", n.Name, n.SecretEnv)
+			break
+		}
 		switch n.Name {
 		case github.Source:
 			h, e := github.NewReceiver(github.ReceiverConfig{Secret: secret, Insecure: insecure, ReceiverOptions: o})
@@ -47,7 +59,7 @@ func receivers(s config.Sources, o ingest.ReceiverOptions) (map[string]http.Hand
 			h, e := gitlab.NewReceiver(gitlab.ReceiverConfig{Token: secret, Insecure: insecure, ReceiverOptions: o})
 			err = add(n.Name, gitlab.Path, h, e)
 		case pagerduty.Source:
-			h, e := pagerduty.NewReceiver(pagerduty.ReceiverConfig{Secrets: n.Secrets, Insecure: insecure, ReceiverOptions: o})
+			h, e := pagerduty.NewReceiver(pagerduty.ReceiverConfig{Secrets: n.RotationSecrets(), Insecure: insecure, ReceiverOptions: o})
 			err = add(n.Name, pagerduty.Path, h, e)
 		case opsgenie.Source:
 			h, e := opsgenie.NewReceiver(opsgenie.ReceiverConfig{Token: secret, Header: n.Header, Insecure: insecure, ReceiverOptions: o})

@@ -21,9 +21,10 @@ type Sources struct {
 type Source struct {
 	Enabled   bool   `yaml:"enabled"`
 	SecretEnv string `yaml:"secret_env"`
-	// Secrets holds the secret(s) read from SecretEnv: one, or several
-	// separated by commas while a secret is rotated (PagerDuty).
-	Secrets []string `yaml:"-"`
+	// SecretValue is the value of the SecretEnv variable exactly as written:
+	// commas, spaces and all are part of the secret. Only a source whose
+	// vendor documents a rotation list reads it as one (RotationSecrets).
+	SecretValue string `yaml:"-"`
 	// Insecure accepts unauthenticated deliveries. Development only.
 	Insecure bool `yaml:"insecure"`
 	// IncidentLabels: issue labels that make an issue an incident (GitHub, GitLab).
@@ -35,13 +36,16 @@ type Source struct {
 	ServiceLabel string `yaml:"service_label"`
 }
 
-// Secret is the source's first secret, "" when none is set.
-func (s Source) Secret() string {
-	if len(s.Secrets) == 0 {
-		return ""
-	}
-	return s.Secrets[0]
-}
+// Secret is the source's secret exactly as its variable holds it, "" when
+// none is set.
+func (s Source) Secret() string { return s.SecretValue }
+
+// RotationSecrets reads the secret as a rotation list: the secrets
+// separated by commas, blanks around each trimmed, empty ones dropped. Only
+// for sources that document rotating to a new secret while deliveries are
+// still signed with the old one (PagerDuty, whose generated secrets never
+// hold a comma or a blank); a delivery is accepted under any of them.
+func (s Source) RotationSecrets() []string { return splitList(s.SecretValue) }
 
 // DefaultSources enables GitHub only; every secret is read from a
 // DORA_<SOURCE>_WEBHOOK_SECRET variable unless the file names another.
@@ -77,7 +81,7 @@ type NamedSource struct {
 func (s *Sources) readSecrets(getenv func(string) string) {
 	for _, n := range s.Each() {
 		if n.SecretEnv != "" {
-			n.Secrets = splitList(getenv(n.SecretEnv))
+			n.SecretValue = getenv(n.SecretEnv)
 		}
 	}
 }

@@ -31,7 +31,7 @@ func demo(args []string) error {
 		cfg.ClickHouse.Database = "dora_demo" // keep the demo apart from real data
 	}
 	if cfg.Sources.GitHub.Secret() == "" {
-		cfg.Sources.GitHub.Secrets = []string{randomSecret()}
+		cfg.Sources.GitHub.SecretValue = randomSecret()
 	}
 	if len(cfg.Catalog.Services) == 0 {
 		for _, r := range simulate.DemoRepos {
