@@ -19,7 +19,7 @@ func TestIncidentUpdateWithoutServiceStaysWithItsService(t *testing.T) {
 	cat := catalog.Catalog{Services: []catalog.Service{
 		{Name: "billing", Team: "payments", Repos: []string{"acme/billing"}, Aliases: []string{"team1"}}}}
 	p := startPipelineWith(t, cat, func(c *config.Config) {
-		c.Sources.Opsgenie.Enabled, c.Sources.Opsgenie.Secrets = true, []string{token}
+		c.Sources.Opsgenie.Enabled, c.Sources.Opsgenie.SecretValue = true, token
 		c.Aggregator.MaxBatch = 1
 	})
 	var hooks []toolHook

@@ -39,10 +39,10 @@ func mixedCatalog() catalog.Catalog {
 // enableMixedSources enables the sources of mixedHistory beside GitHub,
 // each with its secret.
 func enableMixedSources(c *config.Config) {
-	c.Sources.GitLab.Enabled, c.Sources.GitLab.Secrets = true, []string{mixedGitLabToken}
-	c.Sources.Generic.Enabled, c.Sources.Generic.Secrets = true, []string{mixedGenericToken}
-	c.Sources.PagerDuty.Enabled, c.Sources.PagerDuty.Secrets = true, []string{mixedPagerDutySecret}
-	c.Sources.Alertmanager.Enabled, c.Sources.Alertmanager.Secrets = true, []string{mixedAlertmanagerToken}
+	c.Sources.GitLab.Enabled, c.Sources.GitLab.SecretValue = true, mixedGitLabToken
+	c.Sources.Generic.Enabled, c.Sources.Generic.SecretValue = true, mixedGenericToken
+	c.Sources.PagerDuty.Enabled, c.Sources.PagerDuty.SecretValue = true, mixedPagerDutySecret
+	c.Sources.Alertmanager.Enabled, c.Sources.Alertmanager.SecretValue = true, mixedAlertmanagerToken
 }
 
 // mixedIDs are the ids the drill-downs are checked against.
