@@ -50,6 +50,8 @@ func TestBadFilesAreRefused(t *testing.T) {
 		"bad zone":      "metrics:\n  time_zone: Mars/Olympus\n",
 		"bad duration":  "metrics:\n  lookback: fortnight\n",
 		"rule, no repo": "metrics:\n  deploy_rules:\n    - workflow: deploy.yml\n",
+		// An in-memory embedded broker would acknowledge what a crash loses.
+		"broker in memory": "kafka:\n  embedded_data_dir: \"\"\n",
 	} {
 		p := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(p, []byte(body), 0o600)
