@@ -40,7 +40,18 @@ func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // process is a service binary started by a test.
 type process struct {
-	cmd *exec.Cmd
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// exited reports whether the process has ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // startProcess runs bin in dir with env added to the test's environment,
@@ -56,8 +67,8 @@ func startProcess(t *testing.T, bin, dir string, env []string, args ...string) *
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd}
 	done := make(chan struct{})
+	p := &process{cmd: cmd, done: done}
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
