@@ -56,6 +56,9 @@ func (c Config) CatalogSources() catalog.Sources {
 // Collector is the webhook receiver's listener.
 type Collector struct {
 	Listen string `yaml:"listen"`
+	// BodyMemoryBytes bounds the webhook bodies held in memory at once by
+	// all sources (ingest.BodyBudget); 0 means ingest.DefaultBodyBudgetBytes.
+	BodyMemoryBytes int64 `yaml:"body_memory_bytes"`
 }
 
 // Aggregator tunes the consumer; its listener serves only /metrics and

@@ -90,7 +90,8 @@ func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 		}
 		payload = []byte(values.Get("payload"))
 	}
-	ident := ingest.Identity{Event: event, ID: id, Key: Key(payload), Payload: payload}
+	key, checked := readKey(payload)
+	ident := ingest.Identity{Event: event, ID: id, Key: key, Payload: payload, Checked: checked}
 	if event == "ping" {
 		ident.Reply = pong{Status: "pong"}
 	}
