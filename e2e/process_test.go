@@ -14,7 +14,7 @@ import (
 )
 
 // buildCommand builds ../cmd/<name> into a temporary directory.
-func buildCommand(t *testing.T, name string) string {
+func buildCommand(t testing.TB, name string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), name)
 	build := exec.Command("go", "build", "-o", bin, "../cmd/"+name)
@@ -26,7 +26,7 @@ func buildCommand(t *testing.T, name string) string {
 }
 
 // freePort returns a loopback port nothing listens on now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,7 +57,7 @@ func (p *process) exited() bool {
 // startProcess runs bin in dir with env added to the test's environment,
 // its log on the test's stderr, and stops it (SIGTERM) when the test ends
 // unless it was killed before.
-func startProcess(t *testing.T, bin, dir string, env []string, args ...string) *process {
+func startProcess(t testing.TB, bin, dir string, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
