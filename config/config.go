@@ -16,6 +16,7 @@ import (
 
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/derive"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/metrics"
 )
 
@@ -331,6 +332,10 @@ func (c Config) Validate() error {
 	}
 	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
 		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
+	}
+	if b := c.Collector.BodyMemoryBytes; b < 0 || (b > 0 && b*3/4 < ingest.DefaultMaxBodyBytes) {
+		return fmt.Errorf("config: collector.body_memory_bytes is %d: it must be 0 (the default) or at least %d, so that a %d-byte delivery fits in the three quarters of it that large bodies may take",
+			b, ingest.DefaultMaxBodyBytes*4/3+1, ingest.DefaultMaxBodyBytes)
 	}
 	if len(c.Kafka.Brokers) == 0 && strings.TrimSpace(c.Kafka.EmbeddedDataDir) == "" {
 		return errors.New("config: kafka.embedded_data_dir is empty: with no kafka.brokers the embedded broker keeps its log on disk there, " +
