@@ -92,3 +92,34 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += n
 	return n, err
 }
+
+// A missing or malformed signature is refused from the headers, before
+// any of the body is read.
+func TestSignatureHeaderCheckedBeforeTheBody(t *testing.T) {
+	rc, err := NewReceiver(ReceiverConfig{Secret: testSecret, ReceiverOptions: ingest.ReceiverOptions{
+		Publisher: discardPublisher{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []string{"", "sha1=0000000000000000000000000000000000000000", "sha256=zz", "md5=1"} {
+		body := &countingReader{r: bytes.NewReader(bytes.Repeat([]byte(" "), 1<<20))}
+		req := httptest.NewRequest(http.MethodPost, Path, body)
+		req.ContentLength = 1 << 20
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(HeaderEvent, "push")
+		req.Header.Set(HeaderDelivery, "d-1")
+		if v, ok := strings.CutPrefix(sig, "sha1="); ok {
+			req.Header.Set(HeaderSignatureV1, "sha1="+v)
+		} else if sig != "" {
+			req.Header.Set(HeaderSignature, sig)
+		}
+		w := httptest.NewRecorder()
+		rc.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("signature %q: %d %s, want 401", sig, w.Code, w.Body)
+		}
+		if body.n != 0 {
+			t.Errorf("signature %q: %d bytes of the body read before refusing", sig, body.n)
+		}
+	}
+}

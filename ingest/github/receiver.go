@@ -60,6 +60,16 @@ func (s *source) MediaTypes() []string {
 	return []string{"application/json", "application/x-www-form-urlencoded"}
 }
 
+// AuthenticateHeader refuses a missing or malformed signature before the
+// body is read; Authenticate checks it against the body.
+func (s *source) AuthenticateHeader(h http.Header) error {
+	if s.insecure {
+		return nil
+	}
+	_, err := signatureHeader(s.secret, h)
+	return err
+}
+
 func (s *source) Authenticate(h http.Header, body []byte) error {
 	if s.insecure {
 		return nil
