@@ -51,17 +51,7 @@ func TestClickHouseDownAtStart(t *testing.T) {
 
 	// 20 repositories × 10 production deployments, each three deliveries.
 	const repos, perRepo = 20, 10
-	b := simulate.NewBuilder("start-order")
-	base := mustTime("2026-05-04T00:00:00Z")
-	var id int64
-	for i := 0; i < perRepo; i++ {
-		for r := 0; r < repos; r++ {
-			id++
-			at := base.Add(time.Duration(i)*time.Hour + time.Duration(r)*time.Second)
-			b.Deploy(fmt.Sprintf("acme/svc-%02d", r), simulate.Deployment{ID: id, SHA: b.SHA(), Environment: "production",
-				CreatedAt: at, FinishedAt: at.Add(time.Minute), State: "success"})
-		}
-	}
+	b := productionDeploys("start-order", repos, perRepo)
 	ds := b.Deliveries()
 	sender := simulate.Sender{URL: "http://" + loopback(collectorPort) + "/webhooks/github", Secret: testSecret}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -156,4 +146,22 @@ func sumDeployments(t *testing.T, u string) uint64 {
 		n += r.Deployments
 	}
 	return n
+}
+
+// productionDeploys is repos repositories (acme/svc-000 ...) × perRepo
+// successful production deployments from 4 May 2026 on, hourly, each a
+// deployment event, an in_progress and a success status.
+func productionDeploys(prefix string, repos, perRepo int) *simulate.Builder {
+	b := simulate.NewBuilder(prefix)
+	base := mustTime("2026-05-04T00:00:00Z")
+	var id int64
+	for i := 0; i < perRepo; i++ {
+		for r := 0; r < repos; r++ {
+			id++
+			at := base.Add(time.Duration(i)*time.Hour + time.Duration(r)*time.Second)
+			b.Deploy(fmt.Sprintf("acme/svc-%03d", r), simulate.Deployment{ID: id, SHA: b.SHA(), Environment: "production",
+				CreatedAt: at, FinishedAt: at.Add(time.Minute), State: "success"})
+		}
+	}
+	return b
 }
