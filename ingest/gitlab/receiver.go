@@ -93,7 +93,8 @@ func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 			break
 		}
 	}
-	return ingest.Identity{Event: event, ID: id, Key: Key(body)}, nil
+	key, checked := readKey(body)
+	return ingest.Identity{Event: event, ID: id, Key: key, Checked: checked}, nil
 }
 
 // checkEvent returns why an X-Gitlab-Event value is unacceptable, or "".
