@@ -148,6 +148,7 @@ func readKey(payload []byte) (string, bool) {
 	}
 	return Source, true
 }
+
 // ---- shared shapes -----------------------------------------------------------
 
 // projectFields are the fields projectRefs reads, part of every event's
@@ -193,6 +194,7 @@ func refsPath(pathWithNamespace, homepage, gitHTTPURL string) string {
 	}
 	return ""
 }
+
 // pathFromURL is "group/name" from a project URL such as
 // https://gitlab.example.com/group/name(.git). An instance served under a
 // relative URL root would contribute that root too, which is why a
