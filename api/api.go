@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,6 +214,7 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
 			s.log.Warn("api: not ready", "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 			return
 		}
@@ -246,7 +248,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // fail answers an error from the metrics engine: the caller's mistakes are
-// 400, the rest are logged and 500 (504 on a timeout).
+// 400, the rest are logged and 500 (503 with Retry-After while the database
+// does not answer, 504 on a timeout).
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var qe *metrics.QueryError
 	var pe *paramError
@@ -255,6 +258,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, "bad_request", qe.Param, qe.Error())
 	case errors.As(err, &pe):
 		writeError(w, http.StatusBadRequest, "bad_request", pe.param, pe.Error())
+	case s.databaseDown(r):
+		s.log.Warn("api: query failed while the database does not answer", "path", r.URL.Path, "err", err)
+		writeUnavailable(w, "the database does not answer; retry later")
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.Error("api: query timed out", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusGatewayTimeout, "timeout", "", "the query took too long")

@@ -9,7 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -31,26 +35,52 @@ func NewRegistry() *prometheus.Registry {
 }
 
 // Kafka returns the brokers to use. With none configured it starts the
-// embedded broker and says so; stop closes it.
+// embedded broker on its data directory and says so; stop closes it. The
+// directory is locked for the life of the process, so that a second process
+// cannot start another broker on the same log.
 func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), err error) {
 	bc = broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions}
 	if len(bc.Brokers) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := broker.EnsureTopic(ctx, bc); err != nil {
-			log.Warn("could not ensure the delivery topic exists", "topic", bc.Topic, "err", err)
-		}
-		return bc, func() {}, nil
+		ctx, cancel := context.WithCancel(context.Background())
+		go ensureTopic(ctx, bc, log)
+		return bc, cancel, nil
 	}
-	emb, err := broker.StartEmbedded(broker.EmbeddedConfig{Port: cfg.Kafka.EmbeddedPort, DataDir: cfg.Kafka.EmbeddedDataDir,
+	dir := cfg.Kafka.EmbeddedDataDir
+	if dir == "" {
+		return bc, nil, errors.New("kafka: no brokers and no kafka.embedded_data_dir: the embedded broker needs a directory for its log")
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return bc, nil, fmt.Errorf("kafka: embedded broker data directory: %w", err)
+	}
+	lock := flock.New(filepath.Join(dir, ".lock"))
+	locked, err := lock.TryLock()
+	if err != nil {
+		return bc, nil, fmt.Errorf("kafka: lock %s: %w", dir, err)
+	}
+	if !locked {
+		return bc, nil, fmt.Errorf("kafka: the embedded broker's data directory %s is in use by another process: "+
+			"run one process with the embedded broker (doractl serve) and point the others at it with kafka.brokers, or give each its own kafka.embedded_data_dir", dir)
+	}
+	emb, err := broker.StartEmbedded(broker.EmbeddedConfig{Port: cfg.Kafka.EmbeddedPort, DataDir: dir,
 		Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
 	if err != nil {
+		lock.Unlock()
 		return bc, nil, err
 	}
 	bc.Brokers = emb.Addrs()
-	log.Info("no Kafka brokers configured: started the embedded Kafka-protocol broker",
-		"addr", bc.Brokers, "data_dir", cfg.Kafka.EmbeddedDataDir, "topic", bc.Topic)
-	return bc, emb.Close, nil
+	log.Info("no Kafka brokers configured: started the embedded Kafka-protocol broker; its log is synced to disk before each acknowledgement",
+		"addr", bc.Brokers, "data_dir", dir, "topic", bc.Topic)
+	return bc, func() { emb.Close(); lock.Unlock() }, nil
+}
+
+// ensureTopic creates the delivery topic, retrying with back-off while the
+// brokers cannot be reached: a process may start before Kafka does.
+func ensureTopic(ctx context.Context, bc broker.Config, log *slog.Logger) {
+	retry(ctx, log, "ensure the delivery topic exists", func() error {
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return broker.EnsureTopic(tctx, bc)
+	})
 }
 
 // Catalog loads the catalog from the file and Backstage, and keeps it
@@ -82,7 +112,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 // function that leaves the group.
 func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
 	c := broker.NewConsumer(bc, cfg.Kafka.Group)
-	agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
+	agg, err := aggregator.New(aggregator.Config{Consumer: waitingConsumer{Consumer: c, log: log}, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
 		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
 	if err != nil {
 		c.Close()

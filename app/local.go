@@ -23,8 +23,11 @@ type Local struct {
 	stop         []func()
 }
 
-// StartLocal starts every part and returns once all listeners are up.
-// Cancelling ctx stops them; call Close to wait and release resources.
+// StartLocal starts every part and returns once all listeners are up and
+// ClickHouse answers. The collector and the API listen at once: while
+// ClickHouse does not answer yet, webhooks are accepted into the broker and
+// the API answers 503. Cancelling ctx stops every part; call Close to wait
+// and release resources.
 func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Local, error) {
 	l := &Local{errc: make(chan error, 4)}
 	fail := func(err error) (*Local, error) {
@@ -36,17 +39,6 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 		return fail(err)
 	}
 	l.stop = append(l.stop, stopBroker)
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return fail(fmt.Errorf("clickhouse at %s: %w", cfg.ClickHouse.Addr, err))
-	}
-	l.Store = st
-	l.stop = append(l.stop, func() { st.Close() })
-
-	cat, err := Catalog(ctx, cfg, log)
-	if err != nil {
-		return fail(err)
-	}
 	reg := NewRegistry()
 	pub := broker.NewPublisher(bc)
 	l.stop = append(l.stop, func() { pub.Close() })
@@ -54,22 +46,11 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	if err != nil {
 		return fail(err)
 	}
-	agg, leave, err := NewAggregator(cfg, st, cat, bc, reg, log.With("service", "aggregator"))
-	if err != nil {
-		return fail(err)
-	}
-	l.Aggregator = agg
-	l.stop = append(l.stop, func() { leave() })
-
-	ah, err := APIHandler(ctx, cfg, st, cat, reg, log.With("service", "api"))
-	if err != nil {
-		return fail(err)
-	}
+	ah := NewPending("ClickHouse at "+cfg.ClickHouse.Addr, nil)
 	collectorAddr := make(chan string, 1)
 	apiAddr := make(chan string, 1)
 	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, ch, log, collectorAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.API.Listen, ah, log, apiAddr) }()
-	go func() { l.errc <- agg.Run(ctx) }()
 	for _, w := range []struct {
 		addr chan string
 		url  *string
@@ -83,6 +64,29 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 			return fail(fmt.Errorf("listeners did not start"))
 		}
 	}
+
+	st, err := WaitStore(ctx, cfg, log)
+	if err != nil {
+		return fail(fmt.Errorf("clickhouse at %s: %w", cfg.ClickHouse.Addr, err))
+	}
+	l.Store = st
+	l.stop = append(l.stop, func() { st.Close() })
+	cat, err := Catalog(ctx, cfg, log)
+	if err != nil {
+		return fail(err)
+	}
+	agg, leave, err := NewAggregator(cfg, st, cat, bc, reg, log.With("service", "aggregator"))
+	if err != nil {
+		return fail(err)
+	}
+	l.Aggregator = agg
+	l.stop = append(l.stop, func() { leave() })
+	api, err := APIHandler(ctx, cfg, st, cat, reg, log.With("service", "api"))
+	if err != nil {
+		return fail(err)
+	}
+	ah.Set(api)
+	go func() { l.errc <- agg.Run(ctx) }()
 	return l, nil
 }
 

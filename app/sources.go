@@ -94,7 +94,8 @@ func receivers(s config.Sources, o ingest.ReceiverOptions) (map[string]http.Hand
 // CollectorHandler serves the webhook endpoint of every enabled source
 // under /webhooks/, plus /healthz and /metrics.
 func CollectorHandler(cfg config.Config, pub ingest.Publisher, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	o := ingest.ReceiverOptions{Publisher: pub, Metrics: ingest.NewReceiverMetrics(reg), Dedup: ingest.NewDedup(0), Logger: log}
+	o := ingest.ReceiverOptions{Publisher: pub, Metrics: ingest.NewReceiverMetrics(reg), Dedup: ingest.NewDedup(0), Logger: log,
+		Budget: ingest.NewBodyBudget(cfg.Collector.BodyMemoryBytes)}
 	hs, err := receivers(cfg.Sources, o)
 	if err != nil {
 		return nil, err

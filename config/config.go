@@ -16,6 +16,7 @@ import (
 
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/derive"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/metrics"
 )
 
@@ -56,6 +57,9 @@ func (c Config) CatalogSources() catalog.Sources {
 // Collector is the webhook receiver's listener.
 type Collector struct {
 	Listen string `yaml:"listen"`
+	// BodyMemoryBytes bounds the webhook bodies held in memory at once by
+	// all sources (ingest.BodyBudget); 0 means ingest.DefaultBodyBudgetBytes.
+	BodyMemoryBytes int64 `yaml:"body_memory_bytes"`
 }
 
 // Aggregator tunes the consumer; its listener serves only /metrics and
@@ -76,7 +80,10 @@ type API struct {
 	GaugesRefresh Duration `yaml:"gauges_refresh"`
 }
 
-// Kafka names the brokers; none means the embedded broker.
+// Kafka names the brokers; none means the embedded broker. The embedded
+// broker's log lives in EmbeddedDataDir, written and synced to disk before
+// a delivery is acknowledged; it is required with no brokers: there is no
+// in-memory mode, since that would acknowledge what a crash loses.
 type Kafka struct {
 	Brokers         []string `yaml:"brokers"`
 	Topic           string   `yaml:"topic"`
@@ -85,6 +92,10 @@ type Kafka struct {
 	EmbeddedPort    int      `yaml:"embedded_port"`
 	EmbeddedDataDir string   `yaml:"embedded_data_dir"`
 }
+
+// DefaultEmbeddedDataDir is where the embedded broker keeps its log unless
+// configured: under the working directory.
+const DefaultEmbeddedDataDir = "doraflow-data/kafka"
 
 // ClickHouse is the store.
 type ClickHouse struct {
@@ -241,7 +252,8 @@ func Default() Config {
 		Aggregator: Aggregator{Listen: "127.0.0.1:8082"},
 		API: API{Listen: "127.0.0.1:8081", TokensEnv: "DORA_API_TOKENS",
 			GaugesWindow: Duration(30 * 24 * time.Hour), GaugesRefresh: Duration(time.Minute)},
-		Kafka:      Kafka{Topic: "doraflow.deliveries", Partitions: 6, Group: "doraflow-aggregator"},
+		Kafka: Kafka{Topic: "doraflow.deliveries", Partitions: 6, Group: "doraflow-aggregator",
+			EmbeddedDataDir: DefaultEmbeddedDataDir},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", Database: "dora", Username: "default", PasswordEnv: "DORA_CLICKHOUSE_PASSWORD"},
 		Sources:    DefaultSources(),
 		Metrics:    Metrics{TimeZone: "UTC"},
@@ -291,6 +303,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	set("DORA_CLICKHOUSE_USER", &c.ClickHouse.Username)
 	set("DORA_KAFKA_TOPIC", &c.Kafka.Topic)
 	set("DORA_KAFKA_GROUP", &c.Kafka.Group)
+	set("DORA_KAFKA_EMBEDDED_DATA_DIR", &c.Kafka.EmbeddedDataDir)
 	set("DORA_TIME_ZONE", &c.Metrics.TimeZone)
 	if v := getenv("DORA_AGGREGATOR_MAX_BATCH"); v != "" {
 		if n, err := strconv.Atoi(v); err == nil {
@@ -319,6 +332,14 @@ func (c Config) Validate() error {
 	}
 	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
 		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
+	}
+	if b := c.Collector.BodyMemoryBytes; b < 0 || (b > 0 && b*3/4 < ingest.DefaultMaxBodyBytes) {
+		return fmt.Errorf("config: collector.body_memory_bytes is %d: it must be 0 (the default) or at least %d, so that a %d-byte delivery fits in the three quarters of it that large bodies may take",
+			b, ingest.DefaultMaxBodyBytes*4/3+1, ingest.DefaultMaxBodyBytes)
+	}
+	if len(c.Kafka.Brokers) == 0 && strings.TrimSpace(c.Kafka.EmbeddedDataDir) == "" {
+		return errors.New("config: kafka.embedded_data_dir is empty: with no kafka.brokers the embedded broker keeps its log on disk there, " +
+			"so that an acknowledged delivery survives a crash; name a directory or configure kafka.brokers")
 	}
 	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
 		return errors.New("config: clickhouse.addr and clickhouse.database are required")

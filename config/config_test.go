@@ -50,6 +50,10 @@ func TestBadFilesAreRefused(t *testing.T) {
 		"bad zone":      "metrics:\n  time_zone: Mars/Olympus\n",
 		"bad duration":  "metrics:\n  lookback: fortnight\n",
 		"rule, no repo": "metrics:\n  deploy_rules:\n    - workflow: deploy.yml\n",
+		// An in-memory embedded broker would acknowledge what a crash loses.
+		"broker in memory": "kafka:\n  embedded_data_dir: \"\"\n",
+		// No room for a 25 MB GitHub delivery.
+		"body budget too small": "collector:\n  body_memory_bytes: 1048576\n",
 	} {
 		p := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(p, []byte(body), 0o600)

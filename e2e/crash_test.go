@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/github"
-	"github.com/doraflow/doraflow/simulate"
 	"github.com/doraflow/doraflow/store"
 	"github.com/doraflow/doraflow/store/storetest"
 )
@@ -42,17 +40,8 @@ func TestAggregatorKilledMidStream(t *testing.T) {
 	// 100 repositories × 30 production deployments, each a deployment event,
 	// an in_progress and a success status: 9000 deliveries, 3000 deployments.
 	const repos, perRepo = 100, 30
-	b := simulate.NewBuilder("crash")
+	b := productionDeploys("crash", repos, perRepo)
 	base := mustTime("2026-05-04T00:00:00Z")
-	var id int64
-	for i := 0; i < perRepo; i++ {
-		for r := 0; r < repos; r++ {
-			id++
-			at := base.Add(time.Duration(i)*time.Hour + time.Duration(r)*time.Second)
-			b.Deploy(fmt.Sprintf("acme/svc-%03d", r), simulate.Deployment{ID: id, SHA: b.SHA(), Environment: "production",
-				CreatedAt: at, FinishedAt: at.Add(time.Minute), State: "success"})
-		}
-	}
 	var ds []ingest.Delivery
 	for _, d := range b.Deliveries() {
 		ds = append(ds, ingest.Delivery{Source: "github", Event: d.Event, ID: d.ID, ReceivedAt: base, Payload: d.Payload, Key: github.Key(d.Payload)})

@@ -42,6 +42,7 @@ func startPipelineWith(t *testing.T, cat catalog.Catalog, adjust func(*config.Co
 	cfg := config.Default()
 	cfg.ClickHouse.Addr = storetest.Addr()
 	cfg.ClickHouse.Database = st.Database()
+	cfg.Kafka.EmbeddedDataDir = t.TempDir()
 	cfg.Collector.Listen = "127.0.0.1:0"
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Sources.GitHub.SecretValue = testSecret

@@ -13,6 +13,7 @@ const (
 	ReasonTooLarge             = "too_large"              // 413
 	ReasonUnsupportedMediaType = "unsupported_media_type" // 415
 	ReasonBrokerUnavailable    = "broker_unavailable"     // 503: the delivery could not be made durable
+	ReasonBusy                 = "busy"                   // 503: bodies in flight at the memory budget
 )
 
 // ErrorBody is the JSON document of every error answer:

@@ -1,14 +1,11 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -18,18 +15,31 @@ import (
 )
 
 // Source is the part of a webhook receiver that differs between tools:
-// how a request proves where it came from, and how its event, delivery id
-// and ordering key are read. Everything else (limits, deduplication,
-// publishing, errors, metrics) is the Receiver's.
+// how a request proves where it came from (a HeaderAuthenticator, a
+// BodyAuthenticator or both), and how its event, delivery id and ordering
+// key are read. Everything else (limits, deduplication, publishing, errors,
+// metrics) is the Receiver's.
 type Source interface {
 	// Name is the source's name in deliveries, metrics and the URL path.
 	Name() string
-	// Authenticate checks the request's credentials against the raw body.
-	// Its error is shown to the sender, so it must not carry secrets.
-	Authenticate(h http.Header, body []byte) error
 	// Identify reads an authenticated request. An error is the sender's
 	// mistake and is answered 400 with its text.
 	Identify(h http.Header, body []byte) (Identity, error)
+}
+
+// HeaderAuthenticator is a source whose credentials are in the headers (a
+// token). The receiver asks it before reading the body, so a sender
+// without them costs no more than its headers. The error is shown to the
+// sender, so it must not carry secrets.
+type HeaderAuthenticator interface {
+	AuthenticateHeader(h http.Header) error
+}
+
+// BodyAuthenticator is a source that signs the body (an HMAC). The receiver
+// reads the body into a bounded buffer counted against its BodyBudget, then
+// asks. The error is shown to the sender, so it must not carry secrets.
+type BodyAuthenticator interface {
+	Authenticate(h http.Header, body []byte) error
 }
 
 // MediaTyper is implemented by sources that accept more than
@@ -49,6 +59,9 @@ type Identity struct {
 	Payload []byte
 	// Reply, when set, is answered 200 without publishing (a ping).
 	Reply any
+	// Checked says Identify has already found Payload to be one JSON
+	// object (ReadObject), so the receiver need not scan it again.
+	Checked bool
 }
 
 // DefaultMaxBodyBytes bounds a webhook body unless a receiver says otherwise
@@ -72,6 +85,9 @@ type ReceiverOptions struct {
 	MaxBodyBytes int64
 	// PublishTimeout bounds one publish; 0 leaves it to the request.
 	PublishTimeout time.Duration
+	// Budget bounds the body bytes held by all receivers sharing it; nil
+	// gives the receiver a budget of its own of DefaultBodyBudgetBytes.
+	Budget *BodyBudget
 }
 
 // Receiver is the http.Handler of one source. It answers 2xx only once a
@@ -83,6 +99,7 @@ type ReceiverOptions struct {
 //
 // and otherwise an ErrorBody: 405 method_not_allowed, 415
 // unsupported_media_type, 413 too_large, 401 signature, 400 malformed,
+// 503 busy (bodies in flight at the memory budget, with Retry-After),
 // 503 broker_unavailable.
 type Receiver struct {
 	src        Source
@@ -95,6 +112,9 @@ type Receiver struct {
 	log        *slog.Logger
 	maxBody    int64
 	timeout    time.Duration
+	budget     *BodyBudget
+	headerAuth HeaderAuthenticator
+	bodyAuth   BodyAuthenticator
 }
 
 // NewReceiver checks the options and returns the receiver of src.
@@ -113,6 +133,15 @@ func NewReceiver(src Source, o ReceiverOptions) (*Receiver, error) {
 		metrics: o.Metrics, dedup: o.Dedup, clock: o.Clock, log: o.Logger, maxBody: o.MaxBodyBytes, timeout: o.PublishTimeout}
 	if mt, ok := src.(MediaTyper); ok {
 		r.mediaTypes = mt.MediaTypes()
+	}
+	r.headerAuth, _ = src.(HeaderAuthenticator)
+	r.bodyAuth, _ = src.(BodyAuthenticator)
+	if r.headerAuth == nil && r.bodyAuth == nil {
+		return nil, fmt.Errorf("%s receiver: the source authenticates nothing", name)
+	}
+	r.budget = o.Budget
+	if r.budget == nil {
+		r.budget = NewBodyBudget(DefaultBodyBudgetBytes)
 	}
 	if r.dedup == nil {
 		r.dedup = NewDedup(0)
@@ -156,20 +185,32 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.rejectTooLarge(w)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			rc.rejectTooLarge(w)
+	if rc.headerAuth != nil {
+		if err := rc.headerAuth.AuthenticateHeader(r.Header); err != nil {
+			rc.refuse(w, r, err)
 			return
 		}
+	}
+	body, release, err := rc.budget.read(w, r, rc.maxBody)
+	defer release()
+	switch {
+	case errors.Is(err, errBusy):
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", strconv.Itoa(BusyRetryAfterSeconds))
+		rc.reject(w, http.StatusServiceUnavailable, ReasonBusy, "too many large deliveries at once; retry later")
+		return
+	case errors.Is(err, errTooLarge):
+		rc.rejectTooLarge(w)
+		return
+	case err != nil:
 		rc.reject(w, http.StatusBadRequest, ReasonMalformed, "request body could not be read")
 		return
 	}
-	if err := rc.src.Authenticate(r.Header, body); err != nil {
-		rc.log.Warn("delivery refused: authentication", "reason", err.Error(), "remote", r.RemoteAddr)
-		rc.reject(w, http.StatusUnauthorized, ReasonSignature, err.Error())
-		return
+	if rc.bodyAuth != nil {
+		if err := rc.bodyAuth.Authenticate(r.Header, body); err != nil {
+			rc.refuse(w, r, err)
+			return
+		}
 	}
 	id, err := rc.src.Identify(r.Header, body)
 	if err != nil {
@@ -179,7 +220,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id.Payload == nil {
 		id.Payload = body
 	}
-	if !isJSONObject(id.Payload) {
+	if !id.Checked && !isJSONObject(id.Payload) {
 		rc.reject(w, http.StatusBadRequest, ReasonMalformed, "payload is not a JSON object")
 		return
 	}
@@ -198,12 +239,12 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Key: id.Key, Payload: id.Payload})
 }
 
-// store publishes d once, however many copies arrive, and answers.
+// store publishes d once, however many copies arrive, and answers. It
+// logs only failures, and builds no logger per request.
 func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d Delivery) {
-	log := rc.log.With("event", d.Event, "delivery", d.ID)
 	owned, err := rc.dedup.Claim(ctx, rc.name, d.ID)
 	if err != nil {
-		log.Warn("gave up waiting for a concurrent copy of the delivery", "err", err)
+		rc.log.Warn("gave up waiting for a concurrent copy of the delivery", "event", d.Event, "delivery", d.ID, "err", err)
 		rc.reject(w, http.StatusServiceUnavailable, ReasonBrokerUnavailable,
 			"a copy of this delivery is being published; retry later")
 		return
@@ -218,7 +259,7 @@ func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d Delivery
 	rc.metrics.ObservePublish(rc.name, time.Since(start))
 	if err != nil {
 		rc.dedup.Release(rc.name, d.ID)
-		log.Error("delivery could not be published", "err", err)
+		rc.log.Error("delivery could not be published", "event", d.Event, "delivery", d.ID, "err", err)
 		rc.reject(w, http.StatusServiceUnavailable, ReasonBrokerUnavailable,
 			"the delivery could not be stored; redeliver it later")
 		return
@@ -249,6 +290,13 @@ func (rc *Receiver) reject(w http.ResponseWriter, status int, reason, msg string
 	WriteError(w, status, reason, msg)
 }
 
+// refuse answers 401 for credentials that do not match.
+func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	rc.log.Warn("delivery refused: authentication", "reason", err.Error(), "remote", r.RemoteAddr)
+	w.Header().Set("Connection", "close") // the body, if any, is not read
+	rc.reject(w, http.StatusUnauthorized, ReasonSignature, err.Error())
+}
+
 func (rc *Receiver) rejectTooLarge(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
 	rc.reject(w, http.StatusRequestEntityTooLarge, ReasonTooLarge,
@@ -272,8 +320,8 @@ func CheckHeader(name, v string, max int) string {
 }
 
 func isJSONObject(b []byte) bool {
-	t := bytes.TrimLeft(b, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && json.Valid(b)
+	_, err := ReadObject(b)
+	return err == nil
 }
 
 func contains(xs []string, x string) bool {

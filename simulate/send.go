@@ -35,17 +35,9 @@ func (s Sender) Send(ctx context.Context, d Delivery) (int, error) {
 	}
 	var status int
 	for attempt := 0; attempt < 5; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(d.Payload))
+		req, err := NewRequest(ctx, s.URL, s.Secret, d)
 		if err != nil {
 			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "GitHub-Hookshot/doraflow-simulate")
-		req.Header.Set("X-GitHub-Event", d.Event)
-		req.Header.Set("X-GitHub-Delivery", d.ID)
-		req.Header.Set("X-GitHub-Hook-ID", "1")
-		if s.Secret != "" {
-			req.Header.Set("X-Hub-Signature-256", Sign(s.Secret, d.Payload))
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -67,6 +59,24 @@ func (s Sender) Send(ctx context.Context, d Delivery) (int, error) {
 		}
 	}
 	return status, fmt.Errorf("simulate: delivery %s still answered %d after retries", d.ID, status)
+}
+
+// NewRequest is the POST GitHub would send for d to url, signed with
+// secret (unsigned when it is empty).
+func NewRequest(ctx context.Context, url, secret string, d Delivery) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Payload))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/doraflow-simulate")
+	req.Header.Set("X-GitHub-Event", d.Event)
+	req.Header.Set("X-GitHub-Delivery", d.ID)
+	req.Header.Set("X-GitHub-Hook-ID", "1")
+	if secret != "" {
+		req.Header.Set("X-Hub-Signature-256", Sign(secret, d.Payload))
+	}
+	return req, nil
 }
 
 // SendAll posts deliveries one after another, in order; progress is called

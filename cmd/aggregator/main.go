@@ -19,26 +19,7 @@ func run() error {
 		return err
 	}
 	defer cancel()
-	bc, stopBroker, err := app.Kafka(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer stopBroker()
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	cat, err := app.Catalog(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
 	reg := app.NewRegistry()
-	agg, leave, err := app.NewAggregator(cfg, st, cat, bc, reg, log)
-	if err != nil {
-		return err
-	}
-	defer leave()
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -47,6 +28,26 @@ func run() error {
 			log.Error("metrics listener", "err", err)
 		}
 	}()
+	bc, stopBroker, err := app.Kafka(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopBroker()
+	// Kafka and ClickHouse may come up after this process: wait for them.
+	st, err := app.WaitStore(ctx, cfg, log)
+	if err != nil {
+		return nil // interrupted while waiting
+	}
+	defer st.Close()
+	cat, err := app.Catalog(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	agg, leave, err := app.NewAggregator(cfg, st, cat, bc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	log.Info("aggregator consuming", "brokers", bc.Brokers, "topic", bc.Topic, "group", cfg.Kafka.Group)
 	return agg.Run(ctx)
 }

@@ -4,6 +4,8 @@ package main
 import (
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/doraflow/doraflow/app"
 )
 
@@ -15,20 +17,27 @@ func run() error {
 		return err
 	}
 	defer cancel()
-	st, err := app.OpenStore(ctx, cfg)
+	reg := app.NewRegistry()
+	// Listen at once: until ClickHouse answers, every request but /healthz
+	// and /metrics is answered 503 with Retry-After.
+	h := app.NewPending("ClickHouse at "+cfg.ClickHouse.Addr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	errc := make(chan error, 1)
+	go func() { errc <- app.Serve(ctx, cfg.API.Listen, h, log, nil) }()
+	log.Info("api listening", "addr", cfg.API.Listen)
+	st, err := app.WaitStore(ctx, cfg, log)
 	if err != nil {
-		return err
+		return <-errc // interrupted while waiting
 	}
 	defer st.Close()
 	cat, err := app.Catalog(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	reg := app.NewRegistry()
-	h, err := app.APIHandler(ctx, cfg, st, cat, reg, log)
+	api, err := app.APIHandler(ctx, cfg, st, cat, reg, log)
 	if err != nil {
 		return err
 	}
-	log.Info("api listening", "addr", cfg.API.Listen)
-	return app.Serve(ctx, cfg.API.Listen, h, log, nil)
+	h.Set(api)
+	log.Info("api ready", "clickhouse", cfg.ClickHouse.Addr)
+	return <-errc
 }

@@ -12,6 +12,8 @@ const usage = `doractl: operate the DORA and toil pipeline
 usage:
   doractl migrate  [-config file]  apply the ClickHouse migrations
   doractl demo     [-config file]  run the whole pipeline locally on a demo organisation
+  doractl serve    [-config file]  collector, aggregator and API in one process, on one
+                                   durable embedded broker unless kafka.brokers is set
   doractl simulate [flags]         a synthetic organisation as signed GitHub webhooks, with its ground truth
   doractl report quarterly --quarter 2026-Q3 --format md|html|json
                                    the quarterly platform-investment report
@@ -30,6 +32,8 @@ func main() {
 		err = migrate(os.Args[2:])
 	case "demo":
 		err = demo(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
 	case "simulate":
 		err = simulateCmd(os.Args[2:])
 	case "report":

@@ -77,7 +77,7 @@ type source struct {
 func (s *source) Name() string { return Source }
 
 // Authenticate checks "Authorization: Bearer <token>" in constant time.
-func (s *source) Authenticate(h http.Header, _ []byte) error {
+func (s *source) AuthenticateHeader(h http.Header) error {
 	if s.insecure {
 		return nil
 	}

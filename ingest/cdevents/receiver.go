@@ -67,7 +67,7 @@ func (s *source) MediaTypes() []string {
 	return []string{MediaTypeJSON, MediaTypeCloudEventJSON, MediaTypeCDEventsJSON}
 }
 
-func (s *source) Authenticate(h http.Header, _ []byte) error {
+func (s *source) AuthenticateHeader(h http.Header) error {
 	if s.insecure {
 		return nil
 	}

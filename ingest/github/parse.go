@@ -90,24 +90,25 @@ func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
 // Key is the ordering key of a delivery: the repository's full name, or
 // the organization's login for organization-level events, or "github".
 func Key(payload []byte) string {
-	var p struct {
-		Repository *struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-		Organization *struct {
-			Login string `json:"login"`
-		} `json:"organization"`
+	key, _ := readKey(payload)
+	return key
+}
+
+var keyPaths = [][]string{{"repository", "full_name"}, {"organization", "login"}}
+
+// readKey is Key, reporting whether payload is a JSON object: one pass
+// both validates the body and finds its key (ingest.ReadObject).
+func readKey(payload []byte) (string, bool) {
+	v, err := ingest.ReadObject(payload, keyPaths...)
+	switch {
+	case err != nil:
+		return Source, false
+	case v[0] != "":
+		return v[0], true
+	case v[1] != "":
+		return v[1], true
 	}
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return Source
-	}
-	if p.Repository != nil && p.Repository.FullName != "" {
-		return p.Repository.FullName
-	}
-	if p.Organization != nil && p.Organization.Login != "" {
-		return p.Organization.Login
-	}
-	return Source
+	return Source, true
 }
 
 // ---- JSON shapes -------------------------------------------------------

@@ -60,6 +60,16 @@ func (s *source) MediaTypes() []string {
 	return []string{"application/json", "application/x-www-form-urlencoded"}
 }
 
+// AuthenticateHeader refuses a missing or malformed signature before the
+// body is read; Authenticate checks it against the body.
+func (s *source) AuthenticateHeader(h http.Header) error {
+	if s.insecure {
+		return nil
+	}
+	_, err := signatureHeader(s.secret, h)
+	return err
+}
+
 func (s *source) Authenticate(h http.Header, body []byte) error {
 	if s.insecure {
 		return nil
@@ -90,7 +100,8 @@ func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 		}
 		payload = []byte(values.Get("payload"))
 	}
-	ident := ingest.Identity{Event: event, ID: id, Key: Key(payload), Payload: payload}
+	key, checked := readKey(payload)
+	ident := ingest.Identity{Event: event, ID: id, Key: key, Payload: payload, Checked: checked}
 	if event == "ping" {
 		ident.Reply = pong{Status: "pong"}
 	}

@@ -33,25 +33,35 @@ var (
 // The SHA-1 X-Hub-Signature header is never used, even when it is the only
 // one present, and an empty secret verifies nothing: it is an error.
 func VerifySignature(secret []byte, header http.Header, body []byte) error {
-	if len(secret) == 0 {
-		return ErrEmptySecret
-	}
-	sig := header.Get(HeaderSignature)
-	if sig == "" {
-		if header.Get(HeaderSignatureV1) != "" {
-			return ErrSHA1Only
-		}
-		return ErrMissingSignature
+	sig, err := signatureHeader(secret, header)
+	if err != nil {
+		return err
 	}
 	return verifySHA256(secret, sig, body)
 }
 
-func verifySHA256(secret []byte, sig string, body []byte) error {
-	sig = strings.TrimSpace(sig)
+// signatureHeader returns the X-Hub-Signature-256 value once it is known
+// to have the form sha256=<64 hex digits>: all that can be checked before
+// the body is read.
+func signatureHeader(secret []byte, header http.Header) (string, error) {
+	if len(secret) == 0 {
+		return "", ErrEmptySecret
+	}
+	sig := strings.TrimSpace(header.Get(HeaderSignature))
+	if sig == "" {
+		if header.Get(HeaderSignatureV1) != "" {
+			return "", ErrSHA1Only
+		}
+		return "", ErrMissingSignature
+	}
 	hexMAC, ok := strings.CutPrefix(sig, sha256Prefix)
 	if !ok || len(hexMAC) != 64 || !isHex(hexMAC) {
-		return ErrMalformedSig
+		return "", ErrMalformedSig
 	}
+	return sig, nil
+}
+
+func verifySHA256(secret []byte, sig string, body []byte) error {
 	if err := gh.ValidateSignature(sig, body, secret); err != nil {
 		return ErrBadSignature
 	}

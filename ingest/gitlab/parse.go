@@ -130,14 +130,23 @@ func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
 // (for job events without a project object, the path of the repository's
 // homepage), or "gitlab".
 func Key(payload []byte) string {
-	var p projectRefs
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return Source
+	key, _ := readKey(payload)
+	return key
+}
+
+var keyPaths = [][]string{{"project", "path_with_namespace"}, {"repository", "homepage"}, {"repository", "git_http_url"}}
+
+// readKey is Key, reporting whether payload is a JSON object: one pass
+// both validates the body and finds its key (ingest.ReadObject).
+func readKey(payload []byte) (string, bool) {
+	v, err := ingest.ReadObject(payload, keyPaths...)
+	if err != nil {
+		return Source, false
 	}
-	if r := p.path(); r != "" {
-		return r
+	if r := refsPath(v[0], v[1], v[2]); r != "" {
+		return r, true
 	}
-	return Source
+	return Source, true
 }
 
 // ---- shared shapes -----------------------------------------------------------
@@ -164,16 +173,23 @@ type projectRefs struct {
 // path is the project's path_with_namespace, or failing that the path of
 // its repository's homepage or HTTP clone URL.
 func (p projectRefs) path() string {
+	var ns, homepage, gitURL string
 	if p.Project != nil {
-		if s := strings.Trim(strings.TrimSpace(p.Project.PathWithNamespace), "/"); s != "" {
-			return s
-		}
+		ns = p.Project.PathWithNamespace
 	}
 	if p.Repository != nil {
-		for _, u := range []string{p.Repository.Homepage, p.Repository.GitHTTPURL} {
-			if s := pathFromURL(u); s != "" {
-				return s
-			}
+		homepage, gitURL = p.Repository.Homepage, p.Repository.GitHTTPURL
+	}
+	return refsPath(ns, homepage, gitURL)
+}
+
+func refsPath(pathWithNamespace, homepage, gitHTTPURL string) string {
+	if s := strings.Trim(strings.TrimSpace(pathWithNamespace), "/"); s != "" {
+		return s
+	}
+	for _, u := range []string{homepage, gitHTTPURL} {
+		if s := pathFromURL(u); s != "" {
+			return s
 		}
 	}
 	return ""

@@ -71,7 +71,7 @@ type source struct {
 
 func (s *source) Name() string { return Source }
 
-func (s *source) Authenticate(h http.Header, _ []byte) error {
+func (s *source) AuthenticateHeader(h http.Header) error {
 	if s.insecure {
 		return nil
 	}
@@ -93,7 +93,8 @@ func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 			break
 		}
 	}
-	return ingest.Identity{Event: event, ID: id, Key: Key(body)}, nil
+	key, checked := readKey(body)
+	return ingest.Identity{Event: event, ID: id, Key: key, Checked: checked}, nil
 }
 
 // checkEvent returns why an X-Gitlab-Event value is unacceptable, or "".

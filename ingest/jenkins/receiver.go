@@ -74,7 +74,7 @@ type source struct {
 
 func (s *source) Name() string { return Source }
 
-func (s *source) Authenticate(h http.Header, _ []byte) error {
+func (s *source) AuthenticateHeader(h http.Header) error {
 	if s.insecure {
 		return nil
 	}

@@ -78,7 +78,7 @@ func (s *source) Name() string { return Source }
 
 // Authenticate compares the token header with the configured token in
 // constant time.
-func (s *source) Authenticate(h http.Header, _ []byte) error {
+func (s *source) AuthenticateHeader(h http.Header) error {
 	if s.insecure {
 		return nil
 	}
