@@ -24,11 +24,22 @@ func NewPublisher(cfg Config) *Publisher {
 		Topic:        cfg.Topic,
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll,
+		// Its own transport: kafka-go's shared one caches metadata for
+		// seconds, so a topic created after another writer used it would be
+		// "unknown" to this one. A short metadata lifetime also finds a
+		// partition's new leader soon after a broker dies.
+		Transport: &kafka.Transport{MetadataTTL: 2 * time.Second},
 		// A webhook waits for its own record: do not hold it for a batch.
 		BatchTimeout: 2 * time.Millisecond,
-		MaxAttempts:  3,
-		WriteTimeout: 10 * time.Second,
-		ReadTimeout:  10 * time.Second,
+		// Records up to the pipeline's limit; kafka-go's default is 1 MB.
+		BatchBytes: MaxRecordBytes,
+		// Retriable errors (a new partition not yet loaded by its leader,
+		// a leader moving after a broker died) resolve within seconds.
+		MaxAttempts:     10,
+		WriteBackoffMin: 100 * time.Millisecond,
+		WriteBackoffMax: time.Second,
+		WriteTimeout:    10 * time.Second,
+		ReadTimeout:     10 * time.Second,
 	}}
 }
 
