@@ -214,6 +214,7 @@ func TestFullSpoolRefuses(t *testing.T) {
 	if err := p.Publish(ctx, delivery(4)); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the fourth delivery", func() bool { return len(s.ids()) == 4 })
 	if got := strings.Join(s.ids(), ","); got != "d-00001,d-00002,d-00003,d-00004" {
 		t.Fatalf("published %s", got)
 	}
