@@ -56,6 +56,15 @@ func (c Config) CatalogSources() catalog.Sources {
 // Collector is the webhook receiver's listener.
 type Collector struct {
 	Listen string `yaml:"listen"`
+	Spool  Spool  `yaml:"spool"`
+}
+
+// Spool keeps accepted deliveries on the collector's disk while Kafka is
+// unreachable; an empty Dir turns it off (503 while Kafka is away).
+type Spool struct {
+	Dir           string   `yaml:"dir"`
+	MaxBytes      int64    `yaml:"max_bytes"`      // default 1 GiB; beyond it 503
+	DirectTimeout Duration `yaml:"direct_timeout"` // default 3s
 }
 
 // Aggregator tunes the consumer; its listener serves only /metrics and
@@ -284,6 +293,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		}
 	}
 	set("DORA_COLLECTOR_LISTEN", &c.Collector.Listen)
+	set("DORA_COLLECTOR_SPOOL_DIR", &c.Collector.Spool.Dir)
 	set("DORA_API_LISTEN", &c.API.Listen)
 	set("DORA_AGGREGATOR_LISTEN", &c.Aggregator.Listen)
 	set("DORA_CLICKHOUSE_ADDR", &c.ClickHouse.Addr)
@@ -319,6 +329,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
 		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
+	}
+	if c.Collector.Spool.MaxBytes < 0 || c.Collector.Spool.DirectTimeout < 0 {
+		return errors.New("config: collector.spool.max_bytes and collector.spool.direct_timeout may not be negative")
 	}
 	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
 		return errors.New("config: clickhouse.addr and clickhouse.database are required")
