@@ -466,7 +466,7 @@ func TestDrillLeaderFailover(t *testing.T) {
 	defer cancel()
 	ds := org.Deliveries()
 	done := make(chan *tally)
-	go func() { done <- stream(ctx, p.CollectorURL+"/webhooks/github", ds, 8, true, 2*time.Millisecond) }()
+	go func() { done <- stream(ctx, p.CollectorURL+"/webhooks/github", ds, 8, true, 3*time.Millisecond) }()
 
 	time.Sleep(2 * time.Second)
 	leader, err := kafkatest.Leader(ctx, brokers, bc.Topic, 0)
