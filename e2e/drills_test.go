@@ -582,3 +582,126 @@ func health(t *testing.T, addr string) healthz {
 	}
 	return h
 }
+
+// privateClickHouse runs a ClickHouse server of the test's own on port
+// 19000 (the shared one on 9000 serves other packages' tests meanwhile),
+// with its configuration derived from the installed server's.
+type privateClickHouse struct {
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	addr string
+}
+
+func startPrivateClickHouse(t *testing.T) *privateClickHouse {
+	t.Helper()
+	const base = "/etc/clickhouse-server/config.xml"
+	server, err := exec.LookPath("clickhouse-server")
+	src, rerr := os.ReadFile(base)
+	if err != nil || rerr != nil {
+		msg := fmt.Sprintf("no clickhouse-server to run a private instance (run scripts/clickhouse.sh): %v %v", err, rerr)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	dir := t.TempDir()
+	users, err := os.ReadFile("/etc/clickhouse-server/users.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), users, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := string(src)
+	for _, r := range [][2]string{
+		{"<http_port>8123</http_port>", "<http_port>18123</http_port>"},
+		{"<tcp_port>9000</tcp_port>", "<tcp_port>19000</tcp_port>"},
+		{"<interserver_http_port>9009</interserver_http_port>", "<interserver_http_port>19009</interserver_http_port>"},
+		{"/var/lib/clickhouse/", dir + "/data/"},
+		{"/var/log/clickhouse-server/", dir + "/log/"},
+	} {
+		if !bytes.Contains([]byte(cfg), []byte(r[0])) {
+			t.Fatalf("%s has no %s to replace", base, r[0])
+		}
+		cfg = string(bytes.ReplaceAll([]byte(cfg), []byte(r[0]), []byte(r[1])))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ch := &privateClickHouse{t: t, dir: dir, addr: "127.0.0.1:19000"}
+	if kafkatest.Answers(ch.addr) {
+		t.Fatalf("something already listens on %s", ch.addr)
+	}
+	ch.start(server)
+	t.Cleanup(ch.kill)
+	return ch
+}
+
+func (ch *privateClickHouse) start(server string) {
+	ch.t.Helper()
+	ch.cmd = exec.Command(server, "--config-file="+filepath.Join(ch.dir, "config.xml"))
+	ch.cmd.Dir = ch.dir
+	if err := ch.cmd.Start(); err != nil {
+		ch.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !kafkatest.Answers(ch.addr); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			ch.t.Fatalf("the private ClickHouse did not answer on %s within a minute; see %s/log", ch.addr, ch.dir)
+		}
+	}
+}
+
+func (ch *privateClickHouse) kill() {
+	if ch.cmd == nil {
+		return
+	}
+	_ = ch.cmd.Process.Signal(syscall.SIGKILL)
+	_ = ch.cmd.Wait()
+	ch.cmd = nil
+}
+
+// TestDrillClickHouseRestart: ClickHouse is killed with SIGKILL while the
+// aggregator writes a stream into it and comes back 10 seconds later; the
+// aggregator retries its batch and nothing is lost or counted twice.
+func TestDrillClickHouseRestart(t *testing.T) {
+	brokers := kafkatest.Single(t)
+	ch := startPrivateClickHouse(t)
+	started := time.Now()
+	org, truth := drillOrg(t)
+	bc := drillTopic(t, brokers)
+	p := startPipelineWith(t, org.Catalog(), func(c *config.Config) {
+		onKafka(bc, kafkatest.Name("agg"))(c)
+		c.ClickHouse.Addr = ch.addr
+		c.Aggregator.MaxBatch = 100
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	ds := org.Deliveries()
+	done := make(chan *tally)
+	go func() { done <- stream(ctx, p.CollectorURL+"/webhooks/github", ds, 4, true, 3*time.Millisecond) }()
+	for deadline := time.Now().Add(time.Minute); p.Aggregator.Committed() < int64(len(ds)/5); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the aggregator committed only %d deliveries in a minute", p.Aggregator.Committed())
+		}
+	}
+	server := ch.cmd.Path
+	before := p.Aggregator.Committed()
+	ch.kill()
+	time.Sleep(10 * time.Second)
+	during := p.Aggregator.Committed()
+	ch.start(server)
+	tl := <-done
+	if len(tl.accepted) != len(ds) {
+		t.Fatalf("%d of %d deliveries accepted", len(tl.accepted), len(ds))
+	}
+	select {
+	case err := <-p.Err():
+		t.Fatalf("a part of the pipeline stopped: %v", err)
+	default:
+	}
+	waitArchived(t, p, tl.accepted, 3*time.Minute)
+	time.Sleep(2 * time.Second)
+	verdict(t, "ClickHouse kill -9 and restart", p, org, truth, tl.accepted, started,
+		fmt.Sprintf("killed after %d deliveries committed, down 10 s (%d committed meanwhile)", before, during-before))
+}
