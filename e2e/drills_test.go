@@ -168,6 +168,18 @@ func (p *proc) stop() {
 	p.cmd = nil
 }
 
+// startCollector runs the collector binary on bc's topic and returns it
+// with its address once it answers.
+func startCollector(t *testing.T, bc broker.Config, env ...string) (*proc, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	col := newProc(t, "collector", append([]string{"DORA_KAFKA_BROKERS=" + bc.Brokers[0], "DORA_KAFKA_TOPIC=" + bc.Topic,
+		"DORA_COLLECTOR_LISTEN=" + addr, "DORA_GITHUB_WEBHOOK_SECRET=" + testSecret}, env...)...)
+	col.start()
+	waitHTTP(t, "http://"+addr+"/healthz")
+	return col, addr
+}
+
 // freeAddr is a loopback address nothing listens on yet.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -418,12 +430,7 @@ func TestDrillCollectorKilled(t *testing.T) {
 	started := time.Now()
 	org, truth := drillOrg(t)
 	bc := drillTopic(t, brokers)
-	addr := freeAddr(t)
-	col := newProc(t, "collector",
-		"DORA_KAFKA_BROKERS="+brokers[0], "DORA_KAFKA_TOPIC="+bc.Topic,
-		"DORA_COLLECTOR_LISTEN="+addr, "DORA_GITHUB_WEBHOOK_SECRET="+testSecret)
-	col.start()
-	waitHTTP(t, "http://"+addr+"/healthz")
+	col, addr := startCollector(t, bc)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -514,13 +521,7 @@ func TestDrillBrokerOutageSpool(t *testing.T) {
 	started := time.Now()
 	org, truth := drillOrg(t)
 	bc := drillTopic(t, brokers)
-	addr := freeAddr(t)
-	col := newProc(t, "collector",
-		"DORA_KAFKA_BROKERS="+brokers[0], "DORA_KAFKA_TOPIC="+bc.Topic,
-		"DORA_COLLECTOR_LISTEN="+addr, "DORA_GITHUB_WEBHOOK_SECRET="+testSecret,
-		"DORA_COLLECTOR_SPOOL_DIR="+filepath.Join(t.TempDir(), "spool"))
-	col.start()
-	waitHTTP(t, "http://"+addr+"/healthz")
+	_, addr := startCollector(t, bc, "DORA_COLLECTOR_SPOOL_DIR="+filepath.Join(t.TempDir(), "spool"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

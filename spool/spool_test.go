@@ -314,18 +314,7 @@ func TestTornTail(t *testing.T) {
 		{"a bad checksum", func(rec []byte) []byte { r := append([]byte(nil), rec...); r[len(r)-1] ^= 1; return r }},
 	} {
 		t.Run(tail.name, func(t *testing.T) {
-			dir := t.TempDir()
-			l, _, err := OpenLog(dir, 1<<20, 1<<20)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 5; i++ {
-				if err := l.Append(delivery(i)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			l.Close()
-			seg := l.segPath(1)
+			dir, seg := fiveRecords(t)
 			before, _ := os.Stat(seg)
 			l2, _, _ := OpenLog(t.TempDir(), 1<<20, 1<<20)
 			_ = l2.Append(delivery(5))
@@ -365,10 +354,10 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
-// Damage before the last record may hit an acknowledged delivery: the
-// spool refuses to open, names the file and offset, and changes nothing.
-func TestDamagedRecordStopsOpen(t *testing.T) {
-	dir := t.TempDir()
+// fiveRecords is a closed spool of deliveries 0-4 in one segment.
+func fiveRecords(t *testing.T) (dir, seg string) {
+	t.Helper()
+	dir = t.TempDir()
 	l, _, err := OpenLog(dir, 1<<20, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -379,14 +368,20 @@ func TestDamagedRecordStopsOpen(t *testing.T) {
 		}
 	}
 	l.Close()
-	seg := l.segPath(1)
+	return dir, l.segPath(1)
+}
+
+// Damage before the last record may hit an acknowledged delivery: the
+// spool refuses to open, names the file and offset, and changes nothing.
+func TestDamagedRecordStopsOpen(t *testing.T) {
+	dir, seg := fiveRecords(t)
 	data, _ := os.ReadFile(seg)
 	second := headerBytes + len(encode(delivery(0)))
 	data[second+headerBytes+3] ^= 0xff // inside the second record's body
 	if err := os.WriteFile(seg, data, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = OpenLog(dir, 1<<20, 1<<20)
+	_, _, err := OpenLog(dir, 1<<20, 1<<20)
 	if err == nil {
 		t.Fatal("opened a spool with a damaged record in the middle")
 	}
