@@ -9,7 +9,7 @@
 #   single     127.0.0.1:19092 (controller 19093), replication factor 1
 #   c1 c2 c3   127.0.0.1:29092-29094 (controllers 29192-29194), one
 #              three-node cluster: replication factor 3, min.insync.replicas 2
-#   spare      127.0.0.1:39092 (controller 39093), a private single node that
+#   spare      127.0.0.1:19094 (controller 19095), a private single node that
 #              the broker-outage drill stops and starts; not started by default
 #
 # Usage:
@@ -19,6 +19,9 @@
 #   kafka.sh stop NODE...    SIGTERM, wait for the process to end
 #   kafka.sh kill NODE...    SIGKILL (the drills' crash)
 #   kafka.sh status          one line per node
+#
+# All ports lie below Linux's ephemeral range (32768-60999), where an
+# outgoing connection could hold them at the moment a node starts.
 #
 # Every node accepts records up to 32 MiB (message.max.bytes,
 # replica.fetch.max.bytes): a 25 MiB webhook body plus its key and headers.
@@ -46,7 +49,7 @@ node() {
     GROUP=$1
     case "$1" in
     single) ID=1 PORT=19092 CPORT=19093 VOTERS="1@127.0.0.1:19093" RF=1 MIN_ISR=1 ;;
-    spare) ID=1 PORT=39092 CPORT=39093 VOTERS="1@127.0.0.1:39093" RF=1 MIN_ISR=1 ;;
+    spare) ID=1 PORT=19094 CPORT=19095 VOTERS="1@127.0.0.1:19095" RF=1 MIN_ISR=1 ;;
     c1 | c2 | c3)
         GROUP=cluster
         ID=${1#c}

@@ -25,7 +25,7 @@ import (
 const (
 	EnvSingle  = "DORA_TEST_KAFKA"         // 127.0.0.1:19092
 	EnvCluster = "DORA_TEST_KAFKA_CLUSTER" // 127.0.0.1:29092,127.0.0.1:29093,127.0.0.1:29094
-	EnvSpare   = "DORA_TEST_KAFKA_SPARE"   // 127.0.0.1:39092
+	EnvSpare   = "DORA_TEST_KAFKA_SPARE"   // 127.0.0.1:19094
 )
 
 // Single returns the single node's address.
