@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -43,48 +44,51 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// EnsureTopic creates the topic when the cluster does not have it yet and
-// waits until every partition has a leader.
+// EnsureTopic creates the topic when the cluster does not have it yet.
 func EnsureTopic(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
 	if len(cfg.Brokers) == 0 {
 		return errors.New("broker: no brokers configured")
 	}
-	// CreateTopics first, without asking whether the topic exists: a
-	// metadata request naming it makes a broker with
-	// auto.create.topics.enable create it with its own defaults (its
-	// partition count, a 1 MB record limit) before ours could apply.
-	c := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: &kafka.Transport{MetadataTTL: time.Millisecond}}
+	var d kafka.Dialer
+	conn, err := d.DialContext(ctx, "tcp", cfg.Brokers[0])
+	if err != nil {
+		return fmt.Errorf("broker: dial %s: %w", cfg.Brokers[0], err)
+	}
+	defer conn.Close()
+	if parts, err := conn.ReadPartitions(cfg.Topic); err == nil && len(parts) > 0 {
+		return nil
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("broker: find controller: %w", err)
+	}
+	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("broker: dial controller: %w", err)
+	}
+	defer cc.Close()
 	// The topic carries its own record limit so that a broker left at
 	// Kafka's 1 MB default still takes every delivery the collector accepts.
 	limit := []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(MaxRecordBytes)}}
-	create := func(rf int) error {
-		resp, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
-			{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: rf, ConfigEntries: limit}}})
-		if err != nil {
-			return err
-		}
-		if err := resp.Errors[cfg.Topic]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return err
-		}
-		return nil
-	}
-	// -1 is the cluster's default.replication.factor; some clusters refuse it.
-	if err := create(-1); err != nil {
-		if err := create(1); err != nil {
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: -1, ConfigEntries: limit})
+	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		// Some clusters refuse the "broker default" replication factor.
+		err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: 1, ConfigEntries: limit})
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 			return fmt.Errorf("broker: create topic %s: %w", cfg.Topic, err)
 		}
 	}
 	// Kafka creates the partitions after it answers: wait until each has a
 	// leader, or the first publish fails with "unknown topic or partition".
 	for {
-		md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.Topic}})
-		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 && allLed(md.Topics[0].Partitions) {
+		parts, err := conn.ReadPartitions(cfg.Topic)
+		if err == nil && len(parts) > 0 && allLed(parts) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("broker: topic %s has partitions without a leader: %w", cfg.Topic, ctx.Err())
+			return fmt.Errorf("broker: topic %s created but its partitions have no leader yet: %w", cfg.Topic, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

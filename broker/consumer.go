@@ -25,18 +25,13 @@ func NewConsumer(cfg Config, group string) *Consumer {
 		MinBytes:    1,
 		MaxBytes:    MaxRecordBytes + 1<<20, // the largest record, whole
 
-		MaxWait:        250 * time.Millisecond,
-		CommitInterval: 0, // synchronous commits
-		// Rejoin when the topic's partitions change: a group formed while a
-		// new topic's partitions were not yet visible would otherwise be
-		// assigned nothing until a restart.
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: time.Second,
-		HeartbeatInterval:      time.Second,
-		SessionTimeout:         10 * time.Second,
-		RebalanceTimeout:       10 * time.Second,
-		ReadBackoffMin:         50 * time.Millisecond,
-		ReadBackoffMax:         500 * time.Millisecond,
+		MaxWait:           250 * time.Millisecond,
+		CommitInterval:    0, // synchronous commits
+		HeartbeatInterval: time.Second,
+		SessionTimeout:    10 * time.Second,
+		RebalanceTimeout:  10 * time.Second,
+		ReadBackoffMin:    50 * time.Millisecond,
+		ReadBackoffMax:    500 * time.Millisecond,
 	})}
 }
 

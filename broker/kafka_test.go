@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/doraflow/doraflow/broker/kafkatest"
 	"github.com/doraflow/doraflow/ingest"
 )
@@ -82,42 +80,5 @@ func bigDeliveryRoundTrip(t *testing.T, cfg Config) {
 		if id == "big" && sha256.Sum256(d.Payload) != want {
 			t.Fatalf("the 24 MiB payload came back as %d different bytes", len(d.Payload))
 		}
-	}
-}
-
-// The topic is created with the partitions asked for and its own record
-// limit, not with the broker's defaults: a metadata request that may
-// auto-create it must not come first.
-func TestEnsureTopicOwnSettings(t *testing.T) {
-	brokers := kafkatest.Single(t)
-	cfg := realTopic(t, brokers, 1)
-	c := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	ctx := context.Background()
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.Topic}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(md.Topics[0].Partitions); n != 1 {
-		t.Errorf("topic %s has %d partitions, want 1", cfg.Topic, n)
-	}
-	dc, err := c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
-		{ResourceType: kafka.ResourceTypeTopic, ResourceName: cfg.Topic, ConfigNames: []string{"max.message.bytes"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got string
-	for _, r := range dc.Resources {
-		for _, e := range r.ConfigEntries {
-			if e.ConfigName == "max.message.bytes" {
-				got = e.ConfigValue
-			}
-		}
-	}
-	if got != "33554432" {
-		t.Errorf("max.message.bytes of %s = %q, want 33554432", cfg.Topic, got)
-	}
-	// Asking again leaves the topic as it is.
-	if err := EnsureTopic(ctx, cfg); err != nil {
-		t.Fatal(err)
 	}
 }
