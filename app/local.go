@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
-	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/store"
 )
@@ -40,8 +39,11 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	}
 	l.stop = append(l.stop, stopBroker)
 	reg := NewRegistry()
-	pub := broker.NewPublisher(bc)
-	l.stop = append(l.stop, func() { pub.Close() })
+	pub, closePub, err := CollectorPublisher(cfg, bc, reg, log.With("service", "collector"))
+	if err != nil {
+		return fail(err)
+	}
+	l.stop = append(l.stop, closePub)
 	ch, err := CollectorHandler(cfg, pub, reg, log.With("service", "collector"))
 	if err != nil {
 		return fail(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/doraflow/doraflow/ingest/jenkins"
 	"github.com/doraflow/doraflow/ingest/opsgenie"
 	"github.com/doraflow/doraflow/ingest/pagerduty"
+	"github.com/doraflow/doraflow/spool"
 )
 
 // headerTokenSources are the sources whose secret is presented as is in a
@@ -106,6 +107,15 @@ func CollectorHandler(cfg config.Config, pub ingest.Publisher, reg *prometheus.R
 		log.Info("webhook source mounted", "path", path)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// With a spool the collector accepts deliveries while Kafka is
+		// away: it stays healthy and says what it waits for.
+		if sp, ok := pub.(*spool.Publisher); ok {
+			ingest.WriteJSON(w, http.StatusOK, struct {
+				Status string `json:"status"`
+				spool.Health
+			}{"ok", sp.Health()})
+			return
+		}
 		ingest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

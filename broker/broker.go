@@ -19,6 +19,14 @@ import (
 // DefaultTopic receives every raw delivery.
 const DefaultTopic = "doraflow.deliveries"
 
+// MaxRecordBytes is the largest record the pipeline writes and reads: a
+// 25 MiB webhook body (the collector's limit, GitHub's cap) plus its key and
+// headers, rounded up. The producer's batch limit, the topic's
+// max.message.bytes, the consumer's fetch size and the embedded broker all
+// use it; a Kafka cluster must allow it too (message.max.bytes and
+// replica.fetch.max.bytes, see docs/operations.md).
+const MaxRecordBytes = 32 << 20
+
 // Config names the brokers and the topic.
 type Config struct {
 	Brokers    []string
@@ -60,15 +68,39 @@ func EnsureTopic(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("broker: dial controller: %w", err)
 	}
 	defer cc.Close()
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: -1})
+	// The topic carries its own record limit so that a broker left at
+	// Kafka's 1 MB default still takes every delivery the collector accepts.
+	limit := []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(MaxRecordBytes)}}
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: -1, ConfigEntries: limit})
 	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 		// Some clusters refuse the "broker default" replication factor.
-		err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: 1})
+		err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: 1, ConfigEntries: limit})
 		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 			return fmt.Errorf("broker: create topic %s: %w", cfg.Topic, err)
 		}
 	}
-	return nil
+	// Kafka creates the partitions after it answers: wait until each has a
+	// leader, or the first publish fails with "unknown topic or partition".
+	for {
+		parts, err := conn.ReadPartitions(cfg.Topic)
+		if err == nil && len(parts) > 0 && allLed(parts) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker: topic %s created but its partitions have no leader yet: %w", cfg.Topic, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func allLed(parts []kafka.Partition) bool {
+	for _, p := range parts {
+		if p.Leader.Host == "" || p.Leader.ID < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // toMessage encodes a delivery as a Kafka record: raw payload as the value,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doraflow/doraflow/broker/kafkatest"
 	"github.com/doraflow/doraflow/ingest"
 )
 
@@ -17,7 +18,11 @@ func TestPublishConsumeCommitResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emb.Close()
-	cfg := Config{Brokers: emb.Addrs()}
+	publishConsumeCommitResume(t, Config{Brokers: emb.Addrs()})
+}
+
+func publishConsumeCommitResume(t *testing.T, cfg Config) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -33,7 +38,8 @@ func TestPublishConsumeCommitResume(t *testing.T) {
 		}
 	}
 
-	c := NewConsumer(cfg, "test-group")
+	group := kafkatest.Name("test-group")
+	c := NewConsumer(cfg, group)
 	// Read the first half and commit it.
 	for i := 0; i < n/2; i++ {
 		m, err := c.Fetch(ctx)
@@ -58,7 +64,7 @@ func TestPublishConsumeCommitResume(t *testing.T) {
 	}
 	c.Close()
 
-	c2 := NewConsumer(cfg, "test-group")
+	c2 := NewConsumer(cfg, group)
 	defer c2.Close()
 	m, err := c2.Fetch(ctx)
 	if err != nil {

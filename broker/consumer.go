@@ -18,12 +18,13 @@ type Consumer struct {
 func NewConsumer(cfg Config, group string) *Consumer {
 	cfg = cfg.withDefaults()
 	return &Consumer{r: kafka.NewReader(kafka.ReaderConfig{
-		Brokers:           cfg.Brokers,
-		GroupID:           group,
-		Topic:             cfg.Topic,
-		StartOffset:       kafka.FirstOffset,
-		MinBytes:          1,
-		MaxBytes:          16 << 20,
+		Brokers:     cfg.Brokers,
+		GroupID:     group,
+		Topic:       cfg.Topic,
+		StartOffset: kafka.FirstOffset,
+		MinBytes:    1,
+		MaxBytes:    MaxRecordBytes + 1<<20, // the largest record, whole
+
 		MaxWait:           250 * time.Millisecond,
 		CommitInterval:    0, // synchronous commits
 		HeartbeatInterval: time.Second,

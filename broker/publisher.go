@@ -13,22 +13,34 @@ import (
 // Publisher writes deliveries to Kafka and returns once every in-sync
 // replica has them.
 type Publisher struct {
-	w *kafka.Writer
+	w     *kafka.Writer
+	topic string
 }
 
 // NewPublisher returns a synchronous, acks=all publisher.
 func NewPublisher(cfg Config) *Publisher {
 	cfg = cfg.withDefaults()
-	return &Publisher{w: &kafka.Writer{
+	return &Publisher{topic: cfg.Topic, w: &kafka.Writer{
 		Addr:         kafka.TCP(cfg.Brokers...),
 		Topic:        cfg.Topic,
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll,
+		// Its own transport: kafka-go's shared one caches metadata for
+		// seconds, so a topic created after another writer used it would be
+		// "unknown" to this one. A short metadata lifetime also finds a
+		// partition's new leader soon after a broker dies.
+		Transport: &kafka.Transport{MetadataTTL: 2 * time.Second},
 		// A webhook waits for its own record: do not hold it for a batch.
 		BatchTimeout: 2 * time.Millisecond,
-		MaxAttempts:  3,
-		WriteTimeout: 10 * time.Second,
-		ReadTimeout:  10 * time.Second,
+		// Records up to the pipeline's limit; kafka-go's default is 1 MB.
+		BatchBytes: MaxRecordBytes,
+		// Retriable errors (a new partition not yet loaded by its leader,
+		// a leader moving after a broker died) resolve within seconds.
+		MaxAttempts:     10,
+		WriteBackoffMin: 100 * time.Millisecond,
+		WriteBackoffMax: time.Second,
+		WriteTimeout:    10 * time.Second,
+		ReadTimeout:     10 * time.Second,
 	}}
 }
 
@@ -48,6 +60,22 @@ func (p *Publisher) PublishAll(ctx context.Context, ds []ingest.Delivery) error 
 	}
 	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("broker: publish %d deliveries: %w", len(ds), err)
+	}
+	return nil
+}
+
+// Ping asks the brokers for the topic's metadata: nil when Kafka answers
+// and knows the topic.
+func (p *Publisher) Ping(ctx context.Context) error {
+	c := kafka.Client{Addr: p.w.Addr, Transport: p.w.Transport}
+	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{p.topic}})
+	if err != nil {
+		return fmt.Errorf("broker: metadata: %w", err)
+	}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("broker: topic %s: %w", t.Name, t.Error)
+		}
 	}
 	return nil
 }

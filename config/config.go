@@ -60,6 +60,15 @@ type Collector struct {
 	// BodyMemoryBytes bounds the webhook bodies held in memory at once by
 	// all sources (ingest.BodyBudget); 0 means ingest.DefaultBodyBudgetBytes.
 	BodyMemoryBytes int64 `yaml:"body_memory_bytes"`
+	Spool           Spool `yaml:"spool"`
+}
+
+// Spool keeps accepted deliveries on the collector's disk while Kafka is
+// unreachable; an empty Dir turns it off (503 while Kafka is away).
+type Spool struct {
+	Dir           string   `yaml:"dir"`
+	MaxBytes      int64    `yaml:"max_bytes"`      // default 1 GiB; beyond it 503
+	DirectTimeout Duration `yaml:"direct_timeout"` // default 3s
 }
 
 // Aggregator tunes the consumer; its listener serves only /metrics and
@@ -296,6 +305,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		}
 	}
 	set("DORA_COLLECTOR_LISTEN", &c.Collector.Listen)
+	set("DORA_COLLECTOR_SPOOL_DIR", &c.Collector.Spool.Dir)
 	set("DORA_API_LISTEN", &c.API.Listen)
 	set("DORA_AGGREGATOR_LISTEN", &c.Aggregator.Listen)
 	set("DORA_CLICKHOUSE_ADDR", &c.ClickHouse.Addr)
@@ -340,6 +350,9 @@ func (c Config) Validate() error {
 	if len(c.Kafka.Brokers) == 0 && strings.TrimSpace(c.Kafka.EmbeddedDataDir) == "" {
 		return errors.New("config: kafka.embedded_data_dir is empty: with no kafka.brokers the embedded broker keeps its log on disk there, " +
 			"so that an acknowledged delivery survives a crash; name a directory or configure kafka.brokers")
+	}
+	if c.Collector.Spool.MaxBytes < 0 || c.Collector.Spool.DirectTimeout < 0 {
+		return errors.New("config: collector.spool.max_bytes and collector.spool.direct_timeout may not be negative")
 	}
 	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
 		return errors.New("config: clickhouse.addr and clickhouse.database are required")

@@ -123,6 +123,17 @@ func (ch *privateClickHouse) Stop() {
 	ch.cmd = nil
 }
 
+// Kill ends the server with SIGKILL, as a crash would; Start runs it again
+// on the same data.
+func (ch *privateClickHouse) Kill() {
+	if ch.cmd == nil || ch.cmd.Process == nil {
+		return
+	}
+	ch.cmd.Process.Signal(syscall.SIGKILL)
+	<-ch.done
+	ch.cmd = nil
+}
+
 func tail(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]

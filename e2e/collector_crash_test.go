@@ -62,7 +62,7 @@ func TestCollectorKilledWithEmbeddedBroker(t *testing.T) {
 			defer wg.Done()
 			client := &http.Client{Timeout: 10 * time.Second}
 			for d := range next {
-				status, err := postOnce(client, base+"/webhooks/github", d)
+				status, err := postOnce(context.Background(), client, base+"/webhooks/github", d)
 				if err == nil && status == http.StatusAccepted {
 					mu.Lock()
 					accepted = append(accepted, d.ID)
@@ -134,18 +134,4 @@ func TestCollectorKilledWithEmbeddedBroker(t *testing.T) {
 	if lost := len(accepted) - found; lost != 0 {
 		t.Fatalf("%d of %d deliveries answered 202 are not in the broker after kill -9 and restart", lost, len(accepted))
 	}
-}
-
-// postOnce sends one signed delivery without retrying.
-func postOnce(client *http.Client, url string, d simulate.Delivery) (int, error) {
-	req, err := simulate.NewRequest(context.Background(), url, testSecret, d)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
 }

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/app"
+	"github.com/doraflow/doraflow/broker/kafkatest"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/simulate"
@@ -20,7 +22,8 @@ import (
 
 const testSecret = "e2e-webhook-secret"
 
-// pipeline is the whole pipeline in this process: embedded broker over TCP,
+// pipeline is the whole pipeline in this process: Apache Kafka (see
+// startPipelineWith) or the embedded broker over TCP,
 // the collector's real HTTP endpoint, the aggregator, the API, and a fresh
 // database on the real ClickHouse server.
 type pipeline struct {
@@ -47,6 +50,13 @@ func startPipelineWith(t *testing.T, cat catalog.Catalog, adjust func(*config.Co
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Sources.GitHub.SecretValue = testSecret
 	cfg.Catalog.Services = cat.Services
+	// Apache Kafka when scripts/kafka.sh runs one (always under CI), a topic
+	// and group of the test's own; the embedded broker otherwise.
+	if os.Getenv(kafkatest.EnvSingle) != "" || os.Getenv("CI") != "" {
+		brokers := kafkatest.Single(t)
+		cfg.Kafka.Brokers, cfg.Kafka.Topic, cfg.Kafka.Group = brokers, kafkatest.Name("e2e"), kafkatest.Name("e2e")
+		t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Kafka.Topic) })
+	}
 	if adjust != nil {
 		adjust(&cfg)
 	}

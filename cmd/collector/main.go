@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/doraflow/doraflow/app"
-	"github.com/doraflow/doraflow/broker"
 )
 
 func main() { app.Exit("collector", run()) }
@@ -22,9 +21,12 @@ func run() error {
 		return err
 	}
 	defer stopBroker()
-	pub := broker.NewPublisher(bc)
-	defer pub.Close()
 	reg := app.NewRegistry()
+	pub, closePub, err := app.CollectorPublisher(cfg, bc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer closePub()
 	h, err := app.CollectorHandler(cfg, pub, reg, log)
 	if err != nil {
 		return err

@@ -1,0 +1,84 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/broker/kafkatest"
+	"github.com/doraflow/doraflow/ingest"
+)
+
+// realTopic creates a topic of its own on Apache Kafka and removes it when
+// the test ends.
+func realTopic(t *testing.T, brokers []string, partitions int) Config {
+	t.Helper()
+	cfg := Config{Brokers: brokers, Topic: kafkatest.Name("broker-test"), Partitions: partitions}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := EnsureTopic(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Topic) })
+	return cfg
+}
+
+// The publisher, the consumer group and its commits against Apache Kafka.
+func TestApacheKafkaPublishConsumeCommitResume(t *testing.T) {
+	publishConsumeCommitResume(t, realTopic(t, kafkatest.Single(t), 3))
+}
+
+// A delivery of 24 MB (GitHub sends up to 25 MB) is published and read
+// back whole. Kafka's own default limit is about 1 MB, as is kafka-go's
+// producer batch limit: each layer must be raised for this to pass.
+func TestBigDeliveryApacheKafka(t *testing.T) {
+	bigDeliveryRoundTrip(t, realTopic(t, kafkatest.Single(t), 2))
+}
+
+func TestBigDeliveryEmbedded(t *testing.T) {
+	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	bigDeliveryRoundTrip(t, Config{Brokers: emb.Addrs()})
+}
+
+func bigDeliveryRoundTrip(t *testing.T, cfg Config) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 24<<20/16) // 24 MiB
+	payload[len(payload)/2] = 'X'
+	want := sha256.Sum256(payload)
+	pub := NewPublisher(cfg)
+	defer pub.Close()
+	big := ingest.Delivery{Source: "github", Event: "push", ID: "big", ReceivedAt: time.Now(), Key: "acme/monorepo", Payload: payload}
+	if err := pub.Publish(ctx, big); err != nil {
+		t.Fatalf("publish %d bytes: %v", len(payload), err)
+	}
+	small := ingest.Delivery{Source: "github", Event: "push", ID: "after", ReceivedAt: time.Now(), Key: "acme/monorepo", Payload: []byte("{}")}
+	if err := pub.Publish(ctx, small); err != nil {
+		t.Fatal(err)
+	}
+	c := NewConsumer(cfg, kafkatest.Name("big"))
+	defer c.Close()
+	for i, id := range []string{"big", "after"} {
+		m, err := c.Fetch(ctx)
+		if err != nil {
+			t.Fatalf("fetch record %d: %v", i, err)
+		}
+		d, err := FromMessage(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ID != id {
+			t.Fatalf("record %d is %q, want %q", i, d.ID, id)
+		}
+		if id == "big" && sha256.Sum256(d.Payload) != want {
+			t.Fatalf("the 24 MiB payload came back as %d different bytes", len(d.Payload))
+		}
+	}
+}
