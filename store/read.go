@@ -51,7 +51,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		query string
 		scan  func(driver.Rows) error
 	}{
-		{"commits", "SELECT " + commitCols + " FROM commits FINAL WHERE has(?, repo) ORDER BY repo, authored_at, sha",
+		{"commits", "SELECT " + commitCols + " FROM commits FINAL WHERE repo IN (?) ORDER BY repo, authored_at, sha",
 			func(rows driver.Rows) error {
 				var c facts.Commit
 				if err := rows.Scan(&c.Repo, &c.SHA, &c.Message, &c.AuthorName, &c.AuthorEmail, &c.AuthorLogin, &c.AuthoredAt, &c.Paths); err != nil {
@@ -64,7 +64,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pushes", "SELECT " + pushCols + " FROM pushes FINAL WHERE has(?, repo) ORDER BY repo, pushed_at, ref, after_sha, before_sha",
+		{"pushes", "SELECT " + pushCols + " FROM pushes FINAL WHERE repo IN (?) ORDER BY repo, pushed_at, ref, after_sha, before_sha",
 			func(rows driver.Rows) error {
 				var p facts.Push
 				var forced, deleted uint8
@@ -81,7 +81,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE has(?, repo) ORDER BY repo, number, version",
+		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE repo IN (?) ORDER BY repo, number, version",
 			func(rows driver.Rows) error {
 				var p facts.PullRequest
 				var merged uint8
@@ -100,7 +100,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"reviews", "SELECT " + reviewCols + " FROM reviews FINAL WHERE has(?, repo) ORDER BY repo, submitted_at, pr_number, review_id",
+		{"reviews", "SELECT " + reviewCols + " FROM reviews FINAL WHERE repo IN (?) ORDER BY repo, submitted_at, pr_number, review_id",
 			func(rows driver.Rows) error {
 				var r facts.Review
 				if err := rows.Scan(&r.Repo, &r.PRNumber, &r.ReviewID, &r.State, &r.Author, &r.SubmittedAt); err != nil {
@@ -112,7 +112,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"deployments", "SELECT " + deploymentCols + " FROM deployments FINAL WHERE has(?, repo) ORDER BY repo, created_at, deployment_id",
+		{"deployments", "SELECT " + deploymentCols + " FROM deployments FINAL WHERE repo IN (?) ORDER BY repo, created_at, deployment_id",
 			func(rows driver.Rows) error {
 				var d facts.Deployment
 				var prod uint8
@@ -129,7 +129,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"deployment_statuses", "SELECT " + statusCols + " FROM deployment_statuses FINAL WHERE has(?, repo) ORDER BY repo, created_at, deployment_id, status_id",
+		{"deployment_statuses", "SELECT " + statusCols + " FROM deployment_statuses FINAL WHERE repo IN (?) ORDER BY repo, created_at, deployment_id, status_id",
 			func(rows driver.Rows) error {
 				var d facts.DeploymentStatus
 				if err := rows.Scan(&d.Repo, &d.DeploymentID, &d.StatusID, &d.State, &d.Environment, &d.CreatedAt); err != nil {
@@ -141,7 +141,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pipeline_runs", "SELECT " + runCols + " FROM pipeline_runs FINAL WHERE has(?, repo) ORDER BY repo, started_at, run_id, attempt",
+		{"pipeline_runs", "SELECT " + runCols + " FROM pipeline_runs FINAL WHERE repo IN (?) ORDER BY repo, started_at, run_id, attempt",
 			func(rows driver.Rows) error {
 				var r facts.PipelineRun
 				var version uint64
@@ -155,7 +155,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"releases", "SELECT " + releaseCols + " FROM releases FINAL WHERE has(?, repo) ORDER BY repo, created_at, release_id",
+		{"releases", "SELECT " + releaseCols + " FROM releases FINAL WHERE repo IN (?) ORDER BY repo, created_at, release_id",
 			func(rows driver.Rows) error {
 				var r facts.Release
 				var pre, draft uint8
@@ -173,7 +173,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		// repository its newest update names, so all its updates are read
 		// for that repository.
 		{"incidents", "SELECT " + incidentCols + " FROM incidents FINAL WHERE (source, incident_id) IN " +
-			"(SELECT source, incident_id FROM incidents GROUP BY source, incident_id HAVING has(?, argMax(repo, version))) " +
+			"(SELECT source, incident_id FROM incidents GROUP BY source, incident_id HAVING argMax(repo, version) IN (?)) " +
 			"ORDER BY source, incident_id, version",
 			func(rows driver.Rows) error {
 				var x facts.Incident
@@ -230,22 +230,34 @@ func (s *Store) each(ctx context.Context, query string, args []any, fn func(driv
 // under the server's default max_query_size (256 KiB).
 const maxListBytes = 64 << 10
 
-// eachRepos runs a query whose single argument is a list of repositories
-// (bound as has(?, repo)) and calls fn for every row. Lists too long for one
-// query are split, so that a query covers as many repositories as fit.
+// eachRepos runs a query whose single argument is a list of repositories,
+// bound as `repo IN (?)`, and calls fn for every row. IN over a literal list
+// lets ClickHouse (18.16 included) select the granules of those
+// repositories by primary key, where has(array, repo) reads the whole
+// table. Lists too long for one query are split, so that a query covers as
+// many repositories as fit.
 func (s *Store) eachRepos(ctx context.Context, query string, repos []string, fn func(driver.Rows) error) error {
 	for len(repos) > 0 {
 		n, size := 0, 0
-		for n < len(repos) && (n == 0 || size+len(repos[n])+4 <= maxListBytes) {
-			size += len(repos[n]) + 4
+		for n < len(repos) && (n == 0 || size+len(repos[n])+6 <= maxListBytes) {
+			size += len(repos[n]) + 6
 			n++
 		}
-		if err := s.each(ctx, query, []any{repos[:n]}, fn); err != nil {
+		if err := s.each(ctx, query, []any{inList(repos[:n])}, fn); err != nil {
 			return err
 		}
 		repos = repos[n:]
 	}
 	return nil
+}
+
+// inList binds strings as the elements of `col IN (?)`: ('a'), ('b'), …
+func inList(xs []string) []clickhouse.GroupSet {
+	set := make([]clickhouse.GroupSet, len(xs))
+	for i, x := range xs {
+		set[i] = clickhouse.GroupSet{Value: []any{x}}
+	}
+	return set
 }
 
 // Repos lists, sorted, every repository that has at least one fact.
