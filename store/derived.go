@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/facts"
 )
@@ -41,13 +42,12 @@ func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, ve
 		repos = append(repos, r)
 	}
 	sort.Strings(repos)
-	if err := writeTable(ctx, s, outcomesTable, repos, d, version); err != nil {
-		return err
-	}
-	if err := writeTable(ctx, s, leadsTable, repos, d, version); err != nil {
-		return err
-	}
-	return writeTable(ctx, s, linksTable, repos, d, version)
+	// The three tables are independent: read and write them at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return writeTable(gctx, s, outcomesTable, repos, d, version) })
+	g.Go(func() error { return writeTable(gctx, s, leadsTable, repos, d, version) })
+	g.Go(func() error { return writeTable(gctx, s, linksTable, repos, d, version) })
+	return g.Wait()
 }
 
 // derivedTable says how the records of one derived table are keyed,

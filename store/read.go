@@ -8,6 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest"
@@ -189,10 +190,21 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				return nil
 			}},
 	}
+	// One query per table, all at once: on 18.16 a FINAL read runs on one
+	// thread, so concurrent tables use the server's other cores. Each step
+	// appends only to its own field of the batches (acc is only read), and
+	// only the incidents step to incidents, so the steps share no memory.
+	g, gctx := errgroup.WithContext(ctx)
 	for _, st := range steps {
-		if err := s.eachRepos(ctx, st.query, repos, st.scan); err != nil {
-			return nil, fmt.Errorf("store: read %s: %w", st.table, err)
-		}
+		g.Go(func() error {
+			if err := s.eachRepos(gctx, st.query, repos, st.scan); err != nil {
+				return fmt.Errorf("store: read %s: %w", st.table, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	// The rows of one incident are adjacent, its newest last.
 	for i := 0; i < len(incidents); {

@@ -8,8 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/app"
@@ -56,6 +61,7 @@ func loadCmd(args []string) error {
 		phases      = fs.Int("phases", 2, "catch-ups in a row on the same database (aggregator)")
 		seed        = fs.Uint64("seed", 1, "simulation seed")
 		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator)")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -71,6 +77,17 @@ func loadCmd(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if mode == "collector" {
@@ -174,8 +191,9 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 		}
 		bcons := broker.NewConsumer(bc, cfg.Kafka.Group)
 		c := &loadtest.StampedConsumer{Consumer: bcons}
+		reg := prometheus.NewRegistry()
 		agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
-			MaxBatch: cfg.Aggregator.MaxBatch, Logger: log})
+			MaxBatch: cfg.Aggregator.MaxBatch, Logger: log, Registerer: reg})
 		if err != nil {
 			bcons.Close()
 			return err
@@ -186,8 +204,28 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 			return err
 		}
 		archived, _ := st.CountRaw(ctx)
-		fmt.Printf("phase %d: %d deliveries committed in %.2fs: %.0f/s (archive now %d)\n",
-			p+1, n, took.Seconds(), float64(n)/took.Seconds(), archived)
+		fmt.Printf("phase %d: %d deliveries committed in %.2fs: %.0f/s (archive now %d); seconds per stage: %s\n",
+			p+1, n, took.Seconds(), float64(n)/took.Seconds(), archived, stageSeconds(reg))
 	}
 	return nil
+}
+
+// stageSeconds sums the aggregator's per-batch stage and write histograms.
+func stageSeconds(reg *prometheus.Registry) string {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, mf := range mfs {
+		if mf.GetType() != dto.MetricType_HISTOGRAM {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				out = append(out, fmt.Sprintf("%s %.2f", l.GetValue(), m.GetHistogram().GetSampleSum()))
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
