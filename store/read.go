@@ -462,3 +462,109 @@ func (s *Store) IncidentRepos(ctx context.Context, keys []string) (map[string]st
 	}
 	return out, nil
 }
+
+// scanRangeRows is about how many deliveries one query of ScanRaw reads.
+const scanRangeRows = 20000
+
+// scanSampleEvery is the sampling rate ScanRaw finds its range bounds with.
+const scanSampleEvery = 100
+
+// keyRange is a run of the archive's key order within one source:
+// delivery ids in [lo, hi), hi empty for no upper bound.
+type keyRange struct {
+	source, lo, hi string
+}
+
+// ScanRaw streams every archived delivery of the given sources, each
+// (source, delivery id) once, in the archive's key order: source, then
+// delivery id in ranges of about scanRangeRows. Unlike RawDeliveries it does
+// not follow reception order, so it reads each granule once and its cost
+// grows linearly with the archive. Of several receptions of one delivery it
+// returns any one (their payloads are the same). It stops at the first
+// error fn returns and returns that error.
+func (s *Store) ScanRaw(ctx context.Context, sources []string, fn func(ingest.Delivery) error) error {
+	return s.scanRaw(ctx, sources, scanRangeRows, fn)
+}
+
+func (s *Store) scanRaw(ctx context.Context, sources []string, rangeRows int, fn func(ingest.Delivery) error) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	ranges, err := s.rawRanges(ctx, sources, rangeRows)
+	if err != nil {
+		return err
+	}
+	const sel = "SELECT source, delivery_id, event, received_at, key, payload FROM raw_deliveries WHERE source = ? AND delivery_id >= ?"
+	for _, r := range ranges {
+		// Two shapes rather than "(? = '' OR delivery_id < ?)", which would
+		// keep the server from using the upper bound on the primary key.
+		q, args := sel, []any{r.source, r.lo}
+		if r.hi != "" {
+			q, args = q+" AND delivery_id < ?", append(args, r.hi)
+		}
+		err := s.each(ctx, q+" ORDER BY delivery_id LIMIT 1 BY source, delivery_id", args, func(rows driver.Rows) error {
+			var d ingest.Delivery
+			var payload string
+			if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
+				return err
+			}
+			d.ReceivedAt = fromDT(d.ReceivedAt)
+			d.Payload = []byte(payload)
+			return fn(d)
+		})
+		if err != nil {
+			return fmt.Errorf("store: scan archive %s [%q, %q): %w", r.source, r.lo, r.hi, err)
+		}
+	}
+	return nil
+}
+
+// rawRanges cuts the archive of sources into key ranges of about
+// scanRangeRows deliveries, from a hash sample of the delivery ids: one pass
+// over the id column, however large the archive.
+func (s *Store) rawRanges(ctx context.Context, sources []string, rangeRows int) ([]keyRange, error) {
+	step := max(1, rangeRows/scanSampleEvery)
+	samples := map[string][]string{}
+	err := s.each(ctx,
+		"SELECT source, delivery_id FROM raw_deliveries WHERE source IN (?) AND cityHash64(delivery_id) % ? = 0",
+		[]any{inList(sources), uint64(scanSampleEvery)}, func(rows driver.Rows) error {
+			var src, id string
+			if err := rows.Scan(&src, &id); err != nil {
+				return err
+			}
+			samples[src] = append(samples[src], id)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: sample archive keys: %w", err)
+	}
+	var out []keyRange
+	for _, src := range uniq(sources) {
+		ids := uniq(samples[src]) // sorted; a redelivered id may be sampled twice
+		r := keyRange{source: src}
+		for i := step; i < len(ids); i += step {
+			r.hi = ids[i]
+			out = append(out, r)
+			r = keyRange{source: src, lo: ids[i]}
+		}
+		out = append(out, r) // the rest, or the whole source when small
+	}
+	return out, nil
+}
+
+// RawSources lists the sources present in the archive, sorted.
+func (s *Store) RawSources(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.each(ctx, "SELECT DISTINCT source FROM raw_deliveries ORDER BY source", nil, func(rows driver.Rows) error {
+		var src string
+		if err := rows.Scan(&src); err != nil {
+			return err
+		}
+		out = append(out, src)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list archive sources: %w", err)
+	}
+	return out, nil
+}
