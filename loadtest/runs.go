@@ -19,8 +19,13 @@ import (
 // repositories (ten per team) over days, in the order their events
 // happened.
 func Organisation(seed uint64, services, days int) ([]simulate.Delivery, error) {
+	return OrganisationOf("org", seed, services, days)
+}
+
+// OrganisationOf is Organisation with the repositories under owner.
+func OrganisationOf(owner string, seed uint64, services, days int) ([]simulate.Delivery, error) {
 	cfg := simulate.DefaultOrgConfig()
-	cfg.Seed = seed
+	cfg.Seed, cfg.Owner = seed, owner
 	cfg.ServicesPerTeam = min(10, max(1, services))
 	cfg.Teams = max(1, services/cfg.ServicesPerTeam)
 	cfg.End = cfg.Start.AddDate(0, 0, max(1, days))
@@ -136,4 +141,37 @@ func CatchUp(ctx context.Context, agg *aggregator.Aggregator, c *StampedConsumer
 		}
 	}
 	return time.Since(c.First()), nil
+}
+
+// Archiver writes deliveries straight into the raw archive.
+type Archiver interface {
+	WriteRaw(ctx context.Context, ds []ingest.Delivery) error
+}
+
+// Archive writes n simulated deliveries into the raw archive, as the
+// aggregator would have archived them: organisations of services
+// repositories each (owners org1, org2, …), about days days of history
+// each, until n. It returns the number of repositories.
+func Archive(ctx context.Context, st Archiver, n, services, days int, seed uint64) (int, error) {
+	repos := 0
+	for round := 1; n > 0; round++ {
+		ds, err := OrganisationOf(fmt.Sprintf("org%d", round), seed+uint64(round), services, days)
+		if err != nil {
+			return repos, err
+		}
+		ds = ds[:min(n, len(ds))]
+		for lo := 0; lo < len(ds); lo += 5000 {
+			part := ds[lo:min(lo+5000, len(ds))]
+			buf := make([]ingest.Delivery, len(part))
+			for i, d := range part {
+				buf[i] = asIngest(d, github.Key(d.Payload))
+			}
+			if err := st.WriteRaw(ctx, buf); err != nil {
+				return repos, err
+			}
+		}
+		n -= len(ds)
+		repos += services
+	}
+	return repos, nil
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/doraflow/doraflow/simulate"
 )
 
-const loadUsage = `usage: doractl load collector|aggregator [flags]
+const loadUsage = `usage: doractl load collector|aggregator|archive [flags]
 
 collector   posts signed simulated GitHub deliveries to a collector from
             -concurrency senders and reports the rate and latency
@@ -35,15 +35,18 @@ collector   posts signed simulated GitHub deliveries to a collector from
 aggregator  preloads the topic with -n deliveries per phase and times the
             aggregator catching up (first record fetched to last commit),
             -phases times, so later phases run against stored history.
+archive     writes -n simulated deliveries straight into the raw archive
+            (organisations of -services repositories, -days of history
+            each), for timing doractl replay.
 
 flags:
 `
 
 // loadCmd implements "doractl load".
 func loadCmd(args []string) error {
-	if len(args) == 0 || (args[0] != "collector" && args[0] != "aggregator") {
+	if len(args) == 0 || (args[0] != "collector" && args[0] != "aggregator" && args[0] != "archive") {
 		fmt.Fprint(os.Stderr, loadUsage)
-		return errors.New("name the path to load: collector or aggregator")
+		return errors.New("name the path to load: collector, aggregator or archive")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("doractl load "+mode, flag.ContinueOnError)
@@ -90,8 +93,22 @@ func loadCmd(args []string) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if mode == "collector" {
+	switch mode {
+	case "collector":
 		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed)
+	case "archive":
+		st, err := app.OpenStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		start := time.Now()
+		repos, err := loadtest.Archive(ctx, st, *n, *services, *days, *seed)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("archived %d deliveries of %d repositories in %s in %.1fs\n", *n, repos, st.Database(), time.Since(start).Seconds())
+		return nil
 	}
 	return loadAggregator(ctx, cfg, log, *n, *phases, *services, *seed, *drop)
 }
