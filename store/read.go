@@ -287,19 +287,25 @@ func (s *Store) Repos(ctx context.Context) ([]string, error) {
 		q += p
 	}
 	q += ") WHERE repo != '' ORDER BY repo"
-	var out []string
-	err := s.each(ctx, q, nil, func(rows driver.Rows) error {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
-	})
+	out, err := s.column(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: list repositories: %w", err)
 	}
 	return out, nil
+}
+
+// column runs a query of one String column and returns its values.
+func (s *Store) column(ctx context.Context, query string) ([]string, error) {
+	var out []string
+	err := s.each(ctx, query, nil, func(rows driver.Rows) error {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // CountRaw counts the archived deliveries, each (source, delivery id) once.
@@ -387,6 +393,19 @@ func (s *Store) RawDeliveries(ctx context.Context, source string, fn func(ingest
 	return nil
 }
 
+// scanDelivery reads a row of source, delivery_id, event, received_at, key,
+// payload.
+func scanDelivery(rows driver.Rows) (ingest.Delivery, error) {
+	var d ingest.Delivery
+	var payload string
+	if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
+		return d, err
+	}
+	d.ReceivedAt = fromDT(d.ReceivedAt)
+	d.Payload = []byte(payload)
+	return d, nil
+}
+
 // rawByKey fetches the first reception of each key.
 func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.Delivery, error) {
 	set := make([]clickhouse.GroupSet, 0, len(keys)+1)
@@ -403,15 +422,9 @@ func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.
 			" WHERE (source, delivery_id) IN (?)"+
 			" ORDER BY source, delivery_id, received_at LIMIT 1 BY source, delivery_id",
 		[]any{set}, func(rows driver.Rows) error {
-			var d ingest.Delivery
-			var payload string
-			if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
-				return err
-			}
-			d.ReceivedAt = fromDT(d.ReceivedAt)
-			d.Payload = []byte(payload)
+			d, err := scanDelivery(rows)
 			out[rawKey{d.Source, d.ID}] = d
-			return nil
+			return err
 		})
 	if err != nil {
 		return nil, fmt.Errorf("store: read archived deliveries: %w", err)
@@ -503,13 +516,10 @@ func (s *Store) scanRaw(ctx context.Context, sources []string, rangeRows int, fn
 			q, args = q+" AND delivery_id < ?", append(args, r.hi)
 		}
 		err := s.each(ctx, q+" ORDER BY delivery_id LIMIT 1 BY source, delivery_id", args, func(rows driver.Rows) error {
-			var d ingest.Delivery
-			var payload string
-			if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
+			d, err := scanDelivery(rows)
+			if err != nil {
 				return err
 			}
-			d.ReceivedAt = fromDT(d.ReceivedAt)
-			d.Payload = []byte(payload)
 			return fn(d)
 		})
 		if err != nil {
@@ -554,15 +564,7 @@ func (s *Store) rawRanges(ctx context.Context, sources []string, rangeRows int) 
 
 // RawSources lists the sources present in the archive, sorted.
 func (s *Store) RawSources(ctx context.Context) ([]string, error) {
-	var out []string
-	err := s.each(ctx, "SELECT DISTINCT source FROM raw_deliveries ORDER BY source", nil, func(rows driver.Rows) error {
-		var src string
-		if err := rows.Scan(&src); err != nil {
-			return err
-		}
-		out = append(out, src)
-		return nil
-	})
+	out, err := s.column(ctx, "SELECT DISTINCT source FROM raw_deliveries ORDER BY source")
 	if err != nil {
 		return nil, fmt.Errorf("store: list archive sources: %w", err)
 	}

@@ -125,13 +125,11 @@ func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url
 	fmt.Printf("%d simulated deliveries of %d repositories in the pool, %d bytes on average; %d senders\n",
 		len(pool), services, bytes/len(pool), concurrency)
 	secret := os.Getenv("DORA_GITHUB_WEBHOOK_SECRET")
-	bc, stopBroker, err := app.Kafka(cfg, log)
+	_, pub, stop, err := publisher(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopBroker()
-	pub := broker.NewPublisher(bc)
-	defer pub.Close()
+	defer stop()
 	if url == "" {
 		if secret == "" {
 			secret = randomSecret()
@@ -193,13 +191,11 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 		return err
 	}
 	defer st.Close()
-	bc, stopBroker, err := app.Kafka(cfg, log)
+	bc, pub, stop, err := publisher(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopBroker()
-	pub := broker.NewPublisher(bc)
-	defer pub.Close()
+	defer stop()
 	fmt.Printf("%d repositories, %d deliveries per phase, database %s\n", services, n, st.Database())
 	for p := 0; p < phases; p++ {
 		part := pool[p*n : (p+1)*n]
@@ -245,4 +241,15 @@ func stageSeconds(reg *prometheus.Registry) string {
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// publisher connects to the configured brokers (or starts the embedded
+// one); stop closes the publisher, then the broker.
+func publisher(cfg config.Config, log *slog.Logger) (broker.Config, *broker.Publisher, func(), error) {
+	bc, stopBroker, err := app.Kafka(cfg, log)
+	if err != nil {
+		return bc, nil, nil, err
+	}
+	pub := broker.NewPublisher(bc)
+	return bc, pub, func() { pub.Close(); stopBroker() }, nil
 }
