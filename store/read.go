@@ -194,7 +194,11 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 	// thread, so concurrent tables use the server's other cores. Each step
 	// appends only to its own field of the batches (acc is only read), and
 	// only the incidents step to incidents, so the steps share no memory.
+	// At most historyReaders at once, leaving the pool's other connections
+	// (ten by default) to the archive insert running beside it and to an API
+	// sharing the pool.
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(historyReaders)
 	for _, st := range steps {
 		g.Go(func() error {
 			if err := s.eachRepos(gctx, st.query, repos, st.scan); err != nil {
@@ -222,6 +226,9 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 	}
 	return out, nil
 }
+
+// historyReaders bounds the concurrent queries of one HistoryMany.
+const historyReaders = 4
 
 // each runs a query and calls fn for every row.
 func (s *Store) each(ctx context.Context, query string, args []any, fn func(driver.Rows) error) error {
