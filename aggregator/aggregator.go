@@ -9,11 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/catalog"
@@ -177,13 +181,20 @@ func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
 	if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
 		return fmt.Errorf("resolve incidents: %w", err)
 	}
-	if err := a.timed("raw", func() error { return a.cfg.Store.WriteRaw(ctx, deliveries) }); err != nil {
-		return err
-	}
-	if err := a.timed("facts", func() error { return a.cfg.Store.WriteFacts(ctx, batch) }); err != nil {
-		return err
-	}
-	if err := a.Rederive(ctx, batch.Repos()); err != nil {
+	// The archive and the facts are independent of each other, so they are
+	// written at once; derivation needs the facts. The offsets are committed
+	// only when all of it is in, as before.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return a.timed("raw", func() error { return a.cfg.Store.WriteRaw(gctx, deliveries) })
+	})
+	g.Go(func() error {
+		if err := a.timed("facts", func() error { return a.cfg.Store.WriteFacts(gctx, batch) }); err != nil {
+			return err
+		}
+		return a.Rederive(gctx, batch.Repos())
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	if err := a.cfg.Consumer.Commit(ctx, msgs...); err != nil {
@@ -226,23 +237,45 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	if len(repos) == 0 {
 		return nil
 	}
+	start := time.Now()
 	histories, err := a.cfg.Store.HistoryMany(ctx, repos)
 	if err != nil {
 		return fmt.Errorf("read history: %w", err)
 	}
-	derived := make(map[string]facts.Derived, len(repos))
+	a.m.stageSeconds.WithLabelValues("history").Observe(time.Since(start).Seconds())
+	start = time.Now()
 	cat := a.cfg.Catalog()
-	for _, repo := range repos {
-		rules := a.cfg.Rules
+	rules := make([]derive.Rules, len(repos))
+	for i, repo := range repos {
+		rules[i] = a.cfg.Rules
+		rules[i].Monorepo = slices.Clip(rules[i].Monorepo) // appended to below, per repository
 		for _, s := range cat.Monorepo(repo) {
 			sp := derive.ServicePath{Service: s.Name, Names: s.Aliases}
 			for _, p := range s.Paths {
 				sp.Prefixes = append(sp.Prefixes, p.Prefix)
 			}
-			rules.Monorepo = append(rules.Monorepo, sp)
+			rules[i].Monorepo = append(rules[i].Monorepo, sp)
 		}
-		derived[repo] = derive.Derive(repo, histories[repo], rules)
 	}
+	// Repositories derive independently of each other: one worker per core.
+	out := make([]facts.Derived, len(repos))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(repos)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(repos); i = int(next.Add(1) - 1) {
+				out[i] = derive.Derive(repos[i], histories[repos[i]], rules[i])
+			}
+		}()
+	}
+	wg.Wait()
+	derived := make(map[string]facts.Derived, len(repos))
+	for i, repo := range repos {
+		derived[repo] = out[i]
+	}
+	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())
 	version := uint64(a.cfg.Clock().UnixNano())
 	return a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) })
 }

@@ -9,6 +9,7 @@ type aggMetrics struct {
 	lag           prometheus.Gauge
 	insertSeconds *prometheus.HistogramVec
 	insertErrors  *prometheus.CounterVec
+	stageSeconds  *prometheus.HistogramVec
 }
 
 func newAggMetrics(reg prometheus.Registerer) (*aggMetrics, error) {
@@ -38,11 +39,16 @@ func newAggMetrics(reg prometheus.Registerer) (*aggMetrics, error) {
 			Name: "doraflow_clickhouse_insert_errors_total",
 			Help: "Failed batch writes to ClickHouse, by kind of table.",
 		}, []string{"table"}),
+		stageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "doraflow_aggregator_stage_duration_seconds",
+			Help:    "Time per batch of the aggregator's stages other than writes: history (reading the touched repositories' facts) and derive.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"stage"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors} {
+	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors, m.stageSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/facts"
 )
@@ -41,13 +42,12 @@ func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, ve
 		repos = append(repos, r)
 	}
 	sort.Strings(repos)
-	if err := writeTable(ctx, s, outcomesTable, repos, d, version); err != nil {
-		return err
-	}
-	if err := writeTable(ctx, s, leadsTable, repos, d, version); err != nil {
-		return err
-	}
-	return writeTable(ctx, s, linksTable, repos, d, version)
+	// The three tables are independent: read and write them at once.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return writeTable(gctx, s, outcomesTable, repos, d, version) })
+	g.Go(func() error { return writeTable(gctx, s, leadsTable, repos, d, version) })
+	g.Go(func() error { return writeTable(gctx, s, linksTable, repos, d, version) })
+	return g.Wait()
 }
 
 // derivedTable says how the records of one derived table are keyed,
@@ -69,7 +69,7 @@ type derivedTable[T any] struct {
 var outcomesTable = derivedTable[facts.DeploymentOutcome]{
 	name:    "deployment_outcomes",
 	cols:    outcomeCols,
-	live:    "SELECT repo, deployment_id, repo, finished_at FROM deployment_outcomes FINAL WHERE has(?, repo) AND deleted = 0",
+	live:    "SELECT repo, deployment_id, repo, finished_at FROM deployment_outcomes FINAL WHERE repo IN (?) AND deleted = 0",
 	records: func(d facts.Derived) []facts.DeploymentOutcome { return d.Deployments },
 	key:     func(repo string, o facts.DeploymentOutcome) [2]string { return [2]string{repo, o.DeploymentID} },
 	at:      func(o facts.DeploymentOutcome) time.Time { return o.FinishedAt },
@@ -85,7 +85,7 @@ var outcomesTable = derivedTable[facts.DeploymentOutcome]{
 var leadsTable = derivedTable[facts.ChangeLead]{
 	name:      "change_leads",
 	cols:      leadCols,
-	live:      "SELECT repo, change_id, repo, deployed_at FROM change_leads FINAL WHERE has(?, repo) AND deleted = 0",
+	live:      "SELECT repo, change_id, repo, deployed_at FROM change_leads FINAL WHERE repo IN (?) AND deleted = 0",
 	records:   func(d facts.Derived) []facts.ChangeLead { return d.Changes },
 	key:       func(repo string, c facts.ChangeLead) [2]string { return [2]string{repo, c.ID} },
 	at:        func(c facts.ChangeLead) time.Time { return c.DeployedAt },
@@ -104,7 +104,7 @@ var leadsTable = derivedTable[facts.ChangeLead]{
 var linksTable = derivedTable[facts.IncidentLink]{
 	name:    "incident_links",
 	cols:    linkCols,
-	live:    "SELECT source, incident_id, repo, created_at FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0",
+	live:    "SELECT source, incident_id, repo, created_at FROM incident_links FINAL WHERE repo IN (?) AND deleted = 0",
 	records: func(d facts.Derived) []facts.IncidentLink { return d.Incidents },
 	key:     func(_ string, l facts.IncidentLink) [2]string { return [2]string{l.Source, l.IncidentID} },
 	at:      func(l facts.IncidentLink) time.Time { return l.CreatedAt },
@@ -195,7 +195,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 	for _, r := range repos {
 		acc[r] = &facts.Derived{}
 	}
-	err := s.eachRepos(ctx, "SELECT "+outcomeCols+" FROM deployment_outcomes FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, finished_at, deployment_id", repos, func(rows driver.Rows) error {
+	err := s.eachRepos(ctx, "SELECT "+outcomeCols+" FROM deployment_outcomes FINAL WHERE repo IN (?) AND deleted = 0 ORDER BY repo, finished_at, deployment_id", repos, func(rows driver.Rows) error {
 		var o facts.DeploymentOutcome
 		var prod, failed, deleted uint8
 		var changes uint32
@@ -214,7 +214,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 	if err != nil {
 		return nil, fmt.Errorf("store: read deployment_outcomes: %w", err)
 	}
-	err = s.eachRepos(ctx, "SELECT "+leadCols+" FROM change_leads FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, started_at, change_id", repos, func(rows driver.Rows) error {
+	err = s.eachRepos(ctx, "SELECT "+leadCols+" FROM change_leads FINAL WHERE repo IN (?) AND deleted = 0 ORDER BY repo, started_at, change_id", repos, func(rows driver.Rows) error {
 		var c facts.ChangeLead
 		var created, toil, deleted uint8
 		var active uint32
@@ -236,7 +236,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 	if err != nil {
 		return nil, fmt.Errorf("store: read change_leads: %w", err)
 	}
-	err = s.eachRepos(ctx, "SELECT "+linkCols+" FROM incident_links FINAL WHERE has(?, repo) AND deleted = 0 ORDER BY repo, created_at, source, incident_id", repos, func(rows driver.Rows) error {
+	err = s.eachRepos(ctx, "SELECT "+linkCols+" FROM incident_links FINAL WHERE repo IN (?) AND deleted = 0 ORDER BY repo, created_at, source, incident_id", repos, func(rows driver.Rows) error {
 		var l facts.IncidentLink
 		var deleted uint8
 		var ver uint64

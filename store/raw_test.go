@@ -111,3 +111,47 @@ func TestRawDeliveriesManyInOneDay(t *testing.T) {
 		t.Fatalf("CountRaw = %d, %v; want %d", n, err, len(in))
 	}
 }
+
+func TestScanRawReturnsEachDeliveryOnceInKeyOrder(t *testing.T) {
+	st := storetest.New(t)
+	ctx := testCtx(t)
+	var gh []ingest.Delivery
+	for i := 0; i < 3000; i++ {
+		gh = append(gh, delivery("github", fmt.Sprintf("id-%05d", i), "2026-05-05T05:05:05Z"))
+	}
+	gl := []ingest.Delivery{delivery("gitlab", "g1", "2026-06-01T00:00:00Z"), delivery("gitlab", "g0", "2026-04-01T00:00:00Z")}
+	other := delivery("opsgenie", "o1", "2026-05-01T00:00:00Z")
+	if err := st.WriteRaw(ctx, append(append([]ingest.Delivery{other}, gl...), gh[1000:]...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteRaw(ctx, gh[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	// Redelivered: in the same part, in another part, and a month later.
+	again := gh[10]
+	again.ReceivedAt = ts("2026-07-01T00:00:00Z")
+	if err := st.WriteRaw(ctx, []ingest.Delivery{gh[5], gh[2999], again}); err != nil {
+		t.Fatal(err)
+	}
+	// Ranges of about 200 deliveries: the sample cuts github into many.
+	var got []ingest.Delivery
+	err := st.ScanRawInRanges(ctx, []string{"gitlab", "github"}, 200, func(d ingest.Delivery) error {
+		if d.Source == "github" && d.ID == gh[10].ID {
+			d.ReceivedAt = gh[10].ReceivedAt // either reception may come back
+		}
+		got = append(got, d)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Key order: source, then delivery id; opsgenie not asked for.
+	want := append(append([]ingest.Delivery{}, gh...), gl[1], gl[0])
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %d deliveries, want %d: each github delivery once in id order, then gitlab g0, g1", len(got), len(want))
+	}
+	stop := errors.New("stop")
+	if err := st.ScanRaw(ctx, []string{"github"}, func(ingest.Delivery) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("callback error: got %v", err)
+	}
+}

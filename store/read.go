@@ -8,6 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest"
@@ -51,7 +52,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		query string
 		scan  func(driver.Rows) error
 	}{
-		{"commits", "SELECT " + commitCols + " FROM commits FINAL WHERE has(?, repo) ORDER BY repo, authored_at, sha",
+		{"commits", "SELECT " + commitCols + " FROM commits FINAL WHERE repo IN (?) ORDER BY repo, authored_at, sha",
 			func(rows driver.Rows) error {
 				var c facts.Commit
 				if err := rows.Scan(&c.Repo, &c.SHA, &c.Message, &c.AuthorName, &c.AuthorEmail, &c.AuthorLogin, &c.AuthoredAt, &c.Paths); err != nil {
@@ -64,7 +65,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pushes", "SELECT " + pushCols + " FROM pushes FINAL WHERE has(?, repo) ORDER BY repo, pushed_at, ref, after_sha, before_sha",
+		{"pushes", "SELECT " + pushCols + " FROM pushes FINAL WHERE repo IN (?) ORDER BY repo, pushed_at, ref, after_sha, before_sha",
 			func(rows driver.Rows) error {
 				var p facts.Push
 				var forced, deleted uint8
@@ -81,7 +82,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE has(?, repo) ORDER BY repo, number, version",
+		{"pull_requests", "SELECT " + prCols + " FROM pull_requests FINAL WHERE repo IN (?) ORDER BY repo, number, version",
 			func(rows driver.Rows) error {
 				var p facts.PullRequest
 				var merged uint8
@@ -100,7 +101,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"reviews", "SELECT " + reviewCols + " FROM reviews FINAL WHERE has(?, repo) ORDER BY repo, submitted_at, pr_number, review_id",
+		{"reviews", "SELECT " + reviewCols + " FROM reviews FINAL WHERE repo IN (?) ORDER BY repo, submitted_at, pr_number, review_id",
 			func(rows driver.Rows) error {
 				var r facts.Review
 				if err := rows.Scan(&r.Repo, &r.PRNumber, &r.ReviewID, &r.State, &r.Author, &r.SubmittedAt); err != nil {
@@ -112,7 +113,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"deployments", "SELECT " + deploymentCols + " FROM deployments FINAL WHERE has(?, repo) ORDER BY repo, created_at, deployment_id",
+		{"deployments", "SELECT " + deploymentCols + " FROM deployments FINAL WHERE repo IN (?) ORDER BY repo, created_at, deployment_id",
 			func(rows driver.Rows) error {
 				var d facts.Deployment
 				var prod uint8
@@ -129,7 +130,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"deployment_statuses", "SELECT " + statusCols + " FROM deployment_statuses FINAL WHERE has(?, repo) ORDER BY repo, created_at, deployment_id, status_id",
+		{"deployment_statuses", "SELECT " + statusCols + " FROM deployment_statuses FINAL WHERE repo IN (?) ORDER BY repo, created_at, deployment_id, status_id",
 			func(rows driver.Rows) error {
 				var d facts.DeploymentStatus
 				if err := rows.Scan(&d.Repo, &d.DeploymentID, &d.StatusID, &d.State, &d.Environment, &d.CreatedAt); err != nil {
@@ -141,7 +142,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"pipeline_runs", "SELECT " + runCols + " FROM pipeline_runs FINAL WHERE has(?, repo) ORDER BY repo, started_at, run_id, attempt",
+		{"pipeline_runs", "SELECT " + runCols + " FROM pipeline_runs FINAL WHERE repo IN (?) ORDER BY repo, started_at, run_id, attempt",
 			func(rows driver.Rows) error {
 				var r facts.PipelineRun
 				var version uint64
@@ -155,7 +156,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				}
 				return nil
 			}},
-		{"releases", "SELECT " + releaseCols + " FROM releases FINAL WHERE has(?, repo) ORDER BY repo, created_at, release_id",
+		{"releases", "SELECT " + releaseCols + " FROM releases FINAL WHERE repo IN (?) ORDER BY repo, created_at, release_id",
 			func(rows driver.Rows) error {
 				var r facts.Release
 				var pre, draft uint8
@@ -173,7 +174,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		// repository its newest update names, so all its updates are read
 		// for that repository.
 		{"incidents", "SELECT " + incidentCols + " FROM incidents FINAL WHERE (source, incident_id) IN " +
-			"(SELECT source, incident_id FROM incidents GROUP BY source, incident_id HAVING has(?, argMax(repo, version))) " +
+			"(SELECT source, incident_id FROM incidents GROUP BY source, incident_id HAVING argMax(repo, version) IN (?)) " +
 			"ORDER BY source, incident_id, version",
 			func(rows driver.Rows) error {
 				var x facts.Incident
@@ -189,10 +190,25 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				return nil
 			}},
 	}
+	// One query per table, all at once: on 18.16 a FINAL read runs on one
+	// thread, so concurrent tables use the server's other cores. Each step
+	// appends only to its own field of the batches (acc is only read), and
+	// only the incidents step to incidents, so the steps share no memory.
+	// At most historyReaders at once, leaving the pool's other connections
+	// (ten by default) to the archive insert running beside it and to an API
+	// sharing the pool.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(historyReaders)
 	for _, st := range steps {
-		if err := s.eachRepos(ctx, st.query, repos, st.scan); err != nil {
-			return nil, fmt.Errorf("store: read %s: %w", st.table, err)
-		}
+		g.Go(func() error {
+			if err := s.eachRepos(gctx, st.query, repos, st.scan); err != nil {
+				return fmt.Errorf("store: read %s: %w", st.table, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	// The rows of one incident are adjacent, its newest last.
 	for i := 0; i < len(incidents); {
@@ -210,6 +226,9 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 	}
 	return out, nil
 }
+
+// historyReaders bounds the concurrent queries of one HistoryMany.
+const historyReaders = 4
 
 // each runs a query and calls fn for every row.
 func (s *Store) each(ctx context.Context, query string, args []any, fn func(driver.Rows) error) error {
@@ -230,22 +249,34 @@ func (s *Store) each(ctx context.Context, query string, args []any, fn func(driv
 // under the server's default max_query_size (256 KiB).
 const maxListBytes = 64 << 10
 
-// eachRepos runs a query whose single argument is a list of repositories
-// (bound as has(?, repo)) and calls fn for every row. Lists too long for one
-// query are split, so that a query covers as many repositories as fit.
+// eachRepos runs a query whose single argument is a list of repositories,
+// bound as `repo IN (?)`, and calls fn for every row. IN over a literal list
+// lets ClickHouse (18.16 included) select the granules of those
+// repositories by primary key, where has(array, repo) reads the whole
+// table. Lists too long for one query are split, so that a query covers as
+// many repositories as fit.
 func (s *Store) eachRepos(ctx context.Context, query string, repos []string, fn func(driver.Rows) error) error {
 	for len(repos) > 0 {
 		n, size := 0, 0
-		for n < len(repos) && (n == 0 || size+len(repos[n])+4 <= maxListBytes) {
-			size += len(repos[n]) + 4
+		for n < len(repos) && (n == 0 || size+len(repos[n])+6 <= maxListBytes) {
+			size += len(repos[n]) + 6
 			n++
 		}
-		if err := s.each(ctx, query, []any{repos[:n]}, fn); err != nil {
+		if err := s.each(ctx, query, []any{inList(repos[:n])}, fn); err != nil {
 			return err
 		}
 		repos = repos[n:]
 	}
 	return nil
+}
+
+// inList binds strings as the elements of `col IN (?)`: ('a'), ('b'), …
+func inList(xs []string) []clickhouse.GroupSet {
+	set := make([]clickhouse.GroupSet, len(xs))
+	for i, x := range xs {
+		set[i] = clickhouse.GroupSet{Value: []any{x}}
+	}
+	return set
 }
 
 // Repos lists, sorted, every repository that has at least one fact.
@@ -263,19 +294,25 @@ func (s *Store) Repos(ctx context.Context) ([]string, error) {
 		q += p
 	}
 	q += ") WHERE repo != '' ORDER BY repo"
-	var out []string
-	err := s.each(ctx, q, nil, func(rows driver.Rows) error {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
-	})
+	out, err := s.column(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: list repositories: %w", err)
 	}
 	return out, nil
+}
+
+// column runs a query of one String column and returns its values.
+func (s *Store) column(ctx context.Context, query string) ([]string, error) {
+	var out []string
+	err := s.each(ctx, query, nil, func(rows driver.Rows) error {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // CountRaw counts the archived deliveries, each (source, delivery id) once.
@@ -363,6 +400,19 @@ func (s *Store) RawDeliveries(ctx context.Context, source string, fn func(ingest
 	return nil
 }
 
+// scanDelivery reads a row of source, delivery_id, event, received_at, key,
+// payload.
+func scanDelivery(rows driver.Rows) (ingest.Delivery, error) {
+	var d ingest.Delivery
+	var payload string
+	if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
+		return d, err
+	}
+	d.ReceivedAt = fromDT(d.ReceivedAt)
+	d.Payload = []byte(payload)
+	return d, nil
+}
+
 // rawByKey fetches the first reception of each key.
 func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.Delivery, error) {
 	set := make([]clickhouse.GroupSet, 0, len(keys)+1)
@@ -379,15 +429,9 @@ func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.
 			" WHERE (source, delivery_id) IN (?)"+
 			" ORDER BY source, delivery_id, received_at LIMIT 1 BY source, delivery_id",
 		[]any{set}, func(rows driver.Rows) error {
-			var d ingest.Delivery
-			var payload string
-			if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
-				return err
-			}
-			d.ReceivedAt = fromDT(d.ReceivedAt)
-			d.Payload = []byte(payload)
+			d, err := scanDelivery(rows)
 			out[rawKey{d.Source, d.ID}] = d
-			return nil
+			return err
 		})
 	if err != nil {
 		return nil, fmt.Errorf("store: read archived deliveries: %w", err)
@@ -435,6 +479,101 @@ func (s *Store) IncidentRepos(ctx context.Context, keys []string) (map[string]st
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read incident repositories: %w", err)
+	}
+	return out, nil
+}
+
+// scanRangeRows is about how many deliveries one query of ScanRaw reads.
+const scanRangeRows = 20000
+
+// scanSampleEvery is the sampling rate ScanRaw finds its range bounds with.
+const scanSampleEvery = 100
+
+// keyRange is a run of the archive's key order within one source:
+// delivery ids in [lo, hi), hi empty for no upper bound.
+type keyRange struct {
+	source, lo, hi string
+}
+
+// ScanRaw streams every archived delivery of the given sources, each
+// (source, delivery id) once, in the archive's key order: source, then
+// delivery id in ranges of about scanRangeRows. Unlike RawDeliveries it does
+// not follow reception order, so it reads each granule once and its cost
+// grows linearly with the archive. Of several receptions of one delivery it
+// returns any one (their payloads are the same). It stops at the first
+// error fn returns and returns that error.
+func (s *Store) ScanRaw(ctx context.Context, sources []string, fn func(ingest.Delivery) error) error {
+	return s.scanRaw(ctx, sources, scanRangeRows, fn)
+}
+
+func (s *Store) scanRaw(ctx context.Context, sources []string, rangeRows int, fn func(ingest.Delivery) error) error {
+	if len(sources) == 0 {
+		return nil
+	}
+	ranges, err := s.rawRanges(ctx, sources, rangeRows)
+	if err != nil {
+		return err
+	}
+	const sel = "SELECT source, delivery_id, event, received_at, key, payload FROM raw_deliveries WHERE source = ? AND delivery_id >= ?"
+	for _, r := range ranges {
+		// Two shapes rather than "(? = '' OR delivery_id < ?)", which would
+		// keep the server from using the upper bound on the primary key.
+		q, args := sel, []any{r.source, r.lo}
+		if r.hi != "" {
+			q, args = q+" AND delivery_id < ?", append(args, r.hi)
+		}
+		err := s.each(ctx, q+" ORDER BY delivery_id LIMIT 1 BY source, delivery_id", args, func(rows driver.Rows) error {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			return fn(d)
+		})
+		if err != nil {
+			return fmt.Errorf("store: scan archive %s [%q, %q): %w", r.source, r.lo, r.hi, err)
+		}
+	}
+	return nil
+}
+
+// rawRanges cuts the archive of sources into key ranges of about
+// scanRangeRows deliveries, from a hash sample of the delivery ids: one pass
+// over the id column, however large the archive.
+func (s *Store) rawRanges(ctx context.Context, sources []string, rangeRows int) ([]keyRange, error) {
+	step := max(1, rangeRows/scanSampleEvery)
+	samples := map[string][]string{}
+	err := s.each(ctx,
+		"SELECT source, delivery_id FROM raw_deliveries WHERE source IN (?) AND cityHash64(delivery_id) % ? = 0",
+		[]any{inList(sources), uint64(scanSampleEvery)}, func(rows driver.Rows) error {
+			var src, id string
+			if err := rows.Scan(&src, &id); err != nil {
+				return err
+			}
+			samples[src] = append(samples[src], id)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("store: sample archive keys: %w", err)
+	}
+	var out []keyRange
+	for _, src := range uniq(sources) {
+		ids := uniq(samples[src]) // sorted; a redelivered id may be sampled twice
+		r := keyRange{source: src}
+		for i := step; i < len(ids); i += step {
+			r.hi = ids[i]
+			out = append(out, r)
+			r = keyRange{source: src, lo: ids[i]}
+		}
+		out = append(out, r) // the rest, or the whole source when small
+	}
+	return out, nil
+}
+
+// RawSources lists the sources present in the archive, sorted.
+func (s *Store) RawSources(ctx context.Context) ([]string, error) {
+	out, err := s.column(ctx, "SELECT DISTINCT source FROM raw_deliveries ORDER BY source")
+	if err != nil {
+		return nil, fmt.Errorf("store: list archive sources: %w", err)
 	}
 	return out, nil
 }

@@ -4,7 +4,8 @@
 //
 // Every statement here runs on ClickHouse 18.16 and on current releases:
 // inserts go through PrepareBatch with an explicit column list, lists are
-// bound with has(?, col), and reads deduplicate with FINAL or LIMIT 1 BY.
+// bound as col IN (?) (see inList), and reads deduplicate with FINAL or
+// LIMIT 1 BY.
 package store
 
 import (

@@ -19,6 +19,8 @@ usage:
                                    the quarterly platform-investment report
   doractl replay   [-config file]  re-parse the raw archive and re-derive every number
   doractl rederive [-config file]  re-derive every number with the current rules
+  doractl load collector|aggregator [flags]
+                                   measure the write path with simulated deliveries
 `
 
 func main() {
@@ -42,6 +44,8 @@ func main() {
 		err = replay(os.Args[2:], false)
 	case "rederive":
 		err = replay(os.Args[2:], true)
+	case "load":
+		err = loadCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

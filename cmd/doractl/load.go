@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/app"
+	"github.com/doraflow/doraflow/broker"
+	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/loadtest"
+	"github.com/doraflow/doraflow/simulate"
+)
+
+const loadUsage = `usage: doractl load collector|aggregator|archive [flags]
+
+collector   posts signed simulated GitHub deliveries to a collector from
+            -concurrency senders and reports the rate and latency
+            percentiles; then publishes as many straight through the Kafka
+            writer to the same broker (the ceiling beside it). Without -url
+            it starts a collector in this process (embedded broker unless
+            kafka.brokers is configured).
+aggregator  preloads the topic with -n deliveries per phase and times the
+            aggregator catching up (first record fetched to last commit),
+            -phases times, so later phases run against stored history.
+archive     writes -n simulated deliveries straight into the raw archive
+            (organisations of -services repositories, -days of history
+            each), for timing doractl replay.
+
+flags:
+`
+
+// loadCmd implements "doractl load".
+func loadCmd(args []string) error {
+	if len(args) == 0 || (args[0] != "collector" && args[0] != "aggregator" && args[0] != "archive") {
+		fmt.Fprint(os.Stderr, loadUsage)
+		return errors.New("name the path to load: collector, aggregator or archive")
+	}
+	mode := args[0]
+	fs := flag.NewFlagSet("doractl load "+mode, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), loadUsage)
+		fs.PrintDefaults()
+	}
+	var (
+		cfgPath     = fs.String("config", os.Getenv("DORA_CONFIG"), "path to the YAML configuration (default: built-in local defaults)")
+		url         = fs.String("url", "", "collector GitHub endpoint to load, signed with $DORA_GITHUB_WEBHOOK_SECRET (default: start one here)")
+		n           = fs.Int("n", 20000, "deliveries per run (collector) or per phase (aggregator)")
+		concurrency = fs.Int("concurrency", 64, "concurrent senders (collector)")
+		services    = fs.Int("services", 1000, "repositories of the simulated organisation")
+		days        = fs.Int("days", 7, "days of simulated history to draw deliveries from (collector)")
+		phases      = fs.Int("phases", 2, "catch-ups in a row on the same database (aggregator)")
+		seed        = fs.Uint64("seed", 1, "simulation seed")
+		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator)")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *n < 1 || *concurrency < 1 || *services < 1 || *days < 1 || *phases < 1 {
+		return errors.New("-n, -concurrency, -services, -days and -phases must be positive")
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	switch mode {
+	case "collector":
+		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed)
+	case "archive":
+		st, err := app.OpenStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		start := time.Now()
+		repos, err := loadtest.Archive(ctx, st, *n, *services, *days, *seed)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("archived %d deliveries of %d repositories in %s in %.1fs\n", *n, repos, st.Database(), time.Since(start).Seconds())
+		return nil
+	}
+	return loadAggregator(ctx, cfg, log, *n, *phases, *services, *seed, *drop)
+}
+
+func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64) error {
+	pool, err := loadtest.Organisation(seed, services, days)
+	if err != nil {
+		return err
+	}
+	bytes := 0
+	for _, d := range pool {
+		bytes += len(d.Payload)
+	}
+	fmt.Printf("%d simulated deliveries of %d repositories in the pool, %d bytes on average; %d senders\n",
+		len(pool), services, bytes/len(pool), concurrency)
+	secret := os.Getenv("DORA_GITHUB_WEBHOOK_SECRET")
+	_, pub, stop, err := publisher(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if url == "" {
+		if secret == "" {
+			secret = randomSecret()
+		}
+		cfg.Sources.GitHub.SecretValue = secret
+		h, err := app.CollectorHandler(cfg, pub, app.NewRegistry(), log)
+		if err != nil {
+			return err
+		}
+		ready := make(chan string, 1)
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		cfg.Collector.Listen = "127.0.0.1:0"
+		go func() { _ = app.Serve(sctx, cfg.Collector.Listen, h, log, ready) }()
+		select {
+		case addr := <-ready:
+			url = "http://" + addr + "/webhooks/github"
+		case <-time.After(30 * time.Second):
+			return errors.New("the collector did not start listening")
+		}
+	} else if secret == "" {
+		return errors.New("-url needs the collector's webhook secret in DORA_GITHUB_WEBHOOK_SECRET")
+	}
+	run := fmt.Sprintf("load-%d", time.Now().UnixNano())
+	// A short warm-up opens the connections and the producer's partitions.
+	loadtest.Collector(ctx, url, secret, pool, min(n, 1000), concurrency, run+"-warm")
+	c := loadtest.Collector(ctx, url, secret, pool, n, concurrency, run+"-c")
+	w := loadtest.Writer(ctx, pub, pool, n, concurrency, run+"-w")
+	fmt.Println(c)
+	fmt.Println(w)
+	if w.Rate() > 0 {
+		fmt.Printf("collector / writer: %.2f\n", c.Rate()/w.Rate())
+	}
+	return nil
+}
+
+func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n, phases, services int, seed uint64, drop bool) (err error) {
+	// About twenty deliveries per repository and day; more days until the
+	// organisation has n × phases of them.
+	var pool []simulate.Delivery
+	for days := n*phases/(services*18) + 1; len(pool) < n*phases; days *= 2 {
+		if pool, err = loadtest.Organisation(seed, services, days); err != nil {
+			return err
+		}
+	}
+	if drop {
+		st, err := app.OpenStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		err = st.DropDatabase(ctx)
+		st.Close()
+		if err != nil {
+			return err
+		}
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bc, pub, stop, err := publisher(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("%d repositories, %d deliveries per phase, database %s\n", services, n, st.Database())
+	for p := 0; p < phases; p++ {
+		part := pool[p*n : (p+1)*n]
+		if err := loadtest.Preload(ctx, pub, part); err != nil {
+			return fmt.Errorf("preload: %w", err)
+		}
+		bcons := broker.NewConsumer(bc, cfg.Kafka.Group)
+		c := &loadtest.StampedConsumer{Consumer: bcons}
+		reg := prometheus.NewRegistry()
+		agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
+			MaxBatch: cfg.Aggregator.MaxBatch, Logger: log, Registerer: reg})
+		if err != nil {
+			bcons.Close()
+			return err
+		}
+		took, err := loadtest.CatchUp(ctx, agg, c, int64(n))
+		bcons.Close()
+		if err != nil {
+			return err
+		}
+		archived, _ := st.CountRaw(ctx)
+		fmt.Printf("phase %d: %d deliveries committed in %.2fs: %.0f/s (archive now %d); seconds per stage: %s\n",
+			p+1, n, took.Seconds(), float64(n)/took.Seconds(), archived, stageSeconds(reg))
+	}
+	return nil
+}
+
+// stageSeconds sums the aggregator's per-batch stage and write histograms.
+func stageSeconds(reg *prometheus.Registry) string {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, mf := range mfs {
+		if mf.GetType() != dto.MetricType_HISTOGRAM {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				out = append(out, fmt.Sprintf("%s %.2f", l.GetValue(), m.GetHistogram().GetSampleSum()))
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// publisher connects to the configured brokers (or starts the embedded
+// one); stop closes the publisher, then the broker.
+func publisher(cfg config.Config, log *slog.Logger) (broker.Config, *broker.Publisher, func(), error) {
+	bc, stopBroker, err := app.Kafka(cfg, log)
+	if err != nil {
+		return bc, nil, nil, err
+	}
+	pub := broker.NewPublisher(bc)
+	return bc, pub, func() { pub.Close(); stopBroker() }, nil
+}
