@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,13 +45,16 @@ type Parser func(event string, payload []byte) (facts.Batch, error)
 
 // Config wires an aggregator.
 type Config struct {
-	Consumer      Consumer
-	Store         Store
-	Parsers       map[string]Parser // by source name
-	Rules         derive.Rules
-	Catalog       func() catalog.Catalog // resolves services named by non-Git sources
-	MaxBatch      int                    // default 2000 deliveries
-	FlushInterval time.Duration          // default 500 ms
+	Consumer Consumer
+	Store    Store
+	Parsers  map[string]Parser // by source name
+	Rules    derive.Rules
+	Catalog  func() catalog.Catalog // resolves services named by non-Git sources
+	// CatalogCheck is how often the catalog is compared with the service
+	// membership the derived records were computed with (default 30 s).
+	CatalogCheck  time.Duration
+	MaxBatch      int           // default 2000 deliveries
+	FlushInterval time.Duration // default 500 ms
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
 	Clock         func() time.Time
@@ -62,6 +66,12 @@ type Aggregator struct {
 	m   *aggMetrics
 	// committed counts records whose batch is written and committed.
 	committed atomic.Int64
+	// deriving serializes derivations, so that a later one never writes
+	// records computed from less history under a newer version.
+	deriving sync.Mutex
+	// syncing guards members, the membership last derived with.
+	syncing sync.Mutex
+	members map[string]string
 }
 
 // Committed is the number of Kafka records this aggregator has fully
@@ -88,6 +98,9 @@ func New(cfg Config) (*Aggregator, error) {
 	if cfg.Catalog == nil {
 		cfg.Catalog = func() catalog.Catalog { return catalog.Catalog{} }
 	}
+	if cfg.CatalogCheck <= 0 {
+		cfg.CatalogCheck = 30 * time.Second
+	}
 	cfg.Rules = cfg.Rules.WithDefaults()
 	m, err := newAggMetrics(cfg.Registerer)
 	if err != nil {
@@ -102,6 +115,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	if a.cfg.Consumer == nil {
 		return errors.New("aggregator: no consumer configured")
 	}
+	go a.watchCatalog(ctx, a.cfg.CatalogCheck)
 	for {
 		msgs, err := a.fetchBatch(ctx)
 		if len(msgs) > 0 {
@@ -221,28 +235,30 @@ func (a *Aggregator) normalize(ds []ingest.Delivery) facts.Batch {
 	return batch
 }
 
-// Rederive recomputes the derived records of repos from everything stored.
+// Rederive recomputes the derived records of repos from everything stored,
+// service by service: every other repository of their services (see
+// derive.Closure) is derived with them.
 func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	if len(repos) == 0 {
 		return nil
 	}
+	cat := a.cfg.Catalog()
+	repos = derive.Closure(cat, repos)
+	a.deriving.Lock()
+	defer a.deriving.Unlock()
 	histories, err := a.cfg.Store.HistoryMany(ctx, repos)
 	if err != nil {
 		return fmt.Errorf("read history: %w", err)
 	}
-	derived := make(map[string]facts.Derived, len(repos))
-	cat := a.cfg.Catalog()
-	for _, repo := range repos {
-		rules := a.cfg.Rules
-		for _, s := range cat.Monorepo(repo) {
-			sp := derive.ServicePath{Service: s.Name, Names: s.Aliases}
-			for _, p := range s.Paths {
-				sp.Prefixes = append(sp.Prefixes, p.Prefix)
-			}
-			rules.Monorepo = append(rules.Monorepo, sp)
-		}
-		derived[repo] = derive.Derive(repo, histories[repo], rules)
+	if histories == nil {
+		histories = map[string]facts.Batch{}
 	}
+	for _, r := range repos {
+		if _, ok := histories[r]; !ok {
+			histories[r] = facts.Batch{}
+		}
+	}
+	derived := derive.DeriveServices(histories, a.cfg.Rules, cat)
 	version := uint64(a.cfg.Clock().UnixNano())
 	return a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) })
 }

@@ -59,6 +59,14 @@ type deriver struct {
 	rules Rules
 	b     facts.Batch
 
+	// service is the monorepo service this part of the repository's
+	// history belongs to; "" for the repository as a whole.
+	service string
+	// keep, when set, selects the changes this part reports (a monorepo
+	// part reports only the changes of its service).
+	keep func(facts.ChangeLead) bool
+	out  facts.Derived
+
 	commits    map[string]*facts.Commit
 	pushes     []facts.Push
 	byRef      map[string][]int     // ref -> pushes, in time order (tags and deletions included)
@@ -80,16 +88,20 @@ type deriver struct {
 // Derive computes the derived records of repository repo from h, which holds
 // that repository's facts. Deployments are returned ordered by finish time
 // then id, changes by repository then id, incidents by creation time then id.
-// A monorepo (rules.Monorepo set) is derived per service: see deriveMonorepo.
+// A monorepo (rules.Monorepo set) is derived per service: see monorepoParts.
+// A service that spans several repositories is derived by DeriveServices.
 func Derive(repo string, h facts.Batch, rules Rules) facts.Derived {
-	if len(rules.Monorepo) > 0 {
-		return deriveMonorepo(repo, h, rules)
+	parts := repoParts(repo, h, rules)
+	for _, g := range groupParts(parts, func(p *deriver) string { return p.service }) {
+		g.settle()
 	}
-	return deriveRepo(repo, h, rules)
+	return assemble(parts)
 }
 
-// deriveRepo derives a repository as one service.
-func deriveRepo(repo string, h facts.Batch, rules Rules) facts.Derived {
+// prepare derives what a part of a repository's history holds on its own:
+// its deployments, what each contains, and its changes. Linking incidents
+// and finding failures need the whole service (see group).
+func prepare(repo string, h facts.Batch, rules Rules) *deriver {
 	x := &deriver{repo: repo, rules: rules.WithDefaults(), b: normalize(h)}
 	x.commits = make(map[string]*facts.Commit, len(x.b.Commits))
 	for i := range x.b.Commits {
@@ -101,16 +113,6 @@ func deriveRepo(repo string, h facts.Batch, rules Rules) facts.Derived {
 	x.contain()
 	x.own()
 	x.firstReviews()
-
-	var out facts.Derived
-	out.Changes = x.changes()
-	out.Incidents = x.link()
-	x.failures()
-	x.settle()
-
-	out.Deployments = make([]facts.DeploymentOutcome, 0, len(x.deps))
-	for _, d := range x.deps {
-		out.Deployments = append(out.Deployments, d.out)
-	}
-	return out
+	x.out.Changes = x.changes()
+	return x
 }
