@@ -95,7 +95,11 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 // team and service, refreshed in the background until ctx ends), /healthz
 // and /readyz.
 func APIHandler(ctx context.Context, cfg config.Config, st *store.Store, cat *catalog.Live, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
+	since, err := cfg.ObservedSince()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone, ObservedSince: since})
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ FROM
       AND production = 1
       AND finished_at >= @from
       AND finished_at < @to
-      AND (@environment = '' OR environment = @environment)
+      AND (@environment = '' OR lower(environment) = lower(@environment))
 ) AS d
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

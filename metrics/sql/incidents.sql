@@ -10,8 +10,9 @@
 --                        created to resolved, linked or not, sorted; the caller
 --                        reports their exact median (time to restore)
 --
--- Incidents are attributed through their repository to its service and team;
--- an environment filter does not narrow them.
+-- Incidents are attributed through their repository to its service and team.
+-- When an environment is asked for, only incidents blamed on a deployment to
+-- that environment count (an unlinked incident has no environment).
 SELECT
     grp,
     bucket,
@@ -37,6 +38,7 @@ FROM
     WHERE deleted = 0
       AND created_at >= @from
       AND created_at < @to
+      AND (@environment = '' OR lower(environment) = lower(@environment))
 ) AS i
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))
