@@ -83,7 +83,8 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
 	c := broker.NewConsumer(bc, cfg.Kafka.Group)
 	agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
-		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
+		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, CatalogCheck: time.Duration(cfg.Aggregator.CatalogCheck),
+		Registerer: reg, Logger: log})
 	if err != nil {
 		c.Close()
 		return nil, nil, err

@@ -63,6 +63,10 @@ type Collector struct {
 type Aggregator struct {
 	Listen   string `yaml:"listen"`
 	MaxBatch int    `yaml:"max_batch"` // deliveries per ClickHouse write; default 2000
+	// CatalogCheck is how often the catalog's service membership is
+	// compared with the one the derived records were computed with; a
+	// change re-derives the services concerned. Default 30s.
+	CatalogCheck Duration `yaml:"catalog_check"`
 }
 
 // API is the read API's listener and its bearer tokens.

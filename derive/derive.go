@@ -1,51 +1,21 @@
-// Package derive turns everything stored about one repository into the
-// derived records the metrics read: successful deployments with their
+// Package derive turns everything stored about a service's repositories into
+// the derived records the metrics read: successful deployments with their
 // outcome, changes with their lead time, and incidents with the deployment
 // they are blamed on. It is pure: no I/O, and the result depends only on the
 // set of facts, not on their order or on duplicates among them.
 //
-// # Deployments
+// What each record means — a production deployment, what it contains, a
+// change's start, the failure causes, incident linking, recovery — is
+// defined once, in docs/metrics.md; this package implements those
+// definitions and its comments say how, not what.
 //
-// A host deployment is successful when any of its statuses is success; it
-// finished at its earliest success (a later inactive status does not undo
-// it). Deployments with only failure or error statuses are not deployments.
-// It is a production deployment when the host says so or its environment
-// matches Rules.ProductionEnvironments. A CI run matching a DeployRule with
-// conclusion success is a deployment "run/<id>" (the first successful
-// attempt); a published release of a repository in Rules.ReleaseDeploys is
-// a production deployment "release/<id>". Deployments without any known
-// finish time are left out.
-//
-// # Contents
-//
-// Production deployments, ordered by finish time then id, contain the
-// commits pushed since the previous production deployment, found by
-// following the push chain backwards from the deployed commit (see walk);
-// a commit list given by the source wins. A commit is contained only by the
-// first production deployment containing it. The first production deployment
-// takes only commits authored within Rules.Lookback before it finished.
-//
-// # Changes
-//
-// A merged pull request is a change; it owns its merge commit and the
-// commits pushed to its base branch with it. Every other contained commit is
-// a direct change. A pull request starts at the earliest author time among
-// the commits first seen on its head branch (pushed between its creation less
-// Lookback and its merge) and the commits pushed with its merge commit; with
-// none known, at its creation, flagged. Its first review is the earliest
-// review submitted by someone other than its author in any state except
-// dismissed. A direct commit starts at its author time, or when unknown at
-// the time it was first pushed.
-//
-// # Failures
-//
-// A production deployment fails when an incident is linked to it, when its
-// environment is rolled back to a version it ran before, when a later
-// production deployment reverts a change it shipped (a "This reverts commit
-// <sha>" message, or a `Revert "<title>"` pull request), or when the next
-// production deployment ships a hotfix (hotfix label, hotfix head branch, or
-// deployed from a hotfix branch). It recovers at the earlier of a linked
-// incident's resolution and the finish of the deployment that repaired it.
+// The work is done in two steps. prepare derives what one repository (or one
+// service's part of a monorepo, see repoParts) holds on its own: its
+// deployments (deployments.go), what each production deployment contains
+// (contents.go) and its changes (changes.go). A group then takes every part
+// of one service (DeriveServices, outcomes.go) and links incidents, finds
+// rollbacks, reverts and hotfixes across them, and settles each
+// deployment's outcome.
 package derive
 
 import (

@@ -1,27 +1,11 @@
 -- Changes that reached production: lead time for changes and the
--- pull-request stages, in one pass.
---
--- A change is a merged pull request, or a commit pushed straight to the
--- deployed branch outside any pull request. Its lead time runs from its
--- start (the first commit's time; for a pull request with no commit seen,
--- its creation time) to the finish of the first production deployment of
--- its service that contains it:
---
---   lead_samples = deployed_at - started_at, for changes with a known start
---
--- A merged pull request's lead time splits into stages:
---
---   coding = opened_at       - started_at       (first commit -> opened; left out
---                                                 when no commit was seen)
---   pickup = first_review_at - opened_at        (opened -> first review by someone
---                                                 else; left out when nobody reviewed)
---   review = merged_at       - first_review_at  (first review -> merged; reviewed only)
---   deploy = deployed_at     - merged_at        (merged -> running in production)
+-- pull-request stages, in one pass. Definitions: docs/metrics.md ("Lead time
+-- for changes", the stage table, and skewed samples).
 --
 -- Counted: changes whose deployment finished in [@from, @to) and, when an
 -- environment is asked for, went to production in that environment (any
--- case). A negative lead time or stage (clock skew between tools) is left
--- out of its median and counted as skewed.
+-- case). Negative values are left out of their median and returned as the
+-- *_skewed counts.
 --
 -- Lead times come back sorted; the caller reports their count, median, p75
 -- and p90, each exact: the p-quantile of n sorted values is

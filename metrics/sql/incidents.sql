@@ -1,18 +1,9 @@
 -- Incidents: time to restore (MTTR) and unlinked incidents, in one pass.
---
---   incidents          = incidents created in [@from, @to), open or resolved
---   unlinked_incidents = those that could not be blamed on a deployment: no
---                        explicit reference and no production deployment of the
---                        service within the linking window before the incident
---                        started (incident_links.deployment_id is empty). They
---                        count towards time to restore, not the change failure rate.
---   restore_samples    = for each of them already resolved, the seconds from
---                        created to resolved, linked or not, sorted; the caller
---                        reports their exact median (time to restore)
---
--- Incidents are attributed through their repository to its service and team.
--- When an environment is asked for, only incidents blamed on a deployment to
--- that environment count (an unlinked incident has no environment).
+-- Definitions: docs/metrics.md ("Linking incidents to deployments", "Time to
+-- restore"). Per group and bucket: incidents created in [@from, @to) (with
+-- @environment, those blamed on a deployment to it, any case); the unlinked
+-- ones (deployment_id empty); restore_samples = created → resolved in seconds
+-- of the resolved ones, sorted (the caller takes the exact median).
 SELECT
     grp,
     bucket,
