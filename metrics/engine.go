@@ -79,7 +79,6 @@ type Engine struct {
 	loc           *time.Location
 	timeout       time.Duration
 	observedSince time.Time
-	obs           observations
 }
 
 // New returns an engine reading through conn and attributing repositories

@@ -3,31 +3,15 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/doraflow/doraflow/catalog"
 )
 
-// observationTTL is how long the per-repository observation starts are
-// reused between queries: they only move when a repository is first seen or
-// history is imported.
-const observationTTL = 30 * time.Second
-
-// observations caches when doraflow has data from, per repository.
-type observations struct {
-	mu    sync.Mutex
-	at    time.Time
-	since map[string]time.Time
-}
-
-// observed returns each repository's observation start (observed.sql).
+// observed returns each repository's observation start (observed.sql). It
+// is read at every query: one grouped pass over the facts' time columns,
+// and a cached answer would hide a repository's first data.
 func (e *Engine) observed(ctx context.Context) (map[string]time.Time, error) {
-	e.obs.mu.Lock()
-	defer e.obs.mu.Unlock()
-	if e.obs.since != nil && time.Since(e.obs.at) < observationTTL {
-		return e.obs.since, nil
-	}
 	ctx, cancel := e.bound(ctx)
 	defer cancel()
 	rows, err := e.conn.Query(ctx, queries["observed"])
@@ -47,7 +31,6 @@ func (e *Engine) observed(ctx context.Context) (map[string]time.Time, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("metrics: observed.sql: %w", err)
 	}
-	e.obs.since, e.obs.at = since, time.Now()
 	return since, nil
 }
 
