@@ -303,7 +303,6 @@ func (o *Org) Truth(from, to time.Time, tz *time.Location) Truth {
 	from, to = from.UTC().Truncate(time.Second), to.UTC().Truncate(time.Second)
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(from) && t.Before(to) }
 	tr := Truth{From: from, To: to, TimeZone: tz.String()}
-	weeks := to.Sub(from).Seconds() / (7 * 24 * 3600)
 
 	bags := map[string]*truthBag{}
 	for _, s := range o.svcs {
@@ -408,10 +407,23 @@ func (o *Org) Truth(from, to time.Time, tz *time.Location) Truth {
 		}
 	}
 
+	// Frequency counts over the part of the range each group was observed
+	// (docs/metrics.md, "Observation start"): from its services' earliest
+	// observation.
+	since := map[string]time.Time{}
+	var orgSince time.Time
+	teamSince := map[string]time.Time{}
+	for _, s := range o.svcs {
+		t := s.observedSince()
+		since[s.Name] = t
+		teamSince[s.Team] = earliest(teamSince[s.Team], t)
+		orgSince = earliest(orgSince, t)
+	}
+
 	org := newTruthBag()
 	teams := map[string]*truthBag{}
 	for _, s := range o.Services {
-		g := bags[s.Name].result(s.Name, weeks)
+		g := bags[s.Name].result(s.Name, observedWeeks(since[s.Name], from, to))
 		g.Service, g.Team = s.Name, s.Team
 		tr.Services = append(tr.Services, g)
 		if teams[s.Team] == nil {
@@ -421,11 +433,11 @@ func (o *Org) Truth(from, to time.Time, tz *time.Location) Truth {
 		org.add(bags[s.Name])
 	}
 	for _, t := range o.Teams {
-		g := teams[t.Name].result(t.Name, weeks)
+		g := teams[t.Name].result(t.Name, observedWeeks(teamSince[t.Name], from, to))
 		g.Team = t.Name
 		tr.Teams = append(tr.Teams, g)
 	}
-	tr.Organization = org.result("organization", weeks)
+	tr.Organization = org.result("organization", observedWeeks(orgSince, from, to))
 	slices.SortFunc(tr.Services, func(a, b GroupTruth) int { return strings.Compare(a.Group, b.Group) })
 	slices.SortFunc(tr.Teams, func(a, b GroupTruth) int { return strings.Compare(a.Group, b.Group) })
 	slices.SortStableFunc(tr.Deployments, func(a, b DeploymentTruth) int {
