@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,13 +46,16 @@ type Parser func(event string, payload []byte) (facts.Batch, error)
 
 // Config wires an aggregator.
 type Config struct {
-	Consumer      Consumer
-	Store         Store
-	Parsers       map[string]Parser // by source name
-	Rules         derive.Rules
-	Catalog       func() catalog.Catalog // resolves services named by non-Git sources
-	MaxBatch      int                    // default 2000 deliveries
-	FlushInterval time.Duration          // default 500 ms
+	Consumer Consumer
+	Store    Store
+	Parsers  map[string]Parser // by source name
+	Rules    derive.Rules
+	Catalog  func() catalog.Catalog // resolves services named by non-Git sources
+	// CatalogCheck is how often the catalog is compared with the service
+	// membership the derived records were computed with (default 30 s).
+	CatalogCheck  time.Duration
+	MaxBatch      int           // default 2000 deliveries
+	FlushInterval time.Duration // default 500 ms
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
 	Clock         func() time.Time
@@ -66,6 +67,12 @@ type Aggregator struct {
 	m   *aggMetrics
 	// committed counts records whose batch is written and committed.
 	committed atomic.Int64
+	// deriving serializes derivations, so that a later one never writes
+	// records computed from less history under a newer version.
+	deriving sync.Mutex
+	// syncing guards members, the membership last derived with.
+	syncing sync.Mutex
+	members map[string]string
 }
 
 // Committed is the number of Kafka records this aggregator has fully
@@ -92,6 +99,9 @@ func New(cfg Config) (*Aggregator, error) {
 	if cfg.Catalog == nil {
 		cfg.Catalog = func() catalog.Catalog { return catalog.Catalog{} }
 	}
+	if cfg.CatalogCheck <= 0 {
+		cfg.CatalogCheck = 30 * time.Second
+	}
 	cfg.Rules = cfg.Rules.WithDefaults()
 	m, err := newAggMetrics(cfg.Registerer)
 	if err != nil {
@@ -106,6 +116,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	if a.cfg.Consumer == nil {
 		return errors.New("aggregator: no consumer configured")
 	}
+	go a.watchCatalog(ctx, a.cfg.CatalogCheck)
 	for {
 		msgs, err := a.fetchBatch(ctx)
 		if len(msgs) > 0 {
@@ -232,11 +243,17 @@ func (a *Aggregator) normalize(ds []ingest.Delivery) facts.Batch {
 	return batch
 }
 
-// Rederive recomputes the derived records of repos from everything stored.
+// Rederive recomputes the derived records of repos from everything stored,
+// service by service: every other repository of their services (see
+// derive.Closure) is derived with them.
 func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	if len(repos) == 0 {
 		return nil
 	}
+	cat := a.cfg.Catalog()
+	repos = derive.Closure(cat, repos)
+	a.deriving.Lock()
+	defer a.deriving.Unlock()
 	start := time.Now()
 	histories, err := a.cfg.Store.HistoryMany(ctx, repos)
 	if err != nil {
@@ -244,37 +261,15 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	}
 	a.m.stageSeconds.WithLabelValues("history").Observe(time.Since(start).Seconds())
 	start = time.Now()
-	cat := a.cfg.Catalog()
-	rules := make([]derive.Rules, len(repos))
-	for i, repo := range repos {
-		rules[i] = a.cfg.Rules
-		rules[i].Monorepo = slices.Clip(rules[i].Monorepo) // appended to below, per repository
-		for _, s := range cat.Monorepo(repo) {
-			sp := derive.ServicePath{Service: s.Name, Names: s.Aliases}
-			for _, p := range s.Paths {
-				sp.Prefixes = append(sp.Prefixes, p.Prefix)
-			}
-			rules[i].Monorepo = append(rules[i].Monorepo, sp)
+	if histories == nil {
+		histories = map[string]facts.Batch{}
+	}
+	for _, r := range repos {
+		if _, ok := histories[r]; !ok {
+			histories[r] = facts.Batch{}
 		}
 	}
-	// Repositories derive independently of each other: one worker per core.
-	out := make([]facts.Derived, len(repos))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0), len(repos)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(repos); i = int(next.Add(1) - 1) {
-				out[i] = derive.Derive(repos[i], histories[repos[i]], rules[i])
-			}
-		}()
-	}
-	wg.Wait()
-	derived := make(map[string]facts.Derived, len(repos))
-	for i, repo := range repos {
-		derived[repo] = out[i]
-	}
+	derived := derive.DeriveServices(histories, a.cfg.Rules, cat)
 	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())
 	version := uint64(a.cfg.Clock().UnixNano())
 	return a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) })

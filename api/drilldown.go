@@ -39,6 +39,13 @@ func (s *server) parseList(r *http.Request) (metrics.ListQuery, queryEcho, error
 		}
 		lq.FailedOnly = b
 	}
+	switch state := strings.TrimSpace(v.Get("state")); state {
+	case "", "deployed":
+	case "undeployed":
+		lq.Undeployed = true
+	default:
+		return lq, queryEcho{}, &paramError{"state", "must be deployed or undeployed"}
+	}
 	var echo queryEcho
 	lq.Query, echo, err = s.resolve(q)
 	return lq, echo, err

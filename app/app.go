@@ -113,7 +113,8 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc broker.Config, reg prometheus.Registerer, log *slog.Logger) (*aggregator.Aggregator, func() error, error) {
 	c := broker.NewConsumer(bc, cfg.Kafka.Group)
 	agg, err := aggregator.New(aggregator.Config{Consumer: waitingConsumer{Consumer: c, log: log}, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
-		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, Registerer: reg, Logger: log})
+		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, CatalogCheck: time.Duration(cfg.Aggregator.CatalogCheck),
+		Registerer: reg, Logger: log})
 	if err != nil {
 		c.Close()
 		return nil, nil, err
@@ -125,7 +126,11 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 // team and service, refreshed in the background until ctx ends), /healthz
 // and /readyz.
 func APIHandler(ctx context.Context, cfg config.Config, st *store.Store, cat *catalog.Live, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
-	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone})
+	since, err := cfg.ObservedSince()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: cfg.Metrics.TimeZone, ObservedSince: since})
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,10 @@ type Spool struct {
 type Aggregator struct {
 	Listen   string `yaml:"listen"`
 	MaxBatch int    `yaml:"max_batch"` // deliveries per ClickHouse write; default 2000
+	// CatalogCheck is how often the catalog's service membership is
+	// compared with the one the derived records were computed with; a
+	// change re-derives the services concerned. Default 30s.
+	CatalogCheck Duration `yaml:"catalog_check"`
 }
 
 // API is the read API's listener and its bearer tokens.
@@ -127,6 +131,10 @@ type Metrics struct {
 	HotfixBranches         []string     `yaml:"hotfix_branches"`
 	Toil                   Toil         `yaml:"toil"`
 	Platform               Platform     `yaml:"platform"`
+	// ObservedSince, a date (2026-01-15) or an RFC 3339 time, is when
+	// doraflow has complete data from for every repository, instead of
+	// the observation start it reads from the facts (docs/metrics.md).
+	ObservedSince string `yaml:"observed_since"`
 }
 
 // Toil holds the rules that classify changes as infrastructure toil, and
@@ -340,6 +348,9 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.Metrics.TimeZone); err != nil {
 		return fmt.Errorf("config: metrics.time_zone: %w", err)
 	}
+	if _, err := c.ObservedSince(); err != nil {
+		return err
+	}
 	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
 		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
 	}
@@ -366,6 +377,27 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ObservedSince parses metrics.observed_since: zero when unset, a date as
+// its midnight in metrics.time_zone.
+func (c Config) ObservedSince() (time.Time, error) {
+	v := strings.TrimSpace(c.Metrics.ObservedSince)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	loc, err := time.LoadLocation(c.Metrics.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation("2006-01-02", v, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("config: metrics.observed_since: %q is neither a date (2026-01-15) nor an RFC 3339 time", v)
+	}
+	return t.UTC(), nil
 }
 
 // DeriveRules converts the metric settings for the deriver.

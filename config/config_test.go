@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +75,25 @@ func TestParseDuration(t *testing.T) {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestObservedSince(t *testing.T) {
+	c := Default()
+	c.Metrics.TimeZone = "Europe/Berlin"
+	for in, want := range map[string]string{
+		"":                     "0001-01-01T00:00:00Z",
+		"2026-01-15":           "2026-01-14T23:00:00Z",
+		"2026-01-15T06:00:00Z": "2026-01-15T06:00:00Z",
+	} {
+		c.Metrics.ObservedSince = in
+		got, err := c.ObservedSince()
+		if err != nil || got.Format(time.RFC3339) != want {
+			t.Errorf("observed_since %q: %v %v, want %s", in, got, err, want)
+		}
+	}
+	c.Metrics.ObservedSince = "last tuesday"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "metrics.observed_since") {
+		t.Errorf("bad observed_since: %v", err)
 	}
 }

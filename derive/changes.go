@@ -174,8 +174,9 @@ func (x *deriver) classify(c *facts.ChangeLead) {
 // creation (less Lookback) and its merge, and the commits pushed with its
 // merge commit other than the merge commit itself. Commits that reached the
 // head branch from elsewhere (a merge of the base branch into it) were first
-// seen on another branch and do not count. With no commit time known it is
-// the creation time, flagged.
+// seen on another branch and do not count. It is never later than the pull
+// request's creation. With no commit time known it is the creation time,
+// flagged.
 func (x *deriver) prStart(p *pullRequest) (time.Time, bool, []string) {
 	pr := p.pr
 	var start time.Time
@@ -215,6 +216,12 @@ func (x *deriver) prStart(p *pullRequest) (time.Time, bool, []string) {
 	}
 	if start.IsZero() {
 		return pr.CreatedAt, true, head
+	}
+	// Work on a pull request started by its opening at the latest: commits
+	// dated after it (pushed later, or rewritten by a rebase) do not move
+	// the start past it, and so never past the merge.
+	if !pr.CreatedAt.IsZero() && start.After(pr.CreatedAt) {
+		start = pr.CreatedAt
 	}
 	return start, false, head
 }

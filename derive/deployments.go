@@ -23,7 +23,9 @@ type deployment struct {
 	explicit []string // commit list given by the source
 	listed   bool     // the source gave a commit list
 	resolved bool     // out.SHA names a commit
-	order    int      // position among production deployments, -1 if not production
+	order    int      // position among its repository's production deployments, -1 if not production
+	rank     int      // position among its service's production deployments
+	part     *deriver // the part of the history it belongs to
 
 	contents []string // commits it contained first, newest first
 

@@ -1,51 +1,21 @@
-// Package derive turns everything stored about one repository into the
-// derived records the metrics read: successful deployments with their
+// Package derive turns everything stored about a service's repositories into
+// the derived records the metrics read: successful deployments with their
 // outcome, changes with their lead time, and incidents with the deployment
 // they are blamed on. It is pure: no I/O, and the result depends only on the
 // set of facts, not on their order or on duplicates among them.
 //
-// # Deployments
+// What each record means — a production deployment, what it contains, a
+// change's start, the failure causes, incident linking, recovery — is
+// defined once, in docs/metrics.md; this package implements those
+// definitions and its comments say how, not what.
 //
-// A host deployment is successful when any of its statuses is success; it
-// finished at its earliest success (a later inactive status does not undo
-// it). Deployments with only failure or error statuses are not deployments.
-// It is a production deployment when the host says so or its environment
-// matches Rules.ProductionEnvironments. A CI run matching a DeployRule with
-// conclusion success is a deployment "run/<id>" (the first successful
-// attempt); a published release of a repository in Rules.ReleaseDeploys is
-// a production deployment "release/<id>". Deployments without any known
-// finish time are left out.
-//
-// # Contents
-//
-// Production deployments, ordered by finish time then id, contain the
-// commits pushed since the previous production deployment, found by
-// following the push chain backwards from the deployed commit (see walk);
-// a commit list given by the source wins. A commit is contained only by the
-// first production deployment containing it. The first production deployment
-// takes only commits authored within Rules.Lookback before it finished.
-//
-// # Changes
-//
-// A merged pull request is a change; it owns its merge commit and the
-// commits pushed to its base branch with it. Every other contained commit is
-// a direct change. A pull request starts at the earliest author time among
-// the commits first seen on its head branch (pushed between its creation less
-// Lookback and its merge) and the commits pushed with its merge commit; with
-// none known, at its creation, flagged. Its first review is the earliest
-// review submitted by someone other than its author in any state except
-// dismissed. A direct commit starts at its author time, or when unknown at
-// the time it was first pushed.
-//
-// # Failures
-//
-// A production deployment fails when an incident is linked to it, when its
-// environment is rolled back to a version it ran before, when a later
-// production deployment reverts a change it shipped (a "This reverts commit
-// <sha>" message, or a `Revert "<title>"` pull request), or when the next
-// production deployment ships a hotfix (hotfix label, hotfix head branch, or
-// deployed from a hotfix branch). It recovers at the earlier of a linked
-// incident's resolution and the finish of the deployment that repaired it.
+// The work is done in two steps. prepare derives what one repository (or one
+// service's part of a monorepo, see repoParts) holds on its own: its
+// deployments (deployments.go), what each production deployment contains
+// (contents.go) and its changes (changes.go). A group then takes every part
+// of one service (DeriveServices, outcomes.go) and links incidents, finds
+// rollbacks, reverts and hotfixes across them, and settles each
+// deployment's outcome.
 package derive
 
 import (
@@ -58,6 +28,14 @@ type deriver struct {
 	repo  string
 	rules Rules
 	b     facts.Batch
+
+	// service is the monorepo service this part of the repository's
+	// history belongs to; "" for the repository as a whole.
+	service string
+	// keep, when set, selects the changes this part reports (a monorepo
+	// part reports only the changes of its service).
+	keep func(facts.ChangeLead) bool
+	out  facts.Derived
 
 	commits    map[string]*facts.Commit
 	pushes     []facts.Push
@@ -80,16 +58,20 @@ type deriver struct {
 // Derive computes the derived records of repository repo from h, which holds
 // that repository's facts. Deployments are returned ordered by finish time
 // then id, changes by repository then id, incidents by creation time then id.
-// A monorepo (rules.Monorepo set) is derived per service: see deriveMonorepo.
+// A monorepo (rules.Monorepo set) is derived per service: see monorepoParts.
+// A service that spans several repositories is derived by DeriveServices.
 func Derive(repo string, h facts.Batch, rules Rules) facts.Derived {
-	if len(rules.Monorepo) > 0 {
-		return deriveMonorepo(repo, h, rules)
+	parts := repoParts(repo, h, rules)
+	for _, g := range groupParts(parts, func(p *deriver) string { return p.service }) {
+		g.settle()
 	}
-	return deriveRepo(repo, h, rules)
+	return assemble(parts)
 }
 
-// deriveRepo derives a repository as one service.
-func deriveRepo(repo string, h facts.Batch, rules Rules) facts.Derived {
+// prepare derives what a part of a repository's history holds on its own:
+// its deployments, what each contains, and its changes. Linking incidents
+// and finding failures need the whole service (see group).
+func prepare(repo string, h facts.Batch, rules Rules) *deriver {
 	x := &deriver{repo: repo, rules: rules.WithDefaults(), b: normalize(h)}
 	x.commits = make(map[string]*facts.Commit, len(x.b.Commits))
 	for i := range x.b.Commits {
@@ -101,16 +83,6 @@ func deriveRepo(repo string, h facts.Batch, rules Rules) facts.Derived {
 	x.contain()
 	x.own()
 	x.firstReviews()
-
-	var out facts.Derived
-	out.Changes = x.changes()
-	out.Incidents = x.link()
-	x.failures()
-	x.settle()
-
-	out.Deployments = make([]facts.DeploymentOutcome, 0, len(x.deps))
-	for _, d := range x.deps {
-		out.Deployments = append(out.Deployments, d.out)
-	}
-	return out
+	x.out.Changes = x.changes()
+	return x
 }

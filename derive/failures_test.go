@@ -198,7 +198,7 @@ func TestRecoveryIsEarlierOfIncidentAndRepair(t *testing.T) {
 			directChange("R", "Revert C", "03-02 13:50", "e5", "production", "03-02 14:00"),
 		),
 		[]facts.IncidentLink{
-			link("i1", "03-02 11:30", "03-02 15:00", "e2", facts.LinkWindow),
-			link("i2", "03-02 13:10", "03-02 13:40", "e4", facts.LinkWindow),
+			in("production", link("i1", "03-02 11:30", "03-02 15:00", "e2", facts.LinkWindow)),
+			in("production", link("i2", "03-02 13:10", "03-02 13:40", "e4", facts.LinkWindow)),
 		})
 }

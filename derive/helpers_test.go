@@ -179,6 +179,18 @@ func link(id, created, resolved, depID, kind string) facts.IncidentLink {
 	}
 }
 
+// in sets the environment of the deployment a link blames.
+func in(env string, l facts.IncidentLink) facts.IncidentLink {
+	l.Environment = env
+	return l
+}
+
+// unresolved records the explicit reference that named no deployment.
+func unresolved(ref string, l facts.IncidentLink) facts.IncidentLink {
+	l.UnresolvedReference = ref
+	return l
+}
+
 // Assertions.
 
 func checkList[T any](t *testing.T, what string, got, want []T) {

@@ -56,14 +56,14 @@ func TestIncidentLinks(t *testing.T) {
 		),
 		[]facts.IncidentLink{
 			link("i5", "03-02 09:00", "03-02 09:30", "", facts.LinkNone),
-			link("i1", "03-02 15:00", "03-02 17:00", "d1", facts.LinkExplicit),
-			link("i2", "03-02 15:30", "", "d1", facts.LinkExplicit),
-			link("i3", "03-02 16:00", "03-02 16:45", "d2", facts.LinkWindow),
-			link("i6", "03-02 16:30", "", "d2", facts.LinkWindow),
-			link("i8", "03-03 14:00", "", "d2", facts.LinkWindow),
-			link("i9", "03-03 14:01", "", "", facts.LinkNone),
+			in("production", link("i1", "03-02 15:00", "03-02 17:00", "d1", facts.LinkExplicit)),
+			in("production", link("i2", "03-02 15:30", "", "d1", facts.LinkExplicit)),
+			in("production", link("i3", "03-02 16:00", "03-02 16:45", "d2", facts.LinkWindow)),
+			unresolved("s1", in("production", link("i6", "03-02 16:30", "", "d2", facts.LinkWindow))),
+			in("production", link("i8", "03-03 14:00", "", "d2", facts.LinkWindow)),
+			unresolved(sha("nowhere"), link("i9", "03-03 14:01", "", "", facts.LinkNone)),
 			link("i4", "03-04 16:00", "03-04 18:00", "", facts.LinkNone),
-			link("i7", "03-05 09:00", "", "d2", facts.LinkExplicit),
+			in("production", link("i7", "03-05 09:00", "", "d2", facts.LinkExplicit)),
 		})
 }
 
@@ -82,8 +82,8 @@ func TestIncidentSHAResolvesToFirstDeploymentContainingIt(t *testing.T) {
 	got := Derive(testRepo, h.Batch, Rules{})
 
 	checkList(t, "incidents", got.Incidents, []facts.IncidentLink{
-		link("i1", "03-02 11:30", "03-02 12:00", "d1", facts.LinkExplicit),
-		link("i2", "03-02 11:40", "03-02 12:10", "d1", facts.LinkExplicit),
+		in("prod", link("i1", "03-02 11:30", "03-02 12:00", "d1", facts.LinkExplicit)),
+		in("prod", link("i2", "03-02 11:40", "03-02 12:10", "d1", facts.LinkExplicit)),
 	})
 	checkList(t, "deployments", got.Deployments, []facts.DeploymentOutcome{
 		failed(prodDep("d1", "prod", c2, "03-02 10:00", 2), facts.CauseIncident, "03-02 12:00"),

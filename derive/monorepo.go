@@ -7,22 +7,26 @@ import (
 	"github.com/doraflow/doraflow/facts"
 )
 
-// deriveMonorepo derives a repository that holds several services, one
-// service at a time, as if each were a repository of its own that shares
-// the Git history:
+// repoParts splits a repository's history into the parts that are derived
+// as services of their own: the repository as a whole, or, for a monorepo
+// (rules.Monorepo set), one part per service that shares the Git history,
+// plus the rest of the repository (service ""):
 //
 //   - a change belongs to the service under whose prefixes most of its
 //     changed files lie (ties to the service listed first); a change under
-//     no prefix belongs to the repository as a whole (service "");
+//     no prefix belongs to the repository as a whole;
 //   - a deployment belongs to the service it names (the source's service
 //     field), or whose name its environment carries ("checkout-production",
 //     "prod/checkout"); otherwise to the repository as a whole;
 //   - an incident belongs to the service it names;
 //   - a service's deployment contains the changes of that service pushed
 //     since the service's previous production deployment.
-func deriveMonorepo(repo string, h facts.Batch, rules Rules) facts.Derived {
+func repoParts(repo string, h facts.Batch, rules Rules) []*deriver {
+	if len(rules.Monorepo) == 0 {
+		return []*deriver{prepare(repo, h, rules)}
+	}
 	owner := map[string]string{}
-	for _, c := range deriveRepo(repo, h, rules).Changes {
+	for _, c := range prepare(repo, h, rules).out.Changes {
 		owner[c.ID] = pathService(rules.Monorepo, c.Paths)
 	}
 	services := []string{""}
@@ -31,7 +35,7 @@ func deriveMonorepo(repo string, h facts.Batch, rules Rules) facts.Derived {
 			services = append(services, sp.Service)
 		}
 	}
-	var out facts.Derived
+	parts := make([]*deriver, 0, len(services))
 	for _, s := range services {
 		part := h
 		part.Deployments, part.DeploymentStatuses = nil, nil
@@ -57,26 +61,46 @@ func deriveMonorepo(repo string, h facts.Batch, rules Rules) facts.Derived {
 			// CI runs and releases are deployments of the whole repository.
 			part.PipelineRuns, part.Releases = nil, nil
 		}
-		d := deriveRepo(repo, part, rules)
+		x := prepare(repo, part, rules)
+		x.service = s
+		x.keep = func(c facts.ChangeLead) bool { return owner[c.ID] == s }
+		parts = append(parts, x)
+	}
+	return parts
+}
+
+// assemble collects the derived records of the parts of one repository.
+// A monorepo part reports only its service's changes, and its deployments
+// count only those.
+func assemble(parts []*deriver) facts.Derived {
+	var out facts.Derived
+	for _, x := range parts {
 		shipped := map[string]int{}
-		for _, c := range d.Changes {
-			if owner[c.ID] != s {
+		for _, c := range x.out.Changes {
+			if x.keep != nil && !x.keep(c) {
 				continue
 			}
-			c.Service = s
+			c.Service = x.service
 			out.Changes = append(out.Changes, c)
 			if c.DeploymentID != "" {
 				shipped[c.DeploymentID]++
 			}
 		}
-		for _, o := range d.Deployments {
-			o.Service, o.Changes = s, shipped[o.DeploymentID]
+		for _, d := range x.deps {
+			o := d.out
+			o.Service = x.service
+			if x.keep != nil {
+				o.Changes = shipped[o.DeploymentID]
+			}
 			out.Deployments = append(out.Deployments, o)
 		}
-		for _, l := range d.Incidents {
-			l.Service = s
+		for _, l := range x.out.Incidents {
+			l.Service = x.service
 			out.Incidents = append(out.Incidents, l)
 		}
+	}
+	if len(parts) < 2 {
+		return out
 	}
 	slices.SortFunc(out.Deployments, func(a, b facts.DeploymentOutcome) int {
 		return cmpOr(a.FinishedAt.Compare(b.FinishedAt), strings.Compare(a.DeploymentID, b.DeploymentID))

@@ -20,9 +20,7 @@ import (
 // while it works through a large stream, restarts it, and checks that every
 // delivery and every deployment is in ClickHouse exactly once.
 func TestAggregatorKilledMidStream(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the aggregator binary")
-	}
+	skipIfShort(t, "builds and runs the aggregator binary")
 	st := storetest.New(t)
 	bin := filepath.Join(t.TempDir(), "aggregator")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/aggregator")

@@ -33,9 +33,7 @@ const grafanaToken = "grafana-e2e-token"
 // answer must be 200 and hold, non-empty, the rows and columns the panel
 // reads. The live gauges the Prometheus panels read must be on /metrics.
 func TestDashboardQueries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("posts the demo organisation through the whole pipeline")
-	}
+	skipIfShort(t, "posts the demo organisation through the whole pipeline")
 	var cat catalog.Catalog
 	for _, r := range simulate.DemoRepos {
 		cat.Services = append(cat.Services, catalog.Service{Name: r.Service, Team: r.Team, Repos: []string{r.Repo}})

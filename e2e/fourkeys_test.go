@@ -59,7 +59,13 @@ func checkFourKeys(t *testing.T, got doraAnswer) {
 	}
 	eqU(t, "shop deployments", shop.Deployments, 3)
 	eqU(t, "shop deployment days", shop.DeploymentDays, 3)
-	eqF(t, "shop deployments per week", &shop.DeploymentsPerWeek, 3)
+	// doraflow first hears of shop at its first push, Monday 09:01: the
+	// week is observed for 7 days less 9 h 01 min = 572340 s, so 3
+	// deployments make 3 / (572340 / 604800) a week.
+	eqF(t, "shop deployments per week", &shop.DeploymentsPerWeek, 3*604800.0/572340)
+	if shop.ObservedSince == nil || *shop.ObservedSince != "2026-03-02T09:01:00Z" {
+		t.Errorf("shop observed since %v, want its first push 2026-03-02T09:01:00Z", shop.ObservedSince)
+	}
 	eqU(t, "shop lead time count", shop.LeadTime.Count, 4)
 	eqF(t, "shop lead time median", shop.LeadTime.Median, 13200)
 	// Linear interpolation over {4800, 11400, 15000, 20400}: rank 2.25 and 2.7.
@@ -82,7 +88,8 @@ func checkFourKeys(t *testing.T, got doraAnswer) {
 	eqF(t, "shop rework rate", shop.ReworkRate, 0)
 	eqF(t, "shop infra toil share", shop.InfraToilShare, 1800.0/23400)
 	eqU(t, "shop unlinked incidents", shop.UnlinkedIncidents, 0)
-	// 2023 bands: 3 deployment days in the one week → high; median lead
+	// 2023 bands: the observed 6.6 days hold no whole ISO week, so the
+	// weekly median is 3 days × 7 / 6.624 = 3.17 → high; median lead
 	// 3.7 h < 1 day → elite; 33 % failures > 15 % → low; 2.5 h recovery
 	// < 1 day → high; overall the lowest: low.
 	wantLevels := metrics.Levels{DeploymentFrequency: "high", LeadTime: "elite", ChangeFailureRate: "low",

@@ -36,9 +36,7 @@ func simulatedOrg(t *testing.T) (*simulate.Org, simulate.OrgConfig) {
 // deployments they blame, closed pull requests before opened ones) with one
 // delivery in twenty sent again under a new delivery id.
 func TestSimulatedOrganisation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("posts a simulated month through the whole pipeline")
-	}
+	skipIfShort(t, "posts a simulated month through the whole pipeline")
 	org, cfg := simulatedOrg(t)
 	truth := org.Truth(cfg.Start, cfg.End, time.UTC)
 	ny, err := time.LoadLocation("America/New_York")
@@ -83,9 +81,7 @@ func TestSimulatedOrganisation(t *testing.T) {
 // production, and a high failure rate. The API must equal the truth over the
 // whole history and over the period.
 func TestSimulatedRareDeployers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("posts a simulated history through the whole pipeline")
-	}
+	skipIfShort(t, "posts a simulated history through the whole pipeline")
 	cfg := simulate.DefaultOrgConfig()
 	cfg.Seed = 77
 	cfg.Teams, cfg.ServicesPerTeam, cfg.EngineersPerTeam = 2, 2, 3

@@ -500,9 +500,7 @@ func expectedReinvented(t *testing.T, ds []simulate.Delivery, from, to time.Time
 // for the organisation, CI and incident time, onboarding of the new
 // engineers, reinvented wheels, the cost and the scorecard.
 func TestToilSimulatedOrganisation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("posts a simulated quarter through the whole pipeline")
-	}
+	skipIfShort(t, "posts a simulated quarter through the whole pipeline")
 	org, cfg := toilOrg(t)
 	truth := org.Truth(cfg.Start, cfg.End, time.UTC)
 	// The changes of the whole history, for onboarding.

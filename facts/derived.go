@@ -91,4 +91,10 @@ type IncidentLink struct {
 	ResolvedAt   time.Time
 	DeploymentID string // "" when unlinked
 	Link         string // LinkExplicit, LinkWindow or LinkNone
+	// Environment is the linked deployment's environment; "" when unlinked.
+	Environment string
+	// UnresolvedReference is the explicit reference (a deployment id or a
+	// commit SHA) the incident gave that named no production deployment of
+	// its service; Link then says how it was linked instead.
+	UnresolvedReference string
 }

@@ -170,3 +170,56 @@ func countPerPeriod(p period, ds []day, from, to time.Time, loc *time.Location) 
 	}
 	return counts
 }
+
+// periodDays is the mean length of a period in days: a week, a Gregorian
+// month or half-year.
+func (p period) periodDays() float64 {
+	switch p {
+	case periodWeek:
+		return 7
+	case periodMonth:
+		return 365.2425 / 12
+	case periodQuarter:
+		return 365.2425 / 4
+	case periodHalf:
+		return 365.2425 / 2
+	}
+	return 1
+}
+
+// daysPerPeriodMedian is the median number of deployment days (ds) per
+// period over the periods lying wholly within [from, to), periods without
+// any counting as 0; edge periods cut by the range are left out, so a
+// one-day slice of a month does not count as a month without deployments.
+// When no whole period fits, it is the range's deployment days scaled to
+// the period's length. See docs/metrics.md, "Deployment frequency".
+func daysPerPeriodMedian(p period, ds []day, from, to time.Time, loc *time.Location) float64 {
+	if !from.Before(to) {
+		return 0
+	}
+	var whole []int64
+	idx := map[day]int{}
+	for _, s := range p.starts(from, to, loc) {
+		if s.start(loc).Before(from) || p.next(s).start(loc).After(to) {
+			continue
+		}
+		idx[s] = len(whole)
+		whole = append(whole, 0)
+	}
+	if len(whole) > 0 {
+		for _, d := range ds {
+			if i, ok := idx[p.first(d)]; ok {
+				whole[i]++
+			}
+		}
+		return medianOf(whole)
+	}
+	first, last := dayOf(from, loc), dayOf(to.Add(-time.Second), loc)
+	n := 0
+	for _, d := range ds {
+		if d >= first && d <= last {
+			n++
+		}
+	}
+	return float64(n) * p.periodDays() * secondsPerDay / to.Sub(from).Seconds()
+}

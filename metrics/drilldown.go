@@ -16,12 +16,15 @@ const (
 
 // ListQuery is a drill-down request: a Query's range and filters (its
 // grouping, zone and benchmark do not apply), a row limit and, for
-// deployments, FailedOnly, for classified changes, ToilOnly.
+// deployments, FailedOnly, for classified changes, ToilOnly, and for
+// changes Undeployed: the merged pull requests not in production by the
+// range's end instead of the deployed changes.
 type ListQuery struct {
 	Query
 	Limit      int
 	FailedOnly bool
 	ToilOnly   bool
+	Undeployed bool
 }
 
 // DeploymentRow is one production deployment and its outcome.
@@ -70,6 +73,12 @@ type ChangeRow struct {
 	ToilBool       bool      `json:"toil"`
 	ToilReason     string    `ch:"toil_reason" json:"toil_reason"`
 	ActiveSeconds  uint32    `ch:"active_seconds" json:"active_seconds"`
+	// State is "deployed", or "undeployed" for a merged change not in
+	// production by the range's end; Age is then its age in seconds (at the
+	// range's end, or now when that is later).
+	State      string `json:"state"`
+	AgeSeconds int64  `ch:"age_seconds" json:"-"`
+	Age        *int64 `json:"age_seconds"`
 }
 
 // IncidentRow is one incident and the deployment it is blamed on.
@@ -87,6 +96,12 @@ type IncidentRow struct {
 	Restore        *int64    `json:"time_to_restore_seconds"`
 	DeploymentID   string    `ch:"deployment_id" json:"deployment_id"`
 	Link           string    `ch:"link" json:"link"`
+	// Environment is the blamed deployment's environment.
+	Environment string `ch:"environment" json:"environment"`
+	// UnresolvedReference is the deployment id or commit the incident named
+	// that is no production deployment of its service: Link then says how
+	// it was linked instead (window, or none).
+	UnresolvedReference string `ch:"unresolved_reference" json:"unresolved_reference"`
 }
 
 // Deployments lists production deployments, newest first.
@@ -116,6 +131,10 @@ func (e *Engine) Changes(ctx context.Context, q ListQuery) ([]ChangeRow, error) 
 		r.Opened, r.FirstReview = optTime(r.OpenedAt), optTime(r.FirstReviewAt)
 		if r.Labels == nil {
 			r.Labels = []string{}
+		}
+		r.State, r.Age = "deployed", optSeconds(r.AgeSeconds)
+		if q.Undeployed {
+			r.State = "undeployed"
 		}
 	}
 	return rows, nil
@@ -147,7 +166,8 @@ func (e *Engine) list(ctx context.Context, file string, q ListQuery, dest any) e
 		return badQuery("limit", "at most %d rows", MaxListLimit)
 	}
 	args := append(n.args(e.catalog(), bucketNone), clickhouse.Named("limit", limit),
-		clickhouse.Named("failed_only", b8(q.FailedOnly)), clickhouse.Named("toil_only", b8(q.ToilOnly)))
+		clickhouse.Named("failed_only", b8(q.FailedOnly)), clickhouse.Named("toil_only", b8(q.ToilOnly)),
+		clickhouse.Named("undeployed", b8(q.Undeployed)))
 	ctx, cancel := e.bound(ctx)
 	defer cancel()
 	if err := e.conn.Select(ctx, dest, queries[file], args...); err != nil {

@@ -65,15 +65,20 @@ type Options struct {
 	// QueryTimeout bounds each query, on the server (max_execution_time)
 	// and on the client. Zero leaves the connection's own bound.
 	QueryTimeout time.Duration
+	// ObservedSince, when set, is when doraflow has complete data from for
+	// every repository, instead of the observation start read from the
+	// facts (metrics.observed_since).
+	ObservedSince time.Time
 }
 
 // Engine answers metric queries against one ClickHouse database.
 type Engine struct {
-	conn    driver.Conn
-	catalog func() catalog.Catalog
-	tz      string
-	loc     *time.Location
-	timeout time.Duration
+	conn          driver.Conn
+	catalog       func() catalog.Catalog
+	tz            string
+	loc           *time.Location
+	timeout       time.Duration
+	observedSince time.Time
 }
 
 // New returns an engine reading through conn and attributing repositories
@@ -89,7 +94,8 @@ func New(conn driver.Conn, cat func() catalog.Catalog, opts Options) (*Engine, e
 	if cat == nil {
 		cat = func() catalog.Catalog { return catalog.Catalog{} }
 	}
-	return &Engine{conn: conn, catalog: cat, tz: name, loc: loc, timeout: opts.QueryTimeout}, nil
+	return &Engine{conn: conn, catalog: cat, tz: name, loc: loc, timeout: opts.QueryTimeout,
+		observedSince: opts.ObservedSince.UTC()}, nil
 }
 
 // TimeZone names the engine's default report zone.
@@ -107,6 +113,9 @@ func (e *Engine) Summary(ctx context.Context, q Query) ([]Result, error) {
 	cat := e.catalog()
 	cells, err := e.fetch(ctx, n, cat, bucketNone)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.observe(ctx, n, cat); err != nil {
 		return nil, err
 	}
 	none := civil(1970, time.January, 1)
@@ -142,6 +151,9 @@ func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRo
 	if err != nil {
 		return nil, err
 	}
+	if err := e.observe(ctx, n, cat); err != nil {
+		return nil, err
+	}
 	var out []SeriesRow
 	for _, g := range groups(n, cat, cells) {
 		for _, s := range starts {
@@ -175,6 +187,7 @@ type cell struct {
 	rework            uint64
 	reworkRate        *float64
 	lead              []int64
+	leadSkewed        uint64
 	recovery          []int64
 	restore           []int64
 	stages            Stages
@@ -214,19 +227,23 @@ var readers = []reader{
 		var g string
 		var b uint32
 		var lead []int64
-		var coding, reviewed, deployed uint64
-		var codingMed, pickupMed, reviewMed, deployMed float64
-		err := rows.Scan(&g, &b, &lead, &coding, &codingMed, &reviewed, &pickupMed, &reviewMed, &deployed, &deployMed)
-		stage := func(n uint64, median float64) Duration {
-			if n == 0 {
-				return Duration{}
+		var leadSkewed uint64
+		var n, skewed [4]uint64
+		var med [4]float64
+		err := rows.Scan(&g, &b, &lead, &leadSkewed,
+			&n[0], &med[0], &skewed[0], &n[1], &med[1], &skewed[1],
+			&n[2], &med[2], &skewed[2], &n[3], &med[3], &skewed[3])
+		stage := func(i int) Stage {
+			s := Stage{Count: n[i], Skewed: skewed[i]}
+			if n[i] > 0 {
+				m := med[i]
+				s.Median = &m
 			}
-			return Duration{Median: &median, Count: n}
+			return s
 		}
 		return g, b, func(c *cell) {
-			c.lead = lead
-			c.stages = Stages{Coding: stage(coding, codingMed), Pickup: stage(reviewed, pickupMed),
-				Review: stage(reviewed, reviewMed), Deploy: stage(deployed, deployMed)}
+			c.lead, c.leadSkewed = lead, leadSkewed
+			c.stages = Stages{Coding: stage(0), Pickup: stage(1), Review: stage(2), Deploy: stage(3)}
 		}, err
 	}},
 	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
@@ -363,17 +380,6 @@ func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []strin
 	for k := range cells {
 		set[k.group] = true
 	}
-	inList := func(xs []string, s string) bool {
-		if len(xs) == 0 {
-			return true
-		}
-		for _, x := range xs {
-			if x == s {
-				return true
-			}
-		}
-		return false
-	}
 	switch n.GroupBy {
 	case GroupByService:
 		for _, s := range cat.Services {
@@ -432,18 +438,28 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 
 	r.Deployments = c.deployments
 	r.DeploymentDays = c.deploymentDays
-	if weeks := hi.Sub(lo).Seconds() / (7 * secondsPerDay); weeks > 0 {
-		r.DeploymentsPerWeek = float64(c.deployments) / weeks
+	// Frequency counts over the part of [lo, hi) doraflow observed.
+	olo, observed := lo, false
+	if since, ok := n.observedSince(g); ok {
+		observed = true
+		s := since.UTC().Format(time.RFC3339)
+		r.ObservedSince = &s
+		olo = maxTime(lo, since)
 	}
-	r.DeploymentDaysPerWeekMedian = medianOf(countPerPeriod(periodWeek, c.days, lo, hi, n.loc))
-	r.DeploymentDaysPerMonthMedian = medianOf(countPerPeriod(periodMonth, c.days, lo, hi, n.loc))
-	r.DeploymentDaysPerHalfYearMedian = medianOf(countPerPeriod(periodHalf, c.days, lo, hi, n.loc))
+	if olo.Before(hi) {
+		r.ObservedDays = hi.Sub(olo).Seconds() / secondsPerDay
+		r.DeploymentsPerWeek = float64(c.deployments) / (r.ObservedDays / 7)
+		r.DeploymentDaysPerWeekMedian = daysPerPeriodMedian(periodWeek, c.days, olo, hi, n.loc)
+		r.DeploymentDaysPerMonthMedian = daysPerPeriodMedian(periodMonth, c.days, olo, hi, n.loc)
+		r.DeploymentDaysPerHalfYearMedian = daysPerPeriodMedian(periodHalf, c.days, olo, hi, n.loc)
+	}
 
 	r.LeadTime = LeadTime{
 		Median: Quantile(c.lead, 50),
 		P75:    Quantile(c.lead, 75),
 		P90:    Quantile(c.lead, 90),
 		Count:  uint64(len(c.lead)),
+		Skewed: c.leadSkewed,
 	}
 	r.FailedDeployments = c.failed
 	r.ChangeFailureRate = c.changeFailureRate
@@ -463,6 +479,8 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 	r.UnlinkedIncidents = c.unlinked
 
 	r.Level = n.bench.Levels(LevelInputs{
+		Observed:                        observed && olo.Before(hi),
+		InsufficientHistory:             observed && 2*hi.Sub(olo) < hi.Sub(lo),
 		Deployments:                     r.Deployments,
 		DeploymentsPerWeek:              r.DeploymentsPerWeek,
 		DeploymentDaysPerWeekMedian:     r.DeploymentDaysPerWeekMedian,

@@ -72,11 +72,21 @@ type Levels struct {
 	ChangeFailureRate   Level `json:"change_failure_rate"`
 	RecoveryTime        Level `json:"recovery_time"`
 	Overall             Level `json:"overall"`
+	// InsufficientHistory marks levels computed from less than half of the
+	// range, because doraflow has data for the group only from later on.
+	InsufficientHistory bool `json:"insufficient_history"`
 }
 
 // LevelInputs are the measured values a benchmark bands. Nil pointers and
 // zero Deployments mean "no data".
 type LevelInputs struct {
+	// Observed is set when doraflow watched the group during the range: a
+	// group observed without any production deployment is banded on
+	// frequency (as low), one never observed is not.
+	Observed bool
+	// InsufficientHistory is passed through to Levels.
+	InsufficientHistory bool
+
 	Deployments                     uint64
 	DeploymentsPerWeek              float64
 	DeploymentDaysPerWeekMedian     float64
@@ -235,10 +245,10 @@ func LookupBenchmark(name string) (*Benchmark, bool) {
 // Levels bands the inputs.
 func (b *Benchmark) Levels(in LevelInputs) Levels {
 	if b.Method == MethodNearestProfile {
-		return Levels{Overall: b.nearestProfile(in)}
+		return Levels{Overall: b.nearestProfile(in), InsufficientHistory: in.InsufficientHistory}
 	}
-	var lv Levels
-	if in.Deployments > 0 {
+	lv := Levels{InsufficientHistory: in.InsufficientHistory}
+	if in.Deployments > 0 || in.Observed {
 		lv.DeploymentFrequency = b.band(func(band Band) bool {
 			d := band.DeploymentDays
 			if d == nil {
@@ -255,6 +265,8 @@ func (b *Benchmark) Levels(in LevelInputs) Levels {
 			}
 			return median >= d.AtLeast
 		})
+	}
+	if in.Deployments > 0 {
 		if in.ChangeFailureRate != nil {
 			cfr := *in.ChangeFailureRate
 			lv.ChangeFailureRate = b.band(func(band Band) bool {

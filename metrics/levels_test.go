@@ -141,8 +141,10 @@ func TestChangeFailureRateBands(t *testing.T) {
 		{"3/20 = 15 %", cfr(3.0 / 20), Elite},
 		{"just above 15 %", cfr(0.1500001), High},
 		{"4/20 = 20 %", cfr(4.0 / 20), High},
-		{"just above 20 %", cfr(0.2000001), Medium},
-		{"6/20 = 30 %", cfr(6.0 / 20), Medium},
+		// The 2021 report gives high, medium and low the same range,
+		// 16 % to 30 %: a rate in it is high, the best level it fits.
+		{"just above 20 %", cfr(0.2000001), High},
+		{"6/20 = 30 %", cfr(6.0 / 20), High},
 		{"just above 30 %", cfr(0.3000001), Low},
 	})
 }
@@ -258,7 +260,7 @@ func TestLevelJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"deployment_frequency":null,"lead_time":"elite","change_failure_rate":null,"recovery_time":null,"overall":"elite"}`
+	want := `{"deployment_frequency":null,"lead_time":"elite","change_failure_rate":null,"recovery_time":null,"overall":"elite","insufficient_history":false}`
 	if string(b) != want {
 		t.Errorf("got %s, want %s", b, want)
 	}

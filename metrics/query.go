@@ -83,6 +83,10 @@ type normalized struct {
 	Query
 	loc   *time.Location
 	bench *Benchmark
+	// since is each group's observation start, override the configured
+	// one for every group (see observe).
+	since    map[string]time.Time
+	override time.Time
 }
 
 func (e *Engine) normalize(q Query) (*normalized, error) {

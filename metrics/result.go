@@ -7,6 +7,9 @@ type LeadTime struct {
 	P75    *float64 `json:"p75"`
 	P90    *float64 `json:"p90"`
 	Count  uint64   `json:"count"`
+	// Skewed counts the changes left out because they reached production
+	// before they started (clock skew between tools).
+	Skewed uint64 `json:"skewed"`
 }
 
 // Duration summarizes durations in seconds: the exact median (the mean of
@@ -17,14 +20,23 @@ type Duration struct {
 	Count  uint64   `json:"count"`
 }
 
+// Stage is the exact median of one pull-request stage over Count pull
+// requests; Skewed counts those left out because the stage came out
+// negative (clock skew between tools).
+type Stage struct {
+	Median *float64 `json:"median"`
+	Count  uint64   `json:"count"`
+	Skewed uint64   `json:"skewed"`
+}
+
 // Stages are the median durations of a pull request's life: first commit
 // to opened, opened to first review, first review to merged, merged to
 // running in production.
 type Stages struct {
-	Coding Duration `json:"coding"`
-	Pickup Duration `json:"pickup"`
-	Review Duration `json:"review"`
-	Deploy Duration `json:"deploy"`
+	Coding Stage `json:"coding"`
+	Pickup Stage `json:"pickup"`
+	Review Stage `json:"review"`
+	Deploy Stage `json:"deploy"`
 }
 
 // Result is the DORA summary of one group: a service, a team or the whole
@@ -61,6 +73,13 @@ type Result struct {
 
 	Incidents         uint64 `json:"incidents"`
 	UnlinkedIncidents uint64 `json:"unlinked_incidents"`
+
+	// ObservedSince is when doraflow has data from for the group (its
+	// repositories' earliest, or metrics.observed_since); null when it
+	// knows of none. ObservedDays is how much of the range that covers;
+	// frequency is counted over that part only.
+	ObservedSince *string `json:"observed_since"`
+	ObservedDays  float64 `json:"observed_days"`
 
 	Level Levels `json:"level"`
 }

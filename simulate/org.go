@@ -500,6 +500,7 @@ type svcModel struct {
 	blocked   time.Time // no regular deployment starts before
 	deployed  map[string]bool
 	engineers []*Engineer
+	firstPush time.Time // earliest delivered push (observed.go)
 }
 
 // Generate builds the organisation cfg describes.
@@ -1222,6 +1223,7 @@ func (s *svcModel) pushMain(at time.Time, commits []*gitCommit, owners []*orgCha
 		}
 		c.pushed = at.Before(s.cfg.End)
 	}
+	s.notePush(at)
 	n, _ := slices.BinarySearchFunc(s.mains, p, func(a, b *mainPush) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.seq, b.seq)) })
 	s.mains = slices.Insert(s.mains, n, p)
 	cs := make([]Commit, len(commits))
@@ -1239,6 +1241,7 @@ func (s *svcModel) pushBranch(ch *orgChange, at time.Time, commits []*gitCommit)
 	if ch.fork || !at.Before(s.cfg.End) {
 		return // pushes to a fork are not delivered
 	}
+	s.notePush(at)
 	for _, c := range commits {
 		c.pushed = true
 	}

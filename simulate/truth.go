@@ -7,52 +7,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/doraflow/doraflow/metrics"
 )
 
 // Truth is what the deliveries of an organisation imply for a half-open
-// range [From, To), worked out from the simulator's own model: which
+// range [From, To), worked out from the simulator's own model — which
 // changes each production deployment shipped, which deployment each
-// incident blames, which deployments failed and what repaired them. It
-// follows DESIGN.md's definitions:
-//
-//   - Deployments: successful production deployments that finished in the
-//     range; deployment days: the distinct calendar days (in TimeZone) on
-//     which they finished; deployments per week: deployments over the range's
-//     length in weeks.
-//   - Lead time: for each change whose first production deployment finished
-//     in the range, that deployment's finish less the change's start (the
-//     earliest commit on a pull request's head branch, or a direct commit's
-//     time), in whole seconds; count, median, p75 and p90 as metrics.Quantile
-//     computes them (linear interpolation; the median of an even count is the
-//     mean of the two middle values). A deployment contains the commits on
-//     main after the newest commit an earlier production deployment ran, up
-//     to its own; the first production deployment of a service takes only
-//     commits authored within 14 days before it finished (FirstDeployments
-//     lists what it took and left).
-//   - Change failure rate: failed ÷ deployments. A deployment failed when an
-//     incident is linked to it, when a rollback replaced it, when a later
-//     deployment reverted a change it shipped, or when the next deployment
-//     shipped a hotfix.
-//   - Recovery time: for each failed deployment of the range that recovered
-//     (at any time before the end of the simulation), the earlier of its
-//     incident's resolution and its repairing deployment's finish, less its
-//     own finish; the median and count.
-//   - Time to restore: incidents created in the range and resolved, created →
-//     resolved, linked or not; the median and count.
-//   - Rework rate: rollback, revert and hotfix deployments ÷ deployments.
-//   - Incidents created in the range, and how many are unlinked (no explicit
-//     reference and no production deployment in the 24 hours before).
-//
-// Toil: changes merged (direct commits: committed) in the range, classified
-// by DESIGN's rules in order (labels, conventional-commit type, bot author,
-// mostly infra paths), each with its active time (first commit → merge;
-// zero for a direct commit); CI minutes of run attempts that finished in the
-// range, failed and re-run; incident hours of the range's resolved
-// incidents. Onboarding: each engineer who joined before To, their first
-// pushed commit and the finish of the first production deployment of a
-// change they authored.
+// incident blames, which deployments failed and what repaired them — with
+// its own code: it imports neither the metrics nor the derive package. The
+// definitions it implements are those of docs/metrics.md (the four keys,
+// rework rate) and docs/toil.md (toil, onboarding); where the simulator's
+// histories are simpler than the definitions allow (one production
+// environment, one repository per service), the truth is simpler too.
 type Truth struct {
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
@@ -307,11 +272,11 @@ func (b *truthBag) result(group string, weeks float64) GroupTruth {
 		Group:             group,
 		Deployments:       b.deployments,
 		DeploymentDays:    uint64(len(b.days)),
-		LeadTime:          LeadTimeTruth{Median: metrics.Quantile(lead, 50), P75: metrics.Quantile(lead, 75), P90: metrics.Quantile(lead, 90), Count: uint64(len(lead))},
+		LeadTime:          LeadTimeTruth{Median: quantile(lead, 50), P75: quantile(lead, 75), P90: quantile(lead, 90), Count: uint64(len(lead))},
 		ChangeFailureRate: truthRatio(b.failed, b.deployments),
 		FailedDeployments: b.failed,
-		RecoveryTime:      DurationTruth{Median: metrics.Median(rec), Count: uint64(len(rec))},
-		TimeToRestore:     DurationTruth{Median: metrics.Median(rest), Count: uint64(len(rest))},
+		RecoveryTime:      DurationTruth{Median: median(rec), Count: uint64(len(rec))},
+		TimeToRestore:     DurationTruth{Median: median(rest), Count: uint64(len(rest))},
 		ReworkDeployments: b.rework,
 		ReworkRate:        truthRatio(b.rework, b.deployments),
 		Incidents:         b.incidents,
@@ -338,7 +303,6 @@ func (o *Org) Truth(from, to time.Time, tz *time.Location) Truth {
 	from, to = from.UTC().Truncate(time.Second), to.UTC().Truncate(time.Second)
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(from) && t.Before(to) }
 	tr := Truth{From: from, To: to, TimeZone: tz.String()}
-	weeks := to.Sub(from).Seconds() / (7 * 24 * 3600)
 
 	bags := map[string]*truthBag{}
 	for _, s := range o.svcs {
@@ -443,10 +407,23 @@ func (o *Org) Truth(from, to time.Time, tz *time.Location) Truth {
 		}
 	}
 
+	// Frequency counts over the part of the range each group was observed
+	// (docs/metrics.md, "Observation start"): from its services' earliest
+	// observation.
+	since := map[string]time.Time{}
+	var orgSince time.Time
+	teamSince := map[string]time.Time{}
+	for _, s := range o.svcs {
+		t := s.observedSince()
+		since[s.Name] = t
+		teamSince[s.Team] = earliest(teamSince[s.Team], t)
+		orgSince = earliest(orgSince, t)
+	}
+
 	org := newTruthBag()
 	teams := map[string]*truthBag{}
 	for _, s := range o.Services {
-		g := bags[s.Name].result(s.Name, weeks)
+		g := bags[s.Name].result(s.Name, observedWeeks(since[s.Name], from, to))
 		g.Service, g.Team = s.Name, s.Team
 		tr.Services = append(tr.Services, g)
 		if teams[s.Team] == nil {
@@ -456,11 +433,11 @@ func (o *Org) Truth(from, to time.Time, tz *time.Location) Truth {
 		org.add(bags[s.Name])
 	}
 	for _, t := range o.Teams {
-		g := teams[t.Name].result(t.Name, weeks)
+		g := teams[t.Name].result(t.Name, observedWeeks(teamSince[t.Name], from, to))
 		g.Team = t.Name
 		tr.Teams = append(tr.Teams, g)
 	}
-	tr.Organization = org.result("organization", weeks)
+	tr.Organization = org.result("organization", observedWeeks(orgSince, from, to))
 	slices.SortFunc(tr.Services, func(a, b GroupTruth) int { return strings.Compare(a.Group, b.Group) })
 	slices.SortFunc(tr.Teams, func(a, b GroupTruth) int { return strings.Compare(a.Group, b.Group) })
 	slices.SortStableFunc(tr.Deployments, func(a, b DeploymentTruth) int {

@@ -19,7 +19,8 @@ const (
 	leadCols = "repo, path_service, change_id, kind, title, author, labels, paths, started_at, start_is_created, " +
 		"opened_at, first_review_at, merged_at, deployment_id, deployed_at, environment, toil, toil_reason, " +
 		"active_seconds, deleted, version"
-	linkCols = "source, path_service, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version"
+	linkCols = "source, path_service, incident_id, repo, title, created_at, resolved_at, deployment_id, link, deleted, version, " +
+		"environment, unresolved_reference"
 )
 
 // WriteDerived replaces the derived records of every repository in d with
@@ -113,7 +114,7 @@ var linksTable = derivedTable[facts.IncidentLink]{
 	},
 	row: func(b driver.Batch, repo string, l facts.IncidentLink, dead uint8, version uint64) error {
 		return b.Append(l.Source, l.Service, l.IncidentID, repo, l.Title, dt(l.CreatedAt), dt(l.ResolvedAt),
-			l.DeploymentID, l.Link, dead, version)
+			l.DeploymentID, l.Link, dead, version, l.Environment, l.UnresolvedReference)
 	},
 }
 
@@ -241,7 +242,7 @@ func (s *Store) Derived(ctx context.Context, repos []string) (map[string]facts.D
 		var deleted uint8
 		var ver uint64
 		if err := rows.Scan(&l.Source, &l.Service, &l.IncidentID, &l.Repo, &l.Title, &l.CreatedAt, &l.ResolvedAt,
-			&l.DeploymentID, &l.Link, &deleted, &ver); err != nil {
+			&l.DeploymentID, &l.Link, &deleted, &ver, &l.Environment, &l.UnresolvedReference); err != nil {
 			return err
 		}
 		l.CreatedAt, l.ResolvedAt = fromDT(l.CreatedAt), fromDT(l.ResolvedAt)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -132,6 +133,9 @@ func TestTimesAreStoredInUTCWholeSeconds(t *testing.T) {
 	ctx := testCtx(t)
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no time zone data:", err)
+		}
 		t.Skip("no time zone data:", err)
 	}
 	at := time.Date(2026, 10, 31, 23, 30, 0, 987654321, berlin)

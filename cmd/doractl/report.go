@@ -82,7 +82,11 @@ func reportCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: zone, QueryTimeout: 5 * time.Minute})
+	since, err := cfg.ObservedSince()
+	if err != nil {
+		return err
+	}
+	eng, err := metrics.New(st.Conn(), cat.Get, metrics.Options{TimeZone: zone, QueryTimeout: 5 * time.Minute, ObservedSince: since})
 	if err != nil {
 		return err
 	}

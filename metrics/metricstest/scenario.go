@@ -133,6 +133,8 @@ func incident(repo, id, created, resolved, deployment string) facts.IncidentLink
 	}
 	if deployment == "" {
 		l.Link = facts.LinkNone
+	} else {
+		l.Environment = "production" // every linked deployment's
 	}
 	return l
 }

@@ -1,26 +1,11 @@
 -- Changes that reached production: lead time for changes and the
--- pull-request stages, in one pass.
---
--- A change is a merged pull request, or a commit pushed straight to the
--- deployed branch outside any pull request. Its lead time runs from its
--- start (the first commit's time; for a pull request with no commit seen,
--- its creation time) to the finish of the first production deployment of
--- its service that contains it:
---
---   lead_samples = deployed_at - started_at, for changes with a known start
---
--- A merged pull request's lead time splits into stages:
---
---   coding = opened_at       - started_at       (first commit -> opened; left out
---                                                 when no commit was seen)
---   pickup = first_review_at - opened_at        (opened -> first review by someone
---                                                 else; left out when nobody reviewed)
---   review = merged_at       - first_review_at  (first review -> merged; reviewed only)
---   deploy = deployed_at     - merged_at        (merged -> running in production)
+-- pull-request stages, in one pass. Definitions: docs/metrics.md ("Lead time
+-- for changes", the stage table, and skewed samples).
 --
 -- Counted: changes whose deployment finished in [@from, @to) and, when an
--- environment is asked for, went to production in that environment. Negative
--- clock skew counts as 0.
+-- environment is asked for, went to production in that environment (any
+-- case). Negative values are left out of their median and returned as the
+-- *_skewed counts.
 --
 -- Lead times come back sorted; the caller reports their count, median, p75
 -- and p90, each exact: the p-quantile of n sorted values is
@@ -33,14 +18,20 @@
 SELECT
     grp,
     bucket,
-    arraySort(groupArrayIf(lead_seconds, has_start)) AS lead_samples,
-    countIf(is_pr AND has_commit) AS coding_count,
-    (quantileExactIf(0.5)(coding, is_pr AND has_commit) - quantileExactIf(0.5)(-coding, is_pr AND has_commit)) / 2 AS coding_median,
-    countIf(is_pr AND reviewed) AS reviewed_count,
-    (quantileExactIf(0.5)(pickup, is_pr AND reviewed) - quantileExactIf(0.5)(-pickup, is_pr AND reviewed)) / 2 AS pickup_median,
-    (quantileExactIf(0.5)(review, is_pr AND reviewed) - quantileExactIf(0.5)(-review, is_pr AND reviewed)) / 2 AS review_median,
-    countIf(is_pr) AS deploy_count,
-    (quantileExactIf(0.5)(deploy, is_pr) - quantileExactIf(0.5)(-deploy, is_pr)) / 2 AS deploy_median
+    arraySort(groupArrayIf(lead_seconds, has_start AND lead_seconds >= 0)) AS lead_samples,
+    countIf(has_start AND lead_seconds < 0) AS lead_skewed,
+    countIf(is_pr AND has_commit AND coding >= 0) AS coding_count,
+    (quantileExactIf(0.5)(coding, is_pr AND has_commit AND coding >= 0) - quantileExactIf(0.5)(-coding, is_pr AND has_commit AND coding >= 0)) / 2 AS coding_median,
+    countIf(is_pr AND has_commit AND coding < 0) AS coding_skewed,
+    countIf(is_pr AND reviewed AND pickup >= 0) AS pickup_count,
+    (quantileExactIf(0.5)(pickup, is_pr AND reviewed AND pickup >= 0) - quantileExactIf(0.5)(-pickup, is_pr AND reviewed AND pickup >= 0)) / 2 AS pickup_median,
+    countIf(is_pr AND reviewed AND pickup < 0) AS pickup_skewed,
+    countIf(is_pr AND reviewed AND review >= 0) AS review_count,
+    (quantileExactIf(0.5)(review, is_pr AND reviewed AND review >= 0) - quantileExactIf(0.5)(-review, is_pr AND reviewed AND review >= 0)) / 2 AS review_median,
+    countIf(is_pr AND reviewed AND review < 0) AS review_skewed,
+    countIf(is_pr AND deploy >= 0) AS deploy_count,
+    (quantileExactIf(0.5)(deploy, is_pr AND deploy >= 0) - quantileExactIf(0.5)(-deploy, is_pr AND deploy >= 0)) / 2 AS deploy_median,
+    countIf(is_pr AND deploy < 0) AS deploy_skewed
 FROM
 (
     SELECT
@@ -57,17 +48,17 @@ FROM
         toUnixTimestamp(started_at) > 0 AS has_start,
         start_is_created = 0 AND toUnixTimestamp(started_at) > 0 AS has_commit,
         toUnixTimestamp(first_review_at) > 0 AS reviewed,
-        greatest(toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)), toInt64(0)) AS lead_seconds,
-        greatest(toInt64(toUnixTimestamp(opened_at)) - toInt64(toUnixTimestamp(started_at)), toInt64(0)) AS coding,
-        greatest(toInt64(toUnixTimestamp(first_review_at)) - toInt64(toUnixTimestamp(opened_at)), toInt64(0)) AS pickup,
-        greatest(toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)), toInt64(0)) AS review,
-        greatest(toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)), toInt64(0)) AS deploy
+        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)) AS lead_seconds,
+        toInt64(toUnixTimestamp(opened_at)) - toInt64(toUnixTimestamp(started_at)) AS coding,
+        toInt64(toUnixTimestamp(first_review_at)) - toInt64(toUnixTimestamp(opened_at)) AS pickup,
+        toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
+        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy
     FROM change_leads FINAL
     WHERE deleted = 0
       AND deployment_id != ''
       AND deployed_at >= @from
       AND deployed_at < @to
-      AND (@environment = '' OR environment = @environment)
+      AND (@environment = '' OR lower(environment) = lower(@environment))
 ) AS c
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

@@ -1,26 +1,14 @@
 -- Production deployments: deployment frequency, change failure rate,
--- failed deployment recovery time and rework rate, in one pass.
+-- failed deployment recovery time and rework rate, in one pass. The
+-- definitions are in docs/metrics.md ("Deployments", "Change failure rate",
+-- "Failed deployment recovery time", "Rework rate"); the deriver has already
+-- decided which deployments are production deployments and which failed.
 --
--- A production deployment is a successful deployment to a production
--- environment (deployment_outcomes.production = 1) that finished in the
--- half-open range [@from, @to). When an environment is asked for, only
--- production deployments to that environment count.
---
---   deployments         = the number of such deployments
---   days                = the distinct calendar days (in @tz) with at least one;
---                         deployment_days is their count, and the caller takes
---                         the median number of deployment days per ISO week
---   failed_deployments  = those that failed: an incident was linked to them, or
---                         a rollback, revert or hotfix repaired them
---                         (change failure rate = failed_deployments / deployments,
---                         so it can never exceed 100 %)
---   rework_deployments  = those made to repair production: hotfix, revert and
---                         rollback deployments (rework rate = rework / deployments)
---   recovery_samples    = for each failed deployment that has recovered, the
---                         seconds from its finish to the restoration of service
---                         (the earlier of its incident's resolution and the
---                         repairing deployment's finish), sorted; the caller
---                         reports their exact median
+-- Per group and bucket: the production deployments finished in [@from, @to)
+-- (to @environment only, when given, any case); days = their distinct dates
+-- in @tz (the caller takes the per-period medians); failed_deployments;
+-- rework_deployments; recovery_samples = finish → recovery in seconds of the
+-- failed ones that recovered, sorted (the caller takes the exact median).
 --
 -- Attribution follows the catalog at query time: a repository belongs to the
 -- service that lists it (or is its own service), a service belongs to its
@@ -57,7 +45,7 @@ FROM
       AND production = 1
       AND finished_at >= @from
       AND finished_at < @to
-      AND (@environment = '' OR environment = @environment)
+      AND (@environment = '' OR lower(environment) = lower(@environment))
 ) AS d
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

@@ -1,17 +1,9 @@
 -- Incidents: time to restore (MTTR) and unlinked incidents, in one pass.
---
---   incidents          = incidents created in [@from, @to), open or resolved
---   unlinked_incidents = those that could not be blamed on a deployment: no
---                        explicit reference and no production deployment of the
---                        service within the linking window before the incident
---                        started (incident_links.deployment_id is empty). They
---                        count towards time to restore, not the change failure rate.
---   restore_samples    = for each of them already resolved, the seconds from
---                        created to resolved, linked or not, sorted; the caller
---                        reports their exact median (time to restore)
---
--- Incidents are attributed through their repository to its service and team;
--- an environment filter does not narrow them.
+-- Definitions: docs/metrics.md ("Linking incidents to deployments", "Time to
+-- restore"). Per group and bucket: incidents created in [@from, @to) (with
+-- @environment, those blamed on a deployment to it, any case); the unlinked
+-- ones (deployment_id empty); restore_samples = created → resolved in seconds
+-- of the resolved ones, sorted (the caller takes the exact median).
 SELECT
     grp,
     bucket,
@@ -37,6 +29,7 @@ FROM
     WHERE deleted = 0
       AND created_at >= @from
       AND created_at < @to
+      AND (@environment = '' OR lower(environment) = lower(@environment))
 ) AS i
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

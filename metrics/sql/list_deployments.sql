@@ -17,7 +17,7 @@ FROM
       AND production = 1
       AND finished_at >= @from
       AND finished_at < @to
-      AND (@environment = '' OR environment = @environment)
+      AND (@environment = '' OR lower(environment) = lower(@environment))
       AND (@failed_only = 0 OR failed = 1)
 ) AS d
 WHERE (@any_service = 1 OR has(@only_services, service))

@@ -1,8 +1,10 @@
 -- Drill-down: incidents created in [@from, @to), newest first, with the
--- deployment each is blamed on (link: explicit, window or none) and its
--- time to restore (-1 while open).
+-- deployment each is blamed on (link: explicit, window or none), the explicit
+-- reference that named no deployment (unresolved_reference) and its time to
+-- restore (-1 while open). An environment filter keeps the incidents blamed on
+-- a deployment to that environment.
 SELECT service, team, repo, source, incident_id, title, created_at, resolved_at, restore_seconds,
-       deployment_id, link
+       deployment_id, link, environment, unresolved_reference
 FROM
 (
     SELECT
@@ -11,11 +13,12 @@ FROM
         repo, source, incident_id, title, created_at, resolved_at,
         if(toUnixTimestamp(resolved_at) > 0,
            toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,
-        deployment_id, link
+        deployment_id, link, environment, unresolved_reference
     FROM incident_links FINAL
     WHERE deleted = 0
       AND created_at >= @from
       AND created_at < @to
+      AND (@environment = '' OR lower(environment) = lower(@environment))
 ) AS i
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

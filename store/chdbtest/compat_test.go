@@ -124,6 +124,7 @@ type params struct {
 	limit       int
 	failedOnly  uint8
 	toilOnly    uint8
+	undeployed  uint8
 }
 
 const sentinel = "//" // the engine's stand-in for an empty list
@@ -163,6 +164,7 @@ func (p params) values() map[string]any {
 		"limit":         p.limit,
 		"failed_only":   p.failedOnly,
 		"toil_only":     p.toilOnly,
+		"undeployed":    p.undeployed,
 		"grace":         int64(30 * 24 * time.Hour / time.Second),
 		"bots":          []string{"dependabot", "renovate"},
 		"infra_re":      `\.tf|\.hcl|\.github/workflows|Dockerfile|helm/|k8s/|deploy/`,
@@ -192,6 +194,7 @@ func cases() []params {
 			}
 		}
 		add("environment/"+gb, func(p *params) { p.groupBy, p.bucket, p.environment = gb, "week", "production" })
+		add("environment-case/"+gb, func(p *params) { p.groupBy, p.environment = gb, "PRODUCTION" })
 		add("services/"+gb, func(p *params) { p.groupBy, p.services = gb, []string{"acme/legacy", "checkout"} })
 		add("teams/"+gb, func(p *params) { p.groupBy, p.teams = gb, []string{"payments", "unowned"} })
 		add("prod-teams/"+gb, func(p *params) {
@@ -204,6 +207,9 @@ func cases() []params {
 		for _, only := range []uint8{0, 1} {
 			add(fmt.Sprintf("list/%d/%d", limit, only), func(p *params) {
 				p.from, p.to, p.limit, p.failedOnly, p.toilOnly = wideFrom, wideTo, limit, only, only
+			})
+			add(fmt.Sprintf("undeployed/%d/%d", limit, only), func(p *params) {
+				p.from, p.to, p.limit, p.undeployed = wideFrom, wideTo, limit, only
 			})
 		}
 	}
@@ -768,7 +774,9 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 	answers := runChDB(t, lib, stmts)
 	t.Logf("chDB: %d statements (%d queries) in %v", len(stmts), len(checks), time.Since(start).Round(time.Millisecond))
 	for i := range setup {
-		if answers[i].Error != "" {
+		// The store runs migrations tolerating a column added twice (two
+		// processes migrating at once); so does the second run here.
+		if answers[i].Error != "" && !duplicateColumn(stmts[i].SQL, answers[i].Error) {
 			t.Fatalf("chDB refused setup statement %d:\n%s\n%s", i+1, abbreviate(stmts[i].SQL), answers[i].Error)
 		}
 	}
@@ -825,6 +833,13 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 		}
 	}
 	t.Logf("compared %d distinct queries over %d files", len(checks), len(names))
+}
+
+// duplicateColumn reports whether err is an ALTER TABLE … ADD COLUMN of a
+// column that exists (code 15 on current releases, 44 on 18.16).
+func duplicateColumn(stmt, err string) bool {
+	return strings.HasPrefix(strings.ToUpper(strings.TrimSpace(stmt)), "ALTER TABLE") &&
+		(strings.Contains(err, "Code: 15") || strings.Contains(err, "Code: 44") || strings.Contains(err, "already exists"))
 }
 
 func abbreviate(s string) string {
