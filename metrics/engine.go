@@ -74,6 +74,7 @@ type Engine struct {
 	tz      string
 	loc     *time.Location
 	timeout time.Duration
+	attr    attributions
 }
 
 // New returns an engine reading through conn and attributing repositories
@@ -104,7 +105,10 @@ func (e *Engine) Summary(ctx context.Context, q Query) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := e.catalog()
+	cat, err := e.attribute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cells, err := e.fetch(ctx, n, cat, bucketNone)
 	if err != nil {
 		return nil, err
@@ -137,7 +141,10 @@ func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRo
 	if len(starts) > MaxSeriesBuckets {
 		return nil, badQuery("bucket", "%d %s buckets in the range, at most %d", len(starts), p, MaxSeriesBuckets)
 	}
-	cat := e.catalog()
+	cat, err := e.attribute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cells, err := e.fetch(ctx, n, cat, string(p))
 	if err != nil {
 		return nil, err
@@ -257,16 +264,9 @@ func nonEmpty(xs []string) []string {
 	return xs
 }
 
-// args binds the parameters every SQL file may use.
-func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
-	repos, services := cat.RepoServices()
-	if len(repos) == 0 {
-		repos, services = []string{sentinel}, []string{sentinel}
-	}
-	svc, teams := cat.ServiceTeams()
-	if len(svc) == 0 {
-		svc, teams = []string{sentinel}, []string{catalog.Unowned}
-	}
+// args binds the parameters every SQL file may use; @catalog names the
+// version of catalog_attribution the query reads.
+func (n *normalized) args(cat *attribution, bucket string) []any {
 	flag := func(xs []string) uint8 {
 		if len(xs) == 0 {
 			return 1
@@ -277,10 +277,7 @@ func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
 		clickhouse.Named("from", n.From),
 		clickhouse.Named("to", n.To),
 		clickhouse.Named("tz", n.TimeZone),
-		clickhouse.Named("repos", repos),
-		clickhouse.Named("services", services),
-		clickhouse.Named("svc", svc),
-		clickhouse.Named("teams", teams),
+		clickhouse.Named("catalog", cat.version),
 		clickhouse.Named("group_by", n.GroupBy),
 		clickhouse.Named("bucket", bucket),
 		clickhouse.Named("environment", n.Environment),
@@ -293,7 +290,7 @@ func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
 
 // fetch runs every SQL file at once and gathers their rows by group and
 // bucket.
-func (e *Engine) fetch(ctx context.Context, n *normalized, cat catalog.Catalog, bucket string) (map[cellKey]*cell, error) {
+func (e *Engine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*cell, error) {
 	ctx, cancel := e.bound(ctx)
 	defer cancel()
 
@@ -355,7 +352,7 @@ func (e *Engine) read(ctx context.Context, r reader, args []any, put func(string
 }
 
 // groups lists the groups to report, ascending.
-func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []string {
+func groups(n *normalized, cat *attribution, cells map[cellKey]*cell) []string {
 	if n.GroupBy == GroupByOrganization {
 		return []string{""}
 	}
@@ -409,10 +406,10 @@ func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []strin
 
 // identify names a group as results report it: the group, its service and
 // team where they apply, and whether the catalog owns it.
-func (n *normalized) identify(cat catalog.Catalog, g string) (group, service, team string, owned bool) {
+func (n *normalized) identify(cat *attribution, g string) (group, service, team string, owned bool) {
 	switch n.GroupBy {
 	case GroupByService:
-		return g, g, cat.TeamOf(g), listsService(cat, g)
+		return g, g, cat.TeamOf(g), cat.lists(g)
 	case GroupByTeam:
 		return g, "", g, g != catalog.Unowned
 	default:
@@ -423,7 +420,7 @@ func (n *normalized) identify(cat catalog.Catalog, g string) (group, service, te
 // result turns one cell into a Result; [lo, hi) is the part of the range
 // the cell covers (the whole range for a summary, the bucket cut to the
 // range for a series).
-func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.Time) Result {
+func (n *normalized) result(cat *attribution, g string, c *cell, lo, hi time.Time) Result {
 	if c == nil {
 		c = &cell{}
 	}
@@ -474,15 +471,6 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 		TimeToRestoreMedianSeconds:      r.TimeToRestore.Median,
 	})
 	return r
-}
-
-func listsService(cat catalog.Catalog, name string) bool {
-	for _, s := range cat.Services {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -24,7 +24,8 @@
 --
 -- Attribution follows the catalog at query time: a repository belongs to the
 -- service that lists it (or is its own service), a service belongs to its
--- team (or to 'unowned'). Groups are services, teams, or the whole
+-- team (or to 'unowned'). The mappings are read from catalog_attribution at
+-- the version @catalog, not written into the query. Groups are services, teams, or the whole
 -- organisation (''); buckets are calendar days, ISO weeks (Monday), months or
 -- quarters in the report's time zone @tz (19700101 when not bucketed).
 SELECT
@@ -38,8 +39,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo)) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(finished_at, @tz),

@@ -7,8 +7,8 @@ SELECT service, team, repo, change_id, kind, title, author, labels, started_at, 
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo)) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         repo, change_id, kind, title, author, labels, started_at, start_is_created, opened_at,
         first_review_at, merged_at, deployment_id, deployed_at, environment,
         greatest(toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)), toInt64(0)) AS lead_seconds,

@@ -6,8 +6,8 @@ SELECT service, team, repo, deployment_id, environment, sha, finished_at, failed
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo)) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         repo, deployment_id, environment, sha, finished_at, failed, failure_cause, recovered_at,
         if(failed = 1 AND toUnixTimestamp(recovered_at) > 0,
            toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(-1)) AS recovery_seconds,

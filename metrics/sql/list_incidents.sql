@@ -6,8 +6,8 @@ SELECT service, team, repo, source, incident_id, title, created_at, resolved_at,
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo)) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         repo, source, incident_id, title, created_at, resolved_at,
         if(toUnixTimestamp(resolved_at) > 0,
            toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,

@@ -8,8 +8,8 @@ SELECT service, team, repo, change_id, kind, title, author, labels, paths, start
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo)) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         repo, change_id, kind, title, author, labels, paths, started_at, merged_at,
         deployment_id, deployed_at, toil, toil_reason, active_seconds
     FROM change_leads FINAL

@@ -28,8 +28,8 @@ SELECT service, team, who AS login, first_repo AS repo, first_commit_at, first_p
 FROM
 (
     SELECT
-        transform(first_repo, @repos, @services, first_repo) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        transform(first_repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), first_repo) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         who,
         first_repo,
         first_commit_at,

@@ -16,8 +16,8 @@ SELECT service, team, repo, path, week, count() AS commits
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         repo,
         path,
         toYYYYMMDD(toMonday(authored_at, @tz)) AS week

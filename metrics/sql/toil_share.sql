@@ -21,8 +21,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, transform(repo, (SELECT repos FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT services FROM catalog_attribution WHERE version = @catalog LIMIT 1), repo)) AS service,
+        transform(service, (SELECT svc FROM catalog_attribution WHERE version = @catalog LIMIT 1), (SELECT teams FROM catalog_attribution WHERE version = @catalog LIMIT 1), 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(merged_at, @tz),
