@@ -85,3 +85,39 @@ func TestParameterLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownNamesAnswerEmptyWithANote: a service or team the catalog does
+// not know, with no data, gets no invented zero row, and the answer says
+// why it is empty.
+func TestUnknownNamesAnswerEmptyWithANote(t *testing.T) {
+	f := newFixture(t, []string{token})
+	rangeQ := "from=" + fromParam + "&to=" + toParam
+	for _, tc := range []struct{ path, note string }{
+		{"/api/v1/dora?" + rangeQ + "&service=nosuch", `service "nosuch" is not in the catalog`},
+		{"/api/v1/dora?" + rangeQ + "&service=nosuch&group_by=organization", `service "nosuch" is not in the catalog`},
+		{"/api/v1/dora?" + rangeQ + "&team=nosuch&group_by=team", `team "nosuch" is not in the catalog`},
+		{"/api/v1/dora/series?" + rangeQ + "&team=nosuch", `team "nosuch" is not in the catalog`},
+		{"/api/v1/toil?" + rangeQ + "&service=nosuch", `service "nosuch" is not in the catalog`},
+	} {
+		body := f.getJSON(t, tc.path, http.StatusOK)
+		var resp struct {
+			Notes   []string          `json:"notes"`
+			Results []json.RawMessage `json:"results"`
+			Rows    []json.RawMessage `json:"rows"`
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Results)+len(resp.Rows) != 0 {
+			t.Errorf("%s: %d results and %d rows, want none: %s", tc.path, len(resp.Results), len(resp.Rows), body)
+		}
+		if len(resp.Notes) != 1 || !strings.HasPrefix(resp.Notes[0], tc.note) {
+			t.Errorf("%s: notes %q, want one starting %q", tc.path, resp.Notes, tc.note)
+		}
+	}
+	// A known service has no note.
+	body := f.getJSON(t, "/api/v1/dora?"+rangeQ+"&service=search", http.StatusOK)
+	if strings.Contains(string(body), `"notes"`) {
+		t.Errorf("notes for a catalog service: %s", body)
+	}
+}

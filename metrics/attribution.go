@@ -38,14 +38,17 @@ type attribution struct {
 	svc, teams      []string // service → team, sorted by service
 	teamOf          map[string]string
 	listed          map[string]bool
+	knownTeams      map[string]bool
 }
 
 func newAttribution(cat catalog.Catalog) *attribution {
-	a := &attribution{Catalog: cat, teamOf: map[string]string{}, listed: map[string]bool{}}
+	a := &attribution{Catalog: cat, teamOf: map[string]string{}, listed: map[string]bool{},
+		knownTeams: map[string]bool{catalog.Unowned: true}}
 	a.repos, a.services = cat.RepoServices()
 	a.svc, a.teams = cat.ServiceTeams()
 	for i, s := range a.svc {
 		a.teamOf[s] = a.teams[i]
+		a.knownTeams[a.teams[i]] = true
 	}
 	for _, s := range cat.Services {
 		a.listed[s.Name] = true
@@ -92,6 +95,10 @@ func (a *attribution) ServiceTeams() (services, teams []string) {
 	}
 	return a.svc, a.teams
 }
+
+// knowsTeam tells whether the catalog names the team (every catalog knows
+// "unowned").
+func (a *attribution) knowsTeam(team string) bool { return a.knownTeams[team] }
 
 // lists tells whether the catalog lists the service.
 func (a *attribution) lists(service string) bool { return a.listed[service] }

@@ -351,49 +351,44 @@ func (e *Engine) read(ctx context.Context, r reader, args []any, put func(string
 	return rows.Err()
 }
 
-// groups lists the groups to report, ascending.
+// groups lists the groups to report, ascending: the groups with data and
+// the catalog's services or teams within the filters. A service or team
+// named in a filter that neither the catalog nor the data knows gets no
+// row (the API notes it), and the organisation none when nothing the
+// filters name is known.
 func groups(n *normalized, cat *attribution, cells map[cellKey]*cell) []string {
 	if n.GroupBy == GroupByOrganization {
+		if len(cells) == 0 && n.namesNothingKnown(cat) {
+			return nil
+		}
 		return []string{""}
 	}
 	set := map[string]bool{}
 	for k := range cells {
 		set[k.group] = true
 	}
-	inList := func(xs []string, s string) bool {
-		if len(xs) == 0 {
-			return true
-		}
-		for _, x := range xs {
-			if x == s {
-				return true
-			}
-		}
-		return false
-	}
+	services, teams := stringSet(n.Services), stringSet(n.Teams)
+	inList := func(xs map[string]bool, s string) bool { return len(xs) == 0 || xs[s] }
 	switch n.GroupBy {
 	case GroupByService:
 		for _, s := range cat.Services {
-			if inList(n.Services, s.Name) && inList(n.Teams, cat.TeamOf(s.Name)) {
+			if inList(services, s.Name) && inList(teams, cat.TeamOf(s.Name)) {
 				set[s.Name] = true
-			}
-		}
-		for _, s := range n.Services {
-			if inList(n.Teams, cat.TeamOf(s)) {
-				set[s] = true
 			}
 		}
 	case GroupByTeam:
 		if len(n.Services) == 0 {
-			_, teams := cat.ServiceTeams()
-			for _, t := range teams {
-				if inList(n.Teams, t) {
+			_, known := cat.ServiceTeams()
+			for _, t := range known {
+				if inList(teams, t) {
 					set[t] = true
 				}
 			}
 		}
 		for _, t := range n.Teams {
-			set[t] = true
+			if cat.knowsTeam(t) {
+				set[t] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(set))
@@ -402,6 +397,31 @@ func groups(n *normalized, cat *attribution, cells map[cellKey]*cell) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// namesNothingKnown tells whether a filter names only services the
+// catalog does not list, or only teams it does not know.
+func (n *normalized) namesNothingKnown(cat *attribution) bool {
+	unknown := func(xs []string, known func(string) bool) bool {
+		if len(xs) == 0 {
+			return false
+		}
+		for _, x := range xs {
+			if known(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return unknown(n.Services, cat.lists) || unknown(n.Teams, cat.knowsTeam)
+}
+
+func stringSet(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
 }
 
 // identify names a group as results report it: the group, its service and
