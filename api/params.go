@@ -187,3 +187,16 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// AcceptedParams lists, by route, the query parameters the API accepts
+// under /api/ (for the OpenAPI document's test).
+func AcceptedParams() map[string][]string {
+	out := make(map[string][]string, len(routeParams))
+	for route, ps := range routeParams {
+		out[route] = append([]string(nil), ps...)
+	}
+	return out
+}
+
+// OpenAPI returns the OpenAPI document served at /openapi.json.
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
