@@ -17,12 +17,11 @@ import (
 	"github.com/doraflow/doraflow/store/storetest"
 )
 
-// LargeCatalog is the scenario's catalog grown to services services and
-// repos repositories with services that have no data, in teams
-// "team-001"…"team-100". The scenario's own services stay first, so their
-// repositories keep their service.
-func LargeCatalog(services, repos int) catalog.Catalog {
-	c := metricstest.Catalog()
+// growCatalog adds services without data to c until it has services
+// services and repos repositories, in teams "team-001"…"team-100". c's
+// own services stay first, so their repositories keep their service.
+func growCatalog(c catalog.Catalog, services, repos int) catalog.Catalog {
+	c.Services = append([]catalog.Service(nil), c.Services...)
 	have := 0
 	for _, s := range c.Services {
 		have += len(s.Repos)
@@ -49,7 +48,7 @@ func LargeCatalog(services, repos int) catalog.Catalog {
 // exceeded") on every query; the numbers of the scenario's services must
 // be those worked out by hand, whatever else the catalog lists.
 func TestLargeCatalog(t *testing.T) {
-	cat := LargeCatalog(10000, 50000)
+	cat := growCatalog(metricstest.Catalog(), 10000, 50000)
 	if n, r := len(cat.Services), len(must(cat.RepoServices())); n != 10000 || r != 50000 {
 		t.Fatalf("catalog of %d services and %d repositories, want 10000 and 50000", n, r)
 	}
