@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"sort"
 	"sync"
 	"time"
 
@@ -15,36 +16,44 @@ import (
 )
 
 // The metric queries attribute repositories to services and services to
-// teams with the catalog_attribution table (schema/migrations), one row per
-// catalog version, rather than with the catalog written into their text: a
-// catalog of thousands of services would overflow the server's
-// max_query_size. A query names the version it reads (@catalog), so every
-// file of one answer sees the same catalog however often it changes.
+// teams by joining the catalog_attribution table (schema/migrations), one
+// set of rows per catalog version, rather than with the catalog written
+// into their text: a catalog of thousands of services would overflow the
+// server's max_query_size, and large array literals are slow to analyse.
+// A query names the version it reads (@catalog), so every file of one
+// answer sees the same catalog however often it changes.
 const (
-	// attributionTouch is how old a version's row may grow before a process
-	// still using it writes it again.
+	// attributionTouch is how old a version's rows may grow before a
+	// process still using it writes them again.
 	attributionTouch = 6 * time.Hour
 	// attributionKeep is how long a version nobody touched is kept; readers
 	// touch theirs four times within it, so no live version is deleted.
 	attributionKeep = 7 * 24 * time.Hour
 )
 
-// attribution is a catalog prepared for queries: the mappings as the table
-// stores them, their version, and lookups for the Go side.
+// attributionRow is one lookup of the table: key "r:<repository>" gives
+// the repository's service (empty: the repository is its own service) and
+// that service's team; key "s:<service>" gives a monorepo service's team.
+// A key without a row means: its own service, team "unowned".
+type attributionRow struct {
+	key, service, team string
+}
+
+// attribution is a catalog prepared for queries: the rows the table
+// stores, their version, and lookups for the Go side.
 type attribution struct {
 	catalog.Catalog
-	version         uint64
-	repos, services []string // repository → service, sorted by repository
-	svc, teams      []string // service → team, sorted by service
-	teamOf          map[string]string
-	listed          map[string]bool
-	knownTeams      map[string]bool
+	version    uint64
+	rows       []attributionRow
+	svc, teams []string // service → team, sorted by service
+	teamOf     map[string]string
+	listed     map[string]bool
+	knownTeams map[string]bool
 }
 
 func newAttribution(cat catalog.Catalog) *attribution {
 	a := &attribution{Catalog: cat, teamOf: map[string]string{}, listed: map[string]bool{},
 		knownTeams: map[string]bool{catalog.Unowned: true}}
-	a.repos, a.services = cat.RepoServices()
 	a.svc, a.teams = cat.ServiceTeams()
 	for i, s := range a.svc {
 		a.teamOf[s] = a.teams[i]
@@ -53,28 +62,40 @@ func newAttribution(cat catalog.Catalog) *attribution {
 	for _, s := range cat.Services {
 		a.listed[s.Name] = true
 	}
-	if len(a.repos) == 0 {
-		a.repos, a.services = []string{sentinel}, []string{sentinel}
+	// The rows give exactly what the queries computed before: a listed
+	// repository's service, else the repository itself; a service's team
+	// when the catalog names one, else "unowned" — including a repository
+	// that no service lists but that bears a service's name.
+	repos, services := cat.RepoServices()
+	mapped := make(map[string]bool, len(repos))
+	for i, r := range repos {
+		mapped[r] = true
+		a.rows = append(a.rows, attributionRow{"r:" + r, services[i], a.TeamOf(services[i])})
 	}
-	if len(a.svc) == 0 {
-		a.svc, a.teams = []string{sentinel}, []string{catalog.Unowned}
+	for _, s := range a.svc {
+		if !mapped[s] {
+			a.rows = append(a.rows, attributionRow{"r:" + s, "", a.teamOf[s]})
+		}
+		a.rows = append(a.rows, attributionRow{"s:" + s, "", a.teamOf[s]})
 	}
-	a.version = attributionVersion(a.repos, a.services, a.svc, a.teams)
+	sort.Slice(a.rows, func(i, j int) bool { return a.rows[i].key < a.rows[j].key })
+	a.version = attributionVersion(a.rows)
 	return a
 }
 
-// attributionVersion hashes the four arrays: equal content, equal version.
-func attributionVersion(lists ...[]string) uint64 {
+// attributionVersion hashes the rows: equal content, equal version.
+func attributionVersion(rows []attributionRow) uint64 {
 	h := fnv.New64a()
 	var n [8]byte
-	for _, l := range lists {
-		binary.LittleEndian.PutUint64(n[:], uint64(len(l)))
+	put := func(s string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
 		h.Write(n[:])
-		for _, s := range l {
-			binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-			h.Write(n[:])
-			h.Write([]byte(s))
-		}
+		h.Write([]byte(s))
+	}
+	for _, r := range rows {
+		put(r.key)
+		put(r.service)
+		put(r.team)
 	}
 	return h.Sum64()
 }
@@ -87,14 +108,8 @@ func (a *attribution) TeamOf(service string) string {
 	return catalog.Unowned
 }
 
-// ServiceTeams returns the catalog's service → team mapping (empty for an
-// empty catalog).
-func (a *attribution) ServiceTeams() (services, teams []string) {
-	if a.svc[0] == sentinel {
-		return nil, nil
-	}
-	return a.svc, a.teams
-}
+// ServiceTeams returns the catalog's service → team mapping.
+func (a *attribution) ServiceTeams() (services, teams []string) { return a.svc, a.teams }
 
 // knowsTeam tells whether the catalog names the team (every catalog knows
 // "unowned").
@@ -182,7 +197,7 @@ func WriteCatalog(ctx context.Context, conn driver.Conn, cat catalog.Catalog) (u
 	return a.version, writeAttribution(ctx, conn, a)
 }
 
-// writeAttribution inserts a's row. Writing a version that exists already
+// writeAttribution inserts a's rows. Writing a version that exists already
 // only refreshes its written_at; when a new version goes in, versions
 // unused for attributionKeep are deleted.
 func writeAttribution(ctx context.Context, conn driver.Conn, a *attribution) error {
@@ -191,16 +206,21 @@ func writeAttribution(ctx context.Context, conn driver.Conn, a *attribution) err
 		clickhouse.Named("v", a.version)).Scan(&existing); err != nil {
 		return fmt.Errorf("metrics: read catalog_attribution: %w", err)
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO catalog_attribution (version, repos, services, svc, teams, written_at)")
-	if err != nil {
-		return fmt.Errorf("metrics: write catalog_attribution: %w", err)
-	}
-	if err := b.Append(a.version, a.repos, a.services, a.svc, a.teams, time.Now().UTC().Truncate(time.Second)); err != nil {
-		_ = b.Abort()
-		return fmt.Errorf("metrics: write catalog_attribution: %w", err)
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("metrics: write catalog_attribution: %w", err)
+	if len(a.rows) > 0 {
+		b, err := conn.PrepareBatch(ctx, "INSERT INTO catalog_attribution (version, key, service, team, written_at)")
+		if err != nil {
+			return fmt.Errorf("metrics: write catalog_attribution: %w", err)
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		for _, r := range a.rows {
+			if err := b.Append(a.version, r.key, r.service, r.team, now); err != nil {
+				_ = b.Abort()
+				return fmt.Errorf("metrics: write catalog_attribution: %w", err)
+			}
+		}
+		if err := b.Send(); err != nil {
+			return fmt.Errorf("metrics: write catalog_attribution: %w", err)
+		}
 	}
 	if existing > 0 {
 		return nil
