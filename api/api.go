@@ -91,7 +91,7 @@ func New(cfg Config) http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", "only GET is supported")
 	})
-	r.Use(s.instrument, s.recoverPanics)
+	r.Use(s.instrument, s.recoverPanics, s.checkParams)
 
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)

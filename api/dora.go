@@ -45,6 +45,9 @@ type queryEcho struct {
 	Services    []string `json:"services"`
 	Teams       []string `json:"teams"`
 	Environment string   `json:"environment"`
+	// Notes explain an answer that may surprise: a service or team the
+	// catalog does not know.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // parseQuery reads the common parameters: from, to (RFC 3339 or epoch
@@ -132,7 +135,37 @@ func (s *server) resolve(q metrics.Query) (metrics.Query, queryEcho, error) {
 		Services:    nonNil(q.Services),
 		Teams:       nonNil(q.Teams),
 		Environment: q.Environment,
+		Notes:       unknownNames(s.cfg.Catalog(), q.Services, q.Teams),
 	}, nil
+}
+
+// unknownNames notes each service and team of the filters that the
+// catalog does not know: such a filter selects no catalog entry, only a
+// repository of that name that is its own service, and groups without data
+// get no row.
+func unknownNames(cat catalog.Catalog, services, teams []string) []string {
+	if len(services) == 0 && len(teams) == 0 {
+		return nil
+	}
+	listed, known := map[string]bool{}, map[string]bool{catalog.Unowned: true}
+	for _, svc := range cat.Services {
+		listed[svc.Name] = true
+		if svc.Team != "" {
+			known[svc.Team] = true
+		}
+	}
+	var notes []string
+	for _, name := range services {
+		if !listed[name] {
+			notes = append(notes, fmt.Sprintf("service %q is not in the catalog: only a repository of that name, as its own service, is counted", name))
+		}
+	}
+	for _, name := range teams {
+		if !known[name] {
+			notes = append(notes, fmt.Sprintf("team %q is not in the catalog: it owns nothing", name))
+		}
+	}
+	return notes
 }
 
 func nonNil(xs []string) []string {
@@ -224,6 +257,19 @@ func (s *server) catalog(w http.ResponseWriter, _ *http.Request) {
 
 func catalogResponse(cat catalog.Catalog) CatalogResponse {
 	out := CatalogResponse{Services: []CatalogService{}, Teams: []CatalogTeam{}, Repos: []CatalogRepo{}}
+	svcs, owners := cat.ServiceTeams()
+	owner := make(map[string]string, len(svcs))
+	for i, svc := range svcs {
+		owner[svc] = owners[i]
+	}
+	// A lookup, not Catalog.TeamOf's scan: catalogs run to thousands of
+	// services and tens of thousands of repositories.
+	teamOf := func(service string) string {
+		if t, ok := owner[service]; ok {
+			return t
+		}
+		return catalog.Unowned
+	}
 	seen := map[string]bool{}
 	teams := map[string][]string{}
 	for _, svc := range cat.Services {
@@ -231,7 +277,7 @@ func catalogResponse(cat catalog.Catalog) CatalogResponse {
 			continue
 		}
 		seen[svc.Name] = true
-		team := cat.TeamOf(svc.Name)
+		team := teamOf(svc.Name)
 		repos := append([]string{}, svc.Repos...)
 		sort.Strings(repos)
 		out.Services = append(out.Services, CatalogService{Name: svc.Name, Team: team, Repos: repos})
@@ -245,7 +291,7 @@ func catalogResponse(cat catalog.Catalog) CatalogResponse {
 	sort.Slice(out.Teams, func(i, j int) bool { return out.Teams[i].Name < out.Teams[j].Name })
 	repos, services := cat.RepoServices()
 	for i, repo := range repos {
-		out.Repos = append(out.Repos, CatalogRepo{Repo: repo, Service: services[i], Team: cat.TeamOf(services[i])})
+		out.Repos = append(out.Repos, CatalogRepo{Repo: repo, Service: services[i], Team: teamOf(services[i])})
 	}
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/metrics"
@@ -24,6 +26,7 @@ import (
 var (
 	benchOnce   sync.Once
 	benchEngine *metrics.Engine
+	benchConn   driver.Conn
 	benchErr    error
 	benchScale  simulate.ScaleConfig
 )
@@ -72,6 +75,7 @@ func benchSetup(b *testing.B) *metrics.Engine {
 			}
 		}
 		cat := benchScale.Catalog()
+		benchConn = st.Conn()
 		benchEngine, benchErr = metrics.New(st.Conn(), func() catalog.Catalog { return cat }, metrics.Options{TimeZone: "UTC"})
 	})
 	if benchErr != nil {
@@ -121,7 +125,10 @@ func quarter() (time.Time, time.Time) {
 }
 
 func benchSummary(b *testing.B, groupBy string) {
-	e := benchSetup(b)
+	benchSummaryOn(b, benchSetup(b), groupBy)
+}
+
+func benchSummaryOn(b *testing.B, e *metrics.Engine, groupBy string) {
 	from, to := quarter()
 	q := metrics.Query{From: from, To: to, GroupBy: groupBy}
 	b.ResetTimer()
@@ -159,6 +166,51 @@ func BenchmarkSeriesMonthlyOrganization(b *testing.B) {
 		}
 		if len(rows) != 24 {
 			b.Fatalf("%d monthly rows, want 24", len(rows))
+		}
+	}
+}
+
+// largeCatalogEngine reads the benchmark organisation with its catalog
+// grown to 10,000 services and 50,000 repositories: the 1,000 services
+// with data and 9,000 without.
+func largeCatalogEngine(b *testing.B) *metrics.Engine {
+	benchSetup(b)
+	cat := growCatalog(benchScale.Catalog(), 10000, 50000)
+	e, err := metrics.New(benchConn, func() catalog.Catalog { return cat }, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkLargeCatalogSummaryOrganization is /api/v1/dora for the
+// organisation over a quarter with a catalog of 10,000 services and
+// 50,000 repositories.
+func BenchmarkLargeCatalogSummaryOrganization(b *testing.B) {
+	benchSummaryOn(b, largeCatalogEngine(b), metrics.GroupByOrganization)
+}
+
+// BenchmarkLargeCatalogSummaryByTeam is the same, one result per team.
+func BenchmarkLargeCatalogSummaryByTeam(b *testing.B) {
+	benchSummaryOn(b, largeCatalogEngine(b), metrics.GroupByTeam)
+}
+
+// BenchmarkLargeCatalogSummaryByService is the same, one result for each
+// of the 10,000 services.
+func BenchmarkLargeCatalogSummaryByService(b *testing.B) {
+	benchSummaryOn(b, largeCatalogEngine(b), metrics.GroupByService)
+}
+
+// BenchmarkLargeCatalogGauges is one refresh of the Prometheus gauges
+// (every team and service over 30 days) with that catalog.
+func BenchmarkLargeCatalogGauges(b *testing.B) {
+	e := largeCatalogEngine(b)
+	_, to := quarter()
+	x := metrics.NewExporter(e, metrics.ExporterOptions{Window: 30 * 24 * time.Hour, Now: func() time.Time { return to }})
+	b.ResetTimer()
+	for b.Loop() {
+		if err := x.Refresh(context.Background()); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -165,11 +165,15 @@ func (e *Engine) list(ctx context.Context, file string, q ListQuery, dest any) e
 	case limit > MaxListLimit:
 		return badQuery("limit", "at most %d rows", MaxListLimit)
 	}
-	args := append(n.args(e.catalog(), bucketNone), clickhouse.Named("limit", limit),
-		clickhouse.Named("failed_only", b8(q.FailedOnly)), clickhouse.Named("toil_only", b8(q.ToilOnly)),
-		clickhouse.Named("undeployed", b8(q.Undeployed)))
 	ctx, cancel := e.bound(ctx)
 	defer cancel()
+	cat, err := e.attribute(ctx)
+	if err != nil {
+		return err
+	}
+	args := append(n.args(cat, bucketNone), clickhouse.Named("limit", limit),
+		clickhouse.Named("failed_only", b8(q.FailedOnly)), clickhouse.Named("toil_only", b8(q.ToilOnly)),
+		clickhouse.Named("undeployed", b8(q.Undeployed)))
 	if err := e.conn.Select(ctx, dest, queries[file], args...); err != nil {
 		return fmt.Errorf("metrics: %s.sql: %w", file, err)
 	}

@@ -79,6 +79,7 @@ type Engine struct {
 	loc           *time.Location
 	timeout       time.Duration
 	observedSince time.Time
+	attr          attributions
 }
 
 // New returns an engine reading through conn and attributing repositories
@@ -110,7 +111,10 @@ func (e *Engine) Summary(ctx context.Context, q Query) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := e.catalog()
+	cat, err := e.attribute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cells, err := e.fetch(ctx, n, cat, bucketNone)
 	if err != nil {
 		return nil, err
@@ -146,7 +150,10 @@ func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRo
 	if len(starts) > MaxSeriesBuckets {
 		return nil, badQuery("bucket", "%d %s buckets in the range, at most %d", len(starts), p, MaxSeriesBuckets)
 	}
-	cat := e.catalog()
+	cat, err := e.attribute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cells, err := e.fetch(ctx, n, cat, string(p))
 	if err != nil {
 		return nil, err
@@ -274,16 +281,9 @@ func nonEmpty(xs []string) []string {
 	return xs
 }
 
-// args binds the parameters every SQL file may use.
-func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
-	repos, services := cat.RepoServices()
-	if len(repos) == 0 {
-		repos, services = []string{sentinel}, []string{sentinel}
-	}
-	svc, teams := cat.ServiceTeams()
-	if len(svc) == 0 {
-		svc, teams = []string{sentinel}, []string{catalog.Unowned}
-	}
+// args binds the parameters every SQL file may use; @catalog names the
+// version of catalog_attribution the query reads.
+func (n *normalized) args(cat *attribution, bucket string) []any {
 	flag := func(xs []string) uint8 {
 		if len(xs) == 0 {
 			return 1
@@ -294,10 +294,7 @@ func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
 		clickhouse.Named("from", n.From),
 		clickhouse.Named("to", n.To),
 		clickhouse.Named("tz", n.TimeZone),
-		clickhouse.Named("repos", repos),
-		clickhouse.Named("services", services),
-		clickhouse.Named("svc", svc),
-		clickhouse.Named("teams", teams),
+		clickhouse.Named("catalog", cat.version),
 		clickhouse.Named("group_by", n.GroupBy),
 		clickhouse.Named("bucket", bucket),
 		clickhouse.Named("environment", n.Environment),
@@ -310,7 +307,7 @@ func (n *normalized) args(cat catalog.Catalog, bucket string) []any {
 
 // fetch runs every SQL file at once and gathers their rows by group and
 // bucket.
-func (e *Engine) fetch(ctx context.Context, n *normalized, cat catalog.Catalog, bucket string) (map[cellKey]*cell, error) {
+func (e *Engine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*cell, error) {
 	ctx, cancel := e.bound(ctx)
 	defer cancel()
 
@@ -371,38 +368,43 @@ func (e *Engine) read(ctx context.Context, r reader, args []any, put func(string
 	return rows.Err()
 }
 
-// groups lists the groups to report, ascending.
-func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []string {
+// groups lists the groups to report, ascending: the groups with data and
+// the catalog's services or teams within the filters. A service or team
+// named in a filter that neither the catalog nor the data knows gets no
+// row (the API notes it), and the organisation none when nothing the
+// filters name is known.
+func groups(n *normalized, cat *attribution, cells map[cellKey]*cell) []string {
 	if n.GroupBy == GroupByOrganization {
+		if len(cells) == 0 && n.namesNothingKnown(cat) {
+			return nil
+		}
 		return []string{""}
 	}
 	set := map[string]bool{}
 	for k := range cells {
 		set[k.group] = true
 	}
+	services, teams := stringSet(n.Services), stringSet(n.Teams)
 	switch n.GroupBy {
 	case GroupByService:
 		for _, s := range cat.Services {
-			if inList(n.Services, s.Name) && inList(n.Teams, cat.TeamOf(s.Name)) {
+			if inSet(services, s.Name) && inSet(teams, cat.TeamOf(s.Name)) {
 				set[s.Name] = true
-			}
-		}
-		for _, s := range n.Services {
-			if inList(n.Teams, cat.TeamOf(s)) {
-				set[s] = true
 			}
 		}
 	case GroupByTeam:
 		if len(n.Services) == 0 {
-			_, teams := cat.ServiceTeams()
-			for _, t := range teams {
-				if inList(n.Teams, t) {
+			_, known := cat.ServiceTeams()
+			for _, t := range known {
+				if inSet(teams, t) {
 					set[t] = true
 				}
 			}
 		}
 		for _, t := range n.Teams {
-			set[t] = true
+			if cat.knowsTeam(t) {
+				set[t] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(set))
@@ -413,12 +415,37 @@ func groups(n *normalized, cat catalog.Catalog, cells map[cellKey]*cell) []strin
 	return out
 }
 
+// namesNothingKnown tells whether a filter names only services the
+// catalog does not list, or only teams it does not know.
+func (n *normalized) namesNothingKnown(cat *attribution) bool {
+	unknown := func(xs []string, known func(string) bool) bool {
+		if len(xs) == 0 {
+			return false
+		}
+		for _, x := range xs {
+			if known(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return unknown(n.Services, cat.lists) || unknown(n.Teams, cat.knowsTeam)
+}
+
+func stringSet(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
 // identify names a group as results report it: the group, its service and
 // team where they apply, and whether the catalog owns it.
-func (n *normalized) identify(cat catalog.Catalog, g string) (group, service, team string, owned bool) {
+func (n *normalized) identify(cat *attribution, g string) (group, service, team string, owned bool) {
 	switch n.GroupBy {
 	case GroupByService:
-		return g, g, cat.TeamOf(g), listsService(cat, g)
+		return g, g, cat.TeamOf(g), cat.lists(g)
 	case GroupByTeam:
 		return g, "", g, g != catalog.Unowned
 	default:
@@ -429,7 +456,7 @@ func (n *normalized) identify(cat catalog.Catalog, g string) (group, service, te
 // result turns one cell into a Result; [lo, hi) is the part of the range
 // the cell covers (the whole range for a summary, the bucket cut to the
 // range for a series).
-func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.Time) Result {
+func (n *normalized) result(cat *attribution, g string, c *cell, lo, hi time.Time) Result {
 	if c == nil {
 		c = &cell{}
 	}
@@ -492,15 +519,6 @@ func (n *normalized) result(cat catalog.Catalog, g string, c *cell, lo, hi time.
 		TimeToRestoreMedianSeconds:      r.TimeToRestore.Median,
 	})
 	return r
-}
-
-func listsService(cat catalog.Catalog, name string) bool {
-	for _, s := range cat.Services {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -260,15 +260,36 @@ func TestScenario(t *testing.T) {
 		}
 		metricstest.AssertJSON(t, got, "["+asTeam(metricstest.SearchJSON, "discovery", true)+"]")
 
-		// A service asked for by name that has no data still gets a row.
+		// A service or team asked for by name that neither the catalog
+		// nor the data knows gets no invented row, in any grouping.
+		for _, gb := range []string{metrics.GroupByService, metrics.GroupByTeam, metrics.GroupByOrganization} {
+			for _, f := range []func(*metrics.Query){
+				func(q *metrics.Query) { q.Services = []string{"ghost"} },
+				func(q *metrics.Query) { q.Teams = []string{"ghosts"} },
+			} {
+				q = rangeQuery()
+				q.GroupBy = gb
+				f(&q)
+				got, err = e.Summary(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 0 {
+					t.Errorf("by %s, services %v, teams %v: %+v, want no rows", gb, q.Services, q.Teams, got)
+				}
+			}
+		}
+		// A catalog service without data in the range keeps its row.
 		q = rangeQuery()
-		q.Services = []string{"ghost"}
+		q.Services = []string{"search", "ghost"}
+		q.From = metricstest.To
+		q.To = metricstest.To.Add(24 * time.Hour)
 		got, err = e.Summary(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || got[0].Service != "ghost" || got[0].Owned || got[0].Deployments != 0 || got[0].Level.Overall != metrics.None {
-			t.Errorf("ghost service: %+v", got)
+		if len(got) != 1 || got[0].Service != "search" || !got[0].Owned || got[0].Deployments != 0 || got[0].Level.Overall != metrics.None {
+			t.Errorf("search without data: %+v", got)
 		}
 	})
 

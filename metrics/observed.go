@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/doraflow/doraflow/catalog"
 )
 
 // observed returns each repository's observation start (observed.sql). It
@@ -37,7 +35,7 @@ func (e *Engine) observed(ctx context.Context) (map[string]time.Time, error) {
 // observe sets, for every group of the query, when doraflow has data from:
 // the earliest observation start among the repositories attributed to it
 // within the filters, or the configured override for every group.
-func (e *Engine) observe(ctx context.Context, n *normalized, cat catalog.Catalog) error {
+func (e *Engine) observe(ctx context.Context, n *normalized, cat *attribution) error {
 	n.override = e.observedSince
 	if !n.override.IsZero() {
 		return nil
@@ -47,14 +45,12 @@ func (e *Engine) observe(ctx context.Context, n *normalized, cat catalog.Catalog
 		return err
 	}
 	n.since = map[string]time.Time{}
+	only, teams := stringSet(n.Services), stringSet(n.Teams)
 	for repo, t := range obs {
-		services := []string{cat.ServiceOf(repo)}
-		for _, s := range cat.Monorepo(repo) {
-			services = append(services, s.Name)
-		}
+		services := append([]string{cat.ServiceOf(repo)}, cat.pathOwners[repo]...)
 		for _, s := range services {
 			team := cat.TeamOf(s)
-			if !inList(n.Services, s) || !inList(n.Teams, team) {
+			if !inSet(only, s) || !inSet(teams, team) {
 				continue
 			}
 			g := s
@@ -82,15 +78,5 @@ func (n *normalized) observedSince(g string) (time.Time, bool) {
 	return t, ok
 }
 
-// inList reports whether s is in xs; an empty list holds everything.
-func inList(xs []string, s string) bool {
-	if len(xs) == 0 {
-		return true
-	}
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+// inSet reports whether s is in xs; an empty set holds everything.
+func inSet(xs map[string]bool, s string) bool { return len(xs) == 0 || xs[s] }

@@ -263,7 +263,10 @@ func (t *ToilEngine) Summary(ctx context.Context, q Query) ([]ToilResult, error)
 	if err != nil {
 		return nil, err
 	}
-	cat := t.e.catalog()
+	cat, err := t.e.attribute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cells, err := t.fetch(ctx, n, cat, bucketNone)
 	if err != nil {
 		return nil, err
@@ -292,7 +295,10 @@ func (t *ToilEngine) Series(ctx context.Context, q Query, bucket string) ([]Toil
 	if len(starts) > MaxSeriesBuckets {
 		return nil, badQuery("bucket", "%d %s buckets in the range, at most %d", len(starts), p, MaxSeriesBuckets)
 	}
-	cat := t.e.catalog()
+	cat, err := t.e.attribute(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cells, err := t.fetch(ctx, n, cat, string(p))
 	if err != nil {
 		return nil, err
@@ -407,7 +413,7 @@ func parallel(ctx context.Context, jobs ...func(context.Context) error) error {
 	return errors.Join(errs...)
 }
 
-func (t *ToilEngine) fetch(ctx context.Context, n *normalized, cat catalog.Catalog, bucket string) (map[cellKey]*toilCell, error) {
+func (t *ToilEngine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*toilCell, error) {
 	ctx, cancel := t.e.bound(ctx)
 	defer cancel()
 	args := n.args(cat, bucket)
@@ -448,7 +454,7 @@ func (t *ToilEngine) fetch(ctx context.Context, n *normalized, cat catalog.Catal
 	return cells, nil
 }
 
-func toilGroups(n *normalized, cat catalog.Catalog, cells map[cellKey]*toilCell) []string {
+func toilGroups(n *normalized, cat *attribution, cells map[cellKey]*toilCell) []string {
 	keys := make(map[cellKey]*cell, len(cells))
 	for k := range cells {
 		keys[k] = nil
@@ -467,7 +473,7 @@ func ratio(num, den uint64) *float64 {
 // ruleOrder is the order in which the classification rules apply.
 var ruleOrder = map[string]int{"label": 0, "commit-type": 1, "bot": 2, "paths": 3}
 
-func (t *ToilEngine) result(n *normalized, cat catalog.Catalog, g string, c *toilCell) ToilResult {
+func (t *ToilEngine) result(n *normalized, cat *attribution, g string, c *toilCell) ToilResult {
 	if c == nil {
 		c = &toilCell{}
 	}
@@ -656,7 +662,11 @@ func (t *ToilEngine) Onboarding(ctx context.Context, q Query, bucket string) (On
 	}
 	ctx, cancel := t.e.bound(ctx)
 	defer cancel()
-	args := append(n.args(t.e.catalog(), bucketNone), t.graceArgs()...)
+	cat, err := t.e.attribute(ctx)
+	if err != nil {
+		return Onboarding{}, err
+	}
+	args := append(n.args(cat, bucketNone), t.graceArgs()...)
 	var rows []onboardingRow
 	var historyStart time.Time
 	var commits uint64
@@ -724,7 +734,6 @@ func (t *ToilEngine) Onboarding(ctx context.Context, q Query, bucket string) (On
 		}
 		return keys[i].bucket < keys[j].bucket
 	})
-	cat := t.e.catalog()
 	for _, k := range keys {
 		og := OnboardingGroup{Group: k.group, OnboardingStats: onboardingStats(byGroup[k])}
 		switch n.GroupBy {
@@ -869,7 +878,11 @@ func (t *ToilEngine) Reinvented(ctx context.Context, q Query) (Reinvented, error
 	}
 	ctx, cancel := t.e.bound(ctx)
 	defer cancel()
-	args := append(n.args(t.e.catalog(), bucketNone), clickhouse.Named("infra_re", infraPattern(t.s.InfraKinds)))
+	cat, err := t.e.attribute(ctx)
+	if err != nil {
+		return Reinvented{}, err
+	}
+	args := append(n.args(cat, bucketNone), clickhouse.Named("infra_re", infraPattern(t.s.InfraKinds)))
 	var paths []pathRow
 	var repos []repoRow
 	err = parallel(ctx,

@@ -35,8 +35,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(deployed_at, @tz),
@@ -54,6 +54,12 @@ FROM
         toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
         toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy
     FROM change_leads FINAL
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND deployment_id != ''
       AND deployed_at >= @from

@@ -12,9 +12,11 @@
 --
 -- Attribution follows the catalog at query time: a repository belongs to the
 -- service that lists it (or is its own service), a service belongs to its
--- team (or to 'unowned'). Groups are services, teams, or the whole
--- organisation (''); buckets are calendar days, ISO weeks (Monday), months or
--- quarters in the report's time zone @tz (19700101 when not bucketed).
+-- team (or to 'unowned'); the catalog is joined from catalog_attribution at
+-- the version @catalog (see schema/migrations), not written into the query.
+-- Groups are services, teams, or the whole organisation (''); buckets are
+-- calendar days, ISO weeks (Monday), months or quarters in the report's time
+-- zone @tz (19700101 when not bucketed).
 SELECT
     grp,
     bucket,
@@ -26,8 +28,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(finished_at, @tz),
@@ -41,6 +43,12 @@ FROM
         failed = 1 AND toUnixTimestamp(recovered_at) > 0 AS recovered,
         greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0)) AS recovery_seconds
     FROM deployment_outcomes FINAL
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND production = 1
       AND finished_at >= @from

@@ -10,8 +10,8 @@ SELECT service, team, repo, change_id, kind, title, author, labels, started_at, 
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         repo, change_id, kind, title, author, labels, started_at, start_is_created, opened_at,
         first_review_at, merged_at, deployment_id, deployed_at, environment,
         greatest(toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)), toInt64(0)) AS lead_seconds,
@@ -20,6 +20,12 @@ FROM
            toInt64(least(toUnixTimestamp(@to), toUnixTimestamp(now()))) - toInt64(toUnixTimestamp(merged_at)),
            toInt64(-1)) AS age_seconds
     FROM change_leads FINAL
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND ((@undeployed = 0
             AND deployment_id != ''

@@ -8,17 +8,27 @@ SELECT service, team, repo, source, incident_id, title, created_at, resolved_at,
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         repo, source, incident_id, title, created_at, resolved_at,
         if(toUnixTimestamp(resolved_at) > 0,
            toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,
         deployment_id, link, environment, unresolved_reference
-    FROM incident_links FINAL
-    WHERE deleted = 0
-      AND created_at >= @from
-      AND created_at < @to
-      AND (@environment = '' OR lower(environment) = lower(@environment))
+    FROM
+    (
+        SELECT *
+        FROM incident_links FINAL
+        WHERE deleted = 0
+          AND created_at >= @from
+          AND created_at < @to
+          AND (@environment = '' OR lower(environment) = lower(@environment))
+    ) AS l
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
 ) AS i
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

@@ -8,16 +8,26 @@ SELECT service, team, repo, change_id, kind, title, author, labels, paths, start
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         repo, change_id, kind, title, author, labels, paths, started_at, merged_at,
         deployment_id, deployed_at, toil, toil_reason, active_seconds
-    FROM change_leads FINAL
-    WHERE deleted = 0
-      AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)
-      AND merged_at >= @from
-      AND merged_at < @to
-      AND (@toil_only = 0 OR toil = 1)
+    FROM
+    (
+        SELECT *
+        FROM change_leads FINAL
+        WHERE deleted = 0
+          AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)
+          AND merged_at >= @from
+          AND merged_at < @to
+          AND (@toil_only = 0 OR toil = 1)
+    ) AS l
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
 ) AS c
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))

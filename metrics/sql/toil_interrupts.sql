@@ -19,8 +19,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(created_at, @tz),
@@ -31,6 +31,12 @@ FROM
         toUnixTimestamp(resolved_at) > 0 AS is_resolved,
         toUInt64(greatest(toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(0))) AS seconds
     FROM incident_links FINAL
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND created_at >= @from
       AND created_at < @to

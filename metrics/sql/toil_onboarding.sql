@@ -28,8 +28,8 @@ SELECT service, team, who AS login, first_repo AS repo, first_commit_at, first_p
 FROM
 (
     SELECT
-        transform(first_repo, @repos, @services, first_repo) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(catalog_service != '', catalog_service, first_repo) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         who,
         first_repo,
         first_commit_at,
@@ -37,13 +37,23 @@ FROM
         toDateTime(if(length(later) > 0, arrayReduce('min', later), toUInt32(0)), 'UTC') AS first_production_at
     FROM
     (
-        SELECT
-            lower(if(author_login != '', author_login, if(author_name != '', author_name, author_email))) AS who,
-            min(authored_at) AS first_commit_at,
-            tupleElement(arraySort(groupArray((toUInt32(authored_at), repo)))[1], 2) AS first_repo
-        FROM commits FINAL
-        WHERE toUnixTimestamp(authored_at) > 0
-        GROUP BY who
+        SELECT who, first_commit_at, first_repo, catalog_service, catalog_team
+        FROM
+        (
+            SELECT
+                lower(if(author_login != '', author_login, if(author_name != '', author_name, author_email))) AS who,
+                min(authored_at) AS first_commit_at,
+                tupleElement(arraySort(groupArray((toUInt32(authored_at), repo)))[1], 2) AS first_repo
+            FROM commits FINAL
+            WHERE toUnixTimestamp(authored_at) > 0
+            GROUP BY who
+        ) AS f0
+        ANY LEFT JOIN
+        (
+            SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+            FROM catalog_attribution
+            WHERE version = @catalog
+        ) AS catalog ON concat('r:', first_repo) = attribution_key
     ) AS f
     ANY LEFT JOIN
     (

@@ -16,13 +16,19 @@ SELECT service, team, repo, path, week, count() AS commits
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(catalog_service != '', catalog_service, repo) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         repo,
         path,
         toYYYYMMDD(toMonday(authored_at, @tz)) AS week
     FROM commits FINAL
     ARRAY JOIN arrayFilter(p -> match(p, @infra_re), paths) AS path
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON concat('r:', repo) = attribution_key
     WHERE authored_at >= @from
       AND authored_at < @to
 ) AS c

@@ -33,8 +33,8 @@ SELECT
 FROM
 (
     SELECT
-        transform(repo, @repos, @services, repo) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(catalog_service != '', catalog_service, repo) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(finished_at, @tz),
@@ -50,8 +50,14 @@ FROM
         failed = 1 OR rerun = 1 AS lost
     FROM
     (
-        SELECT repo, run_id, attempt, conclusion, started_at, finished_at
+        SELECT repo, run_id, attempt, conclusion, started_at, finished_at, catalog_service, catalog_team
         FROM pipeline_runs FINAL
+        ANY LEFT JOIN
+        (
+            SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+            FROM catalog_attribution
+            WHERE version = @catalog
+        ) AS catalog ON concat('r:', repo) = attribution_key
         WHERE status = 'completed'
           AND toUnixTimestamp(started_at) > 0
           AND finished_at >= @from

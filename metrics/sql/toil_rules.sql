@@ -15,8 +15,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(merged_at, @tz),
@@ -27,6 +27,12 @@ FROM
         splitByChar(':', toil_reason)[1] AS rule,
         toUInt64(active_seconds) AS active_seconds
     FROM change_leads FINAL
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND toil = 1
       AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)

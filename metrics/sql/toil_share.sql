@@ -21,8 +21,8 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
+        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+        if(catalog_team != '', catalog_team, 'unowned') AS team,
         multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
         toYYYYMMDD(multiIf(
             @bucket = 'day', toDate(merged_at, @tz),
@@ -33,6 +33,12 @@ FROM
         toUInt64(active_seconds) AS active_seconds,
         toil
     FROM change_leads FINAL
+    ANY LEFT JOIN
+    (
+        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
+        FROM catalog_attribution
+        WHERE version = @catalog
+    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)
       AND merged_at >= @from

@@ -129,15 +129,7 @@ type params struct {
 
 const sentinel = "//" // the engine's stand-in for an empty list
 
-func (p params) values() map[string]any {
-	repos, services := p.cat.RepoServices()
-	if len(repos) == 0 {
-		repos, services = []string{sentinel}, []string{sentinel}
-	}
-	svc, teams := p.cat.ServiceTeams()
-	if len(svc) == 0 {
-		svc, teams = []string{sentinel}, []string{catalog.Unowned}
-	}
+func (p params) values(versions map[string]uint64) map[string]any {
 	list := func(xs []string) (uint8, []string) {
 		if len(xs) == 0 {
 			return 1, []string{sentinel}
@@ -150,10 +142,7 @@ func (p params) values() map[string]any {
 		"from":          p.from.UTC().Truncate(time.Second),
 		"to":            p.to.UTC().Truncate(time.Second),
 		"tz":            p.tz,
-		"repos":         repos,
-		"services":      services,
-		"svc":           svc,
-		"teams":         teams,
+		"catalog":       versions[catalogKey(p.cat)],
 		"group_by":      p.groupBy,
 		"bucket":        p.bucket,
 		"environment":   p.environment,
@@ -202,6 +191,7 @@ func cases() []params {
 		})
 		add("owner-change/"+gb, func(p *params) { p.groupBy, p.cat = gb, metricstest.CatalogAfterOwnerChange() })
 		add("no-catalog/"+gb, func(p *params) { p.groupBy, p.cat = gb, catalog.Catalog{} })
+		add("quoted-catalog/"+gb, func(p *params) { p.groupBy, p.cat = gb, quotedCatalog() })
 	}
 	for _, limit := range []int{3, metrics.DefaultListLimit} {
 		for _, only := range []uint8{0, 1} {
@@ -212,6 +202,47 @@ func cases() []params {
 				p.from, p.to, p.limit, p.undeployed = wideFrom, wideTo, limit, only
 			})
 		}
+	}
+	return out
+}
+
+// quotedCatalog names a service and a team with the characters a stored
+// catalog must keep: quotes, a backslash, non-ASCII.
+func quotedCatalog() catalog.Catalog {
+	c := metricstest.Catalog()
+	c.Services = append([]catalog.Service{{Name: `o'brien\search`, Team: "équipe 'q'", Repos: []string{"acme/search"}}},
+		c.Services...)
+	return c
+}
+
+// catalogKey identifies a case's catalog.
+func catalogKey(c catalog.Catalog) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// writeCatalogs stores every case's catalog in catalog_attribution on the
+// 18.16 server (the dump then copies them to chDB) and returns their
+// versions by catalogKey.
+func writeCatalogs(ctx context.Context, t *testing.T, conn driver.Conn) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	for _, p := range cases() {
+		k := catalogKey(p.cat)
+		if _, ok := out[k]; ok {
+			continue
+		}
+		v, err := metrics.WriteCatalog(ctx, conn, p.cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	if len(out) < 4 {
+		t.Fatalf("%d distinct catalogs, want the scenario's, the owner change, the empty and the quoted one", len(out))
 	}
 	return out
 }
@@ -258,6 +289,8 @@ func bindLiteral(v any) (string, error) {
 		return "[" + strings.Join(parts, ", ") + "]", nil
 	case uint8:
 		return strconv.FormatUint(uint64(v), 10), nil
+	case uint64:
+		return strconv.FormatUint(v, 10), nil
 	case int:
 		return strconv.Itoa(v), nil
 	case int64:
@@ -704,6 +737,7 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn := st.Conn()
+	versions := writeCatalogs(ctx, t, conn)
 
 	// chDB: settings, the database, the migrations twice (they must be
 	// idempotent), then the data.
@@ -749,7 +783,7 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range cases() {
-			values := p.values()
+			values := p.values(versions)
 			bound, err := bind(text, values)
 			if err != nil {
 				t.Fatalf("%s.sql: %v (the test binds what metrics/engine.go binds; teach it the new parameter)", name, err)
