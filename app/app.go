@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/api"
@@ -89,6 +90,14 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 		return nil, nil, err
 	}
 	return agg, c.Close, nil
+}
+
+// AggregatorHandler serves the aggregator's /metrics and /healthz.
+func AggregatorHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	return mux
 }
 
 // APIHandler serves the read API, /metrics (with the DORA gauges of every

@@ -17,6 +17,8 @@ import (
 type Local struct {
 	CollectorURL string // base URL, e.g. http://127.0.0.1:8080
 	APIURL       string
+	// AggregatorURL serves the aggregator's /metrics and /healthz.
+	AggregatorURL string
 	Aggregator   *aggregator.Aggregator
 	Store        *store.Store
 	errc         chan error
@@ -47,33 +49,37 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	if err != nil {
 		return fail(err)
 	}
-	reg := NewRegistry()
+	// One registry per service, as when they run apart: a Prometheus
+	// scraping all three must see each series once.
 	pub := broker.NewPublisher(bc)
 	l.stop = append(l.stop, func() { pub.Close() })
-	ch, err := CollectorHandler(cfg, pub, reg, log.With("service", "collector"))
+	ch, err := CollectorHandler(cfg, pub, NewRegistry(), log.With("service", "collector"))
 	if err != nil {
 		return fail(err)
 	}
-	agg, leave, err := NewAggregator(cfg, st, cat, bc, reg, log.With("service", "aggregator"))
+	aggReg := NewRegistry()
+	agg, leave, err := NewAggregator(cfg, st, cat, bc, aggReg, log.With("service", "aggregator"))
 	if err != nil {
 		return fail(err)
 	}
 	l.Aggregator = agg
 	l.stop = append(l.stop, func() { leave() })
 
-	ah, err := APIHandler(ctx, cfg, st, cat, reg, log.With("service", "api"))
+	ah, err := APIHandler(ctx, cfg, st, cat, NewRegistry(), log.With("service", "api"))
 	if err != nil {
 		return fail(err)
 	}
 	collectorAddr := make(chan string, 1)
 	apiAddr := make(chan string, 1)
+	aggAddr := make(chan string, 1)
 	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, ch, log, collectorAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.API.Listen, ah, log, apiAddr) }()
+	go func() { l.errc <- Serve(ctx, cfg.Aggregator.Listen, AggregatorHandler(aggReg), log, aggAddr) }()
 	go func() { l.errc <- agg.Run(ctx) }()
 	for _, w := range []struct {
 		addr chan string
 		url  *string
-	}{{collectorAddr, &l.CollectorURL}, {apiAddr, &l.APIURL}} {
+	}{{collectorAddr, &l.CollectorURL}, {apiAddr, &l.APIURL}, {aggAddr, &l.AggregatorURL}} {
 		select {
 		case a := <-w.addr:
 			*w.url = "http://" + a

@@ -29,6 +29,7 @@ func All() []Dashboard {
 		{File: "dora-overview.json", Builder: Overview()},
 		{File: "team-retrospective.json", Builder: TeamRetrospective()},
 		{File: "platform-investment.json", Builder: PlatformInvestment()},
+		{File: "pipeline-health.json", Builder: PipelineHealth()},
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out

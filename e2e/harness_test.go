@@ -44,6 +44,7 @@ func startPipelineWith(t *testing.T, cat catalog.Catalog, adjust func(*config.Co
 	cfg.ClickHouse.Database = st.Database()
 	cfg.Collector.Listen = "127.0.0.1:0"
 	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Aggregator.Listen = "127.0.0.1:0"
 	cfg.Sources.GitHub.Secrets = []string{testSecret}
 	cfg.Catalog.Services = cat.Services
 	if adjust != nil {
