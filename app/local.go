@@ -19,10 +19,10 @@ type Local struct {
 	APIURL       string
 	// AggregatorURL serves the aggregator's /metrics and /healthz.
 	AggregatorURL string
-	Aggregator   *aggregator.Aggregator
-	Store        *store.Store
-	errc         chan error
-	stop         []func()
+	Aggregator    *aggregator.Aggregator
+	Store         *store.Store
+	errc          chan error
+	stop          []func()
 }
 
 // StartLocal starts every part and returns once all listeners are up.
