@@ -29,6 +29,9 @@ type Config struct {
 	Sources    Sources    `yaml:"sources"`
 	Metrics    Metrics    `yaml:"metrics"`
 	Catalog    Catalog    `yaml:"catalog"`
+
+	// envErr is the first environment override that could not be read.
+	envErr error
 }
 
 // Catalog lists services in the file and names Backstage sources; a
@@ -215,7 +218,9 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return err
+		// The decoder does not say which key; Load's decodeError does,
+		// from the line.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration: want %s", n.Line, n.Value, durationForm)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -259,7 +264,7 @@ func Load(path string) (Config, error) {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config: %s: %w", path, err)
+			return cfg, decodeError(path, b, err)
 		}
 	}
 	cfg.applyEnv(os.Getenv)
@@ -293,9 +298,11 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	set("DORA_KAFKA_GROUP", &c.Kafka.Group)
 	set("DORA_TIME_ZONE", &c.Metrics.TimeZone)
 	if v := getenv("DORA_AGGREGATOR_MAX_BATCH"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			c.Aggregator.MaxBatch = n
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			c.envErr = fmt.Errorf("config: DORA_AGGREGATOR_MAX_BATCH (aggregator.max_batch): %q: want a whole number of deliveries", v)
 		}
+		c.Aggregator.MaxBatch = n
 	}
 	if v := getenv("DORA_KAFKA_BROKERS"); v != "" {
 		c.Kafka.Brokers = splitList(v)
@@ -310,28 +317,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// Validate reports the first setting that cannot work.
-func (c Config) Validate() error {
-	if _, err := time.LoadLocation(c.Metrics.TimeZone); err != nil {
-		return fmt.Errorf("config: metrics.time_zone: %w", err)
-	}
-	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
-		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
-	}
-	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
-		return errors.New("config: clickhouse.addr and clickhouse.database are required")
-	}
-	if err := c.ToilSettings().Validate(); err != nil {
-		return fmt.Errorf("config: metrics.toil / metrics.platform: %w", err)
-	}
-	for i, r := range c.Metrics.DeployRules {
-		if r.Repo == "" || r.Workflow == "" {
-			return fmt.Errorf("config: metrics.deploy_rules[%d]: repo and workflow are required", i)
-		}
-	}
-	return nil
 }
 
 // DeriveRules converts the metric settings for the deriver.
