@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
@@ -23,7 +24,12 @@ type Local struct {
 	Store         *store.Store
 	errc          chan error
 	stop          []func()
+	stopBroker    func()
 }
+
+// StopBroker stops the broker (the embedded one, when the configuration
+// names none), as an outage would; Close does not stop it again.
+func (l *Local) StopBroker() { l.stopBroker() }
 
 // StartLocal starts every part and returns once all listeners are up.
 // Cancelling ctx stops them; call Close to wait and release resources.
@@ -37,7 +43,9 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	if err != nil {
 		return fail(err)
 	}
-	l.stop = append(l.stop, stopBroker)
+	var once sync.Once
+	l.stopBroker = func() { once.Do(stopBroker) }
+	l.stop = append(l.stop, l.stopBroker)
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return fail(fmt.Errorf("clickhouse at %s: %w", cfg.ClickHouse.Addr, err))
@@ -72,7 +80,7 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	collectorAddr := make(chan string, 1)
 	apiAddr := make(chan string, 1)
 	aggAddr := make(chan string, 1)
-	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, ch, log, collectorAddr) }()
+	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, WithBrokerReadiness(ch, bc), log, collectorAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.API.Listen, ah, log, apiAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.Aggregator.Listen, AggregatorHandler(aggReg), log, aggAddr) }()
 	go func() { l.errc <- agg.Run(ctx) }()

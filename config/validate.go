@@ -7,6 +7,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -291,4 +292,22 @@ func mapKeys(n *yaml.Node, prefix string, out map[int]string) {
 			mapKeys(c, key, out)
 		}
 	}
+}
+
+// EnvironmentVariables lists every variable the configuration reads
+// (secrets and overrides), DORA_CONFIG included, found by reading the
+// environment through a recorder: deployment files can be checked against
+// it.
+func (c Config) EnvironmentVariables() []string {
+	seen := map[string]bool{"DORA_CONFIG": true}
+	c.applyEnv(func(name string) string {
+		seen[name] = true
+		return ""
+	})
+	out := make([]string, 0, len(seen))
+	for name := range seen {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }

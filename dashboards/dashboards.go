@@ -16,6 +16,7 @@ import (
 )
 
 //go:generate go run ./gen -out json
+//go:generate go run ./gen -out ../deploy/helm/doraflow/files/dashboards
 
 // Dashboard is one generated dashboard and the file it is written to.
 type Dashboard struct {

@@ -306,3 +306,25 @@ func (p *prometheus) requireEmpty(t *testing.T, expr string) {
 		t.Errorf("%s: want nothing, got %v", expr, got)
 	}
 }
+
+// TestCollectorReadiness: /readyz answers 200 while the broker answers,
+// and 503 naming the broker once it is gone.
+func TestCollectorReadiness(t *testing.T) {
+	p := startPipeline(t, catalog.Catalog{})
+	get := func() (int, string) {
+		resp, err := http.Get(p.CollectorURL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != http.StatusOK {
+		t.Fatalf("with the broker up: %d %s", code, body)
+	}
+	p.StopBroker()
+	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "dial") {
+		t.Fatalf("with the broker gone: %d %s, want 503 saying it could not dial", code, body)
+	}
+}
