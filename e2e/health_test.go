@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -326,5 +327,40 @@ func TestCollectorReadiness(t *testing.T) {
 	p.StopBroker()
 	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "dial") {
 		t.Fatalf("with the broker gone: %d %s, want 503 saying it could not dial", code, body)
+	}
+}
+
+// TestRetrospectiveOffersUnowned: with a repository the catalog does not
+// list, the team retrospective's Team variable offers "unowned", and its
+// Service variable then offers that repository.
+func TestRetrospectiveOffersUnowned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("posts the demo organisation through the whole pipeline")
+	}
+	var cat catalog.Catalog
+	for _, r := range simulate.DemoRepos[1:] { // the first repository is nobody's
+		cat.Services = append(cat.Services, catalog.Service{Name: r.Service, Team: r.Team, Repos: []string{r.Repo}})
+	}
+	p := startPipelineWith(t, cat, func(c *config.Config) { c.API.Tokens = []string{grafanaToken} })
+	end := time.Now().UTC().Truncate(24 * time.Hour)
+	p.post(t, simulate.Demo(end))
+	p.settle(t)
+
+	raw, err := os.ReadFile(filepath.Join("..", "dashboards", "json", "team-retrospective.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := dashboards.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &grafanaClient{t: t, base: p.APIURL, client: &http.Client{Timeout: time.Minute}}
+	from, to := end.AddDate(0, 0, -29), end.AddDate(0, 0, 1)
+	vars, choices := g.resolveVariables(d, from, to, map[string]string{"team": "unowned"})
+	if !slices.Contains(choices["team"], "unowned") {
+		t.Fatalf("Team offers %v, want unowned among them", choices["team"])
+	}
+	if want := simulate.DemoRepos[0].Repo; !slices.Equal(vars["service"], []string{want}) {
+		t.Errorf("Service for unowned offers %v, want [%s]", vars["service"], want)
 	}
 }
