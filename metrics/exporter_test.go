@@ -410,7 +410,10 @@ func TestExporterKeepsTheLastNumbersWhenARefreshFails(t *testing.T) {
 // and stops for good with its context.
 func TestExporterRefreshesInTheBackground(t *testing.T) {
 	f := newExporterFixture(t)
-	const every, idle = 20 * time.Millisecond, 200 * time.Millisecond
+	// idle must exceed one refresh (three Summary queries) with room to
+	// spare on a loaded machine: a refresh slower than idle pauses the
+	// loop after a single refresh, and the waits below never see two.
+	const every, idle = 20 * time.Millisecond, 2 * time.Second
 	x := f.exporter(metrics.ExporterOptions{Refresh: every, Idle: idle, Timeout: 30 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
