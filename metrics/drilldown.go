@@ -87,6 +87,9 @@ type IncidentRow struct {
 	Restore        *int64    `json:"time_to_restore_seconds"`
 	DeploymentID   string    `ch:"deployment_id" json:"deployment_id"`
 	Link           string    `ch:"link" json:"link"`
+	// URL is the incident's page in its source tool, from the payload
+	// ("" when the payload has none).
+	URL string `ch:"url" json:"url"`
 }
 
 // Deployments lists production deployments, newest first.

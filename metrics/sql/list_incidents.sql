@@ -1,8 +1,9 @@
 -- Drill-down: incidents created in [@from, @to), newest first, with the
 -- deployment each is blamed on (link: explicit, window or none) and its
--- time to restore (-1 while open).
+-- time to restore (-1 while open), and its URL in the source tool where
+-- the payload gave one ('' otherwise): the latest stored version's.
 SELECT service, team, repo, source, incident_id, title, created_at, resolved_at, restore_seconds,
-       deployment_id, link
+       deployment_id, link, url
 FROM
 (
     SELECT
@@ -11,11 +12,21 @@ FROM
         repo, source, incident_id, title, created_at, resolved_at,
         if(toUnixTimestamp(resolved_at) > 0,
            toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,
-        deployment_id, link
-    FROM incident_links FINAL
-    WHERE deleted = 0
-      AND created_at >= @from
-      AND created_at < @to
+        deployment_id, link, url
+    FROM
+    (
+        SELECT source, incident_id, path_service, repo, title, created_at, resolved_at, deployment_id, link
+        FROM incident_links FINAL
+        WHERE deleted = 0
+          AND created_at >= @from
+          AND created_at < @to
+    ) AS l
+    ANY LEFT JOIN
+    (
+        SELECT source, incident_id, argMax(url, version) AS url
+        FROM incidents
+        GROUP BY source, incident_id
+    ) AS f USING (source, incident_id)
 ) AS i
 WHERE (@any_service = 1 OR has(@only_services, service))
   AND (@any_team = 1 OR has(@only_teams, team))
