@@ -1,34 +1,39 @@
 -- Drill-down: incidents created in [@from, @to), newest first, with the
 -- deployment each is blamed on (link: explicit, window or none) and its
--- time to restore (-1 while open), and its URL in the source tool where
--- the payload gave one ('' otherwise): the latest stored version's.
+-- time to restore (-1 while open).
+-- Each row also carries the incident's URL in its source tool where the
+-- payload gave one ('' otherwise): the latest stored version's. The join
+-- comes after the filters and the limit, so that nothing is pushed
+-- through it.
 SELECT service, team, repo, source, incident_id, title, created_at, resolved_at, restore_seconds,
        deployment_id, link, url
 FROM
 (
-    SELECT
-        if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
-        transform(service, @svc, @teams, 'unowned') AS team,
-        repo, source, incident_id, title, created_at, resolved_at,
-        if(toUnixTimestamp(resolved_at) > 0,
-           toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,
-        deployment_id, link, url
+    SELECT service, team, repo, source, incident_id, title, created_at, resolved_at, restore_seconds,
+           deployment_id, link
     FROM
     (
-        SELECT source, incident_id, path_service, repo, title, created_at, resolved_at, deployment_id, link
+        SELECT
+            if(path_service != '', path_service, transform(repo, @repos, @services, repo)) AS service,
+            transform(service, @svc, @teams, 'unowned') AS team,
+            repo, source, incident_id, title, created_at, resolved_at,
+            if(toUnixTimestamp(resolved_at) > 0,
+               toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(-1)) AS restore_seconds,
+            deployment_id, link
         FROM incident_links FINAL
         WHERE deleted = 0
           AND created_at >= @from
           AND created_at < @to
-    ) AS l
-    ANY LEFT JOIN
-    (
-        SELECT source, incident_id, argMax(url, version) AS url
-        FROM incidents
-        GROUP BY source, incident_id
-    ) AS f USING (source, incident_id)
-) AS i
-WHERE (@any_service = 1 OR has(@only_services, service))
-  AND (@any_team = 1 OR has(@only_teams, team))
+    ) AS i
+    WHERE (@any_service = 1 OR has(@only_services, service))
+      AND (@any_team = 1 OR has(@only_teams, team))
+    ORDER BY created_at DESC, source, incident_id
+    LIMIT @limit
+) AS l
+ANY LEFT JOIN
+(
+    SELECT source, incident_id, argMax(url, version) AS url
+    FROM incidents
+    GROUP BY source, incident_id
+) AS f USING (source, incident_id)
 ORDER BY created_at DESC, source, incident_id
-LIMIT @limit
