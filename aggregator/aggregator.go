@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -103,7 +104,11 @@ func New(cfg Config) (*Aggregator, error) {
 		cfg.CatalogCheck = 30 * time.Second
 	}
 	cfg.Rules = cfg.Rules.WithDefaults()
-	m, err := newAggMetrics(cfg.Registerer)
+	sources := make([]string, 0, len(cfg.Parsers))
+	for s := range cfg.Parsers {
+		sources = append(sources, s)
+	}
+	m, err := newAggMetrics(cfg.Registerer, sources)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +182,7 @@ func (a *Aggregator) processWithRetry(ctx context.Context, msgs []kafka.Message)
 }
 
 func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
+	start := time.Now()
 	var deliveries []ingest.Delivery
 	for _, m := range msgs {
 		d, err := broker.FromMessage(m)
@@ -213,7 +219,26 @@ func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
 	}
 	a.m.consumed.Add(float64(len(msgs)))
 	a.committed.Add(int64(len(msgs)))
+	a.m.batchSeconds.Observe(time.Since(start).Seconds())
+	for p, lag := range partitionLag(msgs) {
+		a.m.partitionLag.WithLabelValues(strconv.Itoa(p)).Set(float64(lag))
+	}
 	return nil
+}
+
+// partitionLag is, for each partition of msgs, how many records lay beyond
+// its last message when that was fetched: the partition's high-water mark
+// is the offset of its next record.
+func partitionLag(msgs []kafka.Message) map[int]int64 {
+	out := map[int]int64{}
+	for _, m := range msgs {
+		lag := m.HighWaterMark - m.Offset - 1
+		if lag < 0 {
+			lag = 0
+		}
+		out[m.Partition] = lag // later messages of a partition overwrite earlier ones
+	}
+	return out
 }
 
 // normalize parses every delivery; a payload its parser rejects is archived
@@ -272,7 +297,11 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	derived := derive.DeriveServices(histories, a.cfg.Rules, cat)
 	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())
 	version := uint64(a.cfg.Clock().UnixNano())
-	return a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) })
+	if err := a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) }); err != nil {
+		return err
+	}
+	a.m.rederived.Add(float64(len(repos)))
+	return nil
 }
 
 func (a *Aggregator) timed(table string, fn func() error) error {

@@ -10,9 +10,21 @@ type aggMetrics struct {
 	insertSeconds *prometheus.HistogramVec
 	insertErrors  *prometheus.CounterVec
 	stageSeconds  *prometheus.HistogramVec
+	partitionLag  *prometheus.GaugeVec
+	batchSeconds  prometheus.Histogram
+	rederived     prometheus.Counter
 }
 
-func newAggMetrics(reg prometheus.Registerer) (*aggMetrics, error) {
+// tables are the kinds of table the aggregator writes, the table label of
+// the ClickHouse metrics.
+var tables = []string{"raw", "facts", "derived"}
+
+// outcomes of a delivery in doraflow_aggregator_deliveries_total.
+var outcomes = []string{"normalized", "archived_only", "parse_error", "unknown_source"}
+
+// newAggMetrics creates the aggregator's metrics, with a zero series of
+// every outcome of every source it parses.
+func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, error) {
 	m := &aggMetrics{
 		consumed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "doraflow_aggregator_deliveries_committed_total",
@@ -44,11 +56,36 @@ func newAggMetrics(reg prometheus.Registerer) (*aggMetrics, error) {
 			Help:    "Time per batch of the aggregator's stages other than writes: history (reading the touched repositories' facts) and derive.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"stage"}),
+		partitionLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "doraflow_aggregator_partition_lag",
+			Help: "Records of each partition not yet committed, as of the last batch committed from it.",
+		}, []string{"partition"}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "doraflow_aggregator_batch_duration_seconds",
+			Help:    "Time from a batch's last record fetched to its offsets committed: archive, normalize, write, re-derive.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14), // 10 ms .. ~80 s
+		}),
+		rederived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "doraflow_aggregator_rederived_repositories_total",
+			Help: "Repositories whose derived records were recomputed and written (one per repository per batch).",
+		}),
+	}
+	// Zero series up front, so that rates and alerts see errors from the
+	// first one on rather than from the second.
+	for _, table := range tables {
+		m.insertErrors.WithLabelValues(table)
+		m.insertSeconds.WithLabelValues(table)
+	}
+	for _, source := range sources {
+		for _, o := range outcomes {
+			m.events.WithLabelValues(source, o)
+		}
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors, m.stageSeconds} {
+	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors,
+		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/api"
@@ -120,6 +121,33 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 		return nil, nil, err
 	}
 	return agg, c.Close, nil
+}
+
+// WithBrokerReadiness adds /readyz to a collector's handler: 200 while
+// the brokers answer and the delivery topic has leaders, 503 otherwise,
+// so that a load balancer sends webhooks only to collectors that can make
+// them durable.
+func WithBrokerReadiness(h http.Handler, bc broker.Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := broker.Ping(ctx, bc); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// AggregatorHandler serves the aggregator's /metrics and /healthz.
+func AggregatorHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	return mux
 }
 
 // APIHandler serves the read API, /metrics (with the DORA gauges of every

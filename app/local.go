@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
@@ -16,11 +17,18 @@ import (
 type Local struct {
 	CollectorURL string // base URL, e.g. http://127.0.0.1:8080
 	APIURL       string
-	Aggregator   *aggregator.Aggregator
-	Store        *store.Store
-	errc         chan error
-	stop         []func()
+	// AggregatorURL serves the aggregator's /metrics and /healthz.
+	AggregatorURL string
+	Aggregator    *aggregator.Aggregator
+	Store         *store.Store
+	errc          chan error
+	stop          []func()
+	stopBroker    func()
 }
+
+// StopBroker stops the broker (the embedded one, when the configuration
+// names none), as an outage would; Close does not stop it again.
+func (l *Local) StopBroker() { l.stopBroker() }
 
 // StartLocal starts every part and returns once all listeners are up and
 // ClickHouse answers. The collector and the API listen at once: while
@@ -37,26 +45,32 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	if err != nil {
 		return fail(err)
 	}
-	l.stop = append(l.stop, stopBroker)
-	reg := NewRegistry()
-	pub, closePub, err := CollectorPublisher(cfg, bc, reg, log.With("service", "collector"))
+	var once sync.Once
+	l.stopBroker = func() { once.Do(stopBroker) }
+	l.stop = append(l.stop, l.stopBroker)
+	// One registry per service, as when they run apart: a Prometheus
+	// scraping all three must see each series once.
+	colReg, aggReg, apiReg := NewRegistry(), NewRegistry(), NewRegistry()
+	pub, closePub, err := CollectorPublisher(cfg, bc, colReg, log.With("service", "collector"))
 	if err != nil {
 		return fail(err)
 	}
 	l.stop = append(l.stop, closePub)
-	ch, err := CollectorHandler(cfg, pub, reg, log.With("service", "collector"))
+	ch, err := CollectorHandler(cfg, pub, colReg, log.With("service", "collector"))
 	if err != nil {
 		return fail(err)
 	}
 	ah := NewPending("ClickHouse at "+cfg.ClickHouse.Addr, nil)
 	collectorAddr := make(chan string, 1)
 	apiAddr := make(chan string, 1)
-	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, ch, log, collectorAddr) }()
+	aggAddr := make(chan string, 1)
+	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, WithBrokerReadiness(ch, bc), log, collectorAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.API.Listen, ah, log, apiAddr) }()
+	go func() { l.errc <- Serve(ctx, cfg.Aggregator.Listen, AggregatorHandler(aggReg), log, aggAddr) }()
 	for _, w := range []struct {
 		addr chan string
 		url  *string
-	}{{collectorAddr, &l.CollectorURL}, {apiAddr, &l.APIURL}} {
+	}{{collectorAddr, &l.CollectorURL}, {apiAddr, &l.APIURL}, {aggAddr, &l.AggregatorURL}} {
 		select {
 		case a := <-w.addr:
 			*w.url = "http://" + a
@@ -77,13 +91,13 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	if err != nil {
 		return fail(err)
 	}
-	agg, leave, err := NewAggregator(cfg, st, cat, bc, reg, log.With("service", "aggregator"))
+	agg, leave, err := NewAggregator(cfg, st, cat, bc, aggReg, log.With("service", "aggregator"))
 	if err != nil {
 		return fail(err)
 	}
 	l.Aggregator = agg
 	l.stop = append(l.stop, func() { leave() })
-	api, err := APIHandler(ctx, cfg, st, cat, reg, log.With("service", "api"))
+	api, err := APIHandler(ctx, cfg, st, cat, apiReg, log.With("service", "api"))
 	if err != nil {
 		return fail(err)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/derive"
-	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/metrics"
 )
 
@@ -30,6 +29,9 @@ type Config struct {
 	Sources    Sources    `yaml:"sources"`
 	Metrics    Metrics    `yaml:"metrics"`
 	Catalog    Catalog    `yaml:"catalog"`
+
+	// envErr is the first environment override that could not be read.
+	envErr error
 }
 
 // Catalog lists services in the file and names Backstage sources; a
@@ -243,7 +245,9 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return err
+		// The decoder does not say which key; Load's decodeError does,
+		// from the line.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration: want %s", n.Line, n.Value, durationForm)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -288,7 +292,7 @@ func Load(path string) (Config, error) {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return cfg, fmt.Errorf("config: %s: %w", path, err)
+			return cfg, decodeError(path, b, err)
 		}
 	}
 	cfg.applyEnv(os.Getenv)
@@ -324,9 +328,11 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	set("DORA_KAFKA_EMBEDDED_DATA_DIR", &c.Kafka.EmbeddedDataDir)
 	set("DORA_TIME_ZONE", &c.Metrics.TimeZone)
 	if v := getenv("DORA_AGGREGATOR_MAX_BATCH"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			c.Aggregator.MaxBatch = n
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			c.envErr = fmt.Errorf("config: DORA_AGGREGATOR_MAX_BATCH (aggregator.max_batch): %q: want a whole number of deliveries", v)
 		}
+		c.Aggregator.MaxBatch = n
 	}
 	if v := getenv("DORA_KAFKA_BROKERS"); v != "" {
 		c.Kafka.Brokers = splitList(v)
@@ -341,42 +347,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// Validate reports the first setting that cannot work.
-func (c Config) Validate() error {
-	if _, err := time.LoadLocation(c.Metrics.TimeZone); err != nil {
-		return fmt.Errorf("config: metrics.time_zone: %w", err)
-	}
-	if _, err := c.ObservedSince(); err != nil {
-		return err
-	}
-	if c.API.GaugesWindow <= 0 || c.API.GaugesRefresh <= 0 {
-		return errors.New("config: api.gauges_window and api.gauges_refresh must be positive")
-	}
-	if b := c.Collector.BodyMemoryBytes; b < 0 || (b > 0 && b*3/4 < ingest.DefaultMaxBodyBytes) {
-		return fmt.Errorf("config: collector.body_memory_bytes is %d: it must be 0 (the default) or at least %d, so that a %d-byte delivery fits in the three quarters of it that large bodies may take",
-			b, ingest.DefaultMaxBodyBytes*4/3+1, ingest.DefaultMaxBodyBytes)
-	}
-	if len(c.Kafka.Brokers) == 0 && strings.TrimSpace(c.Kafka.EmbeddedDataDir) == "" {
-		return errors.New("config: kafka.embedded_data_dir is empty: with no kafka.brokers the embedded broker keeps its log on disk there, " +
-			"so that an acknowledged delivery survives a crash; name a directory or configure kafka.brokers")
-	}
-	if c.Collector.Spool.MaxBytes < 0 || c.Collector.Spool.DirectTimeout < 0 {
-		return errors.New("config: collector.spool.max_bytes and collector.spool.direct_timeout may not be negative")
-	}
-	if c.ClickHouse.Addr == "" || c.ClickHouse.Database == "" {
-		return errors.New("config: clickhouse.addr and clickhouse.database are required")
-	}
-	if err := c.ToilSettings().Validate(); err != nil {
-		return fmt.Errorf("config: metrics.toil / metrics.platform: %w", err)
-	}
-	for i, r := range c.Metrics.DeployRules {
-		if r.Repo == "" || r.Workflow == "" {
-			return fmt.Errorf("config: metrics.deploy_rules[%d]: repo and workflow are required", i)
-		}
-	}
-	return nil
 }
 
 // ObservedSince parses metrics.observed_since: zero when unset, a date as

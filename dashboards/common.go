@@ -244,32 +244,35 @@ func benchmarkVariable() *dashboard.CustomVariableBuilder {
 		Options(opts)
 }
 
-// teamVariable lists the catalog's teams.
+// teamVariable lists the teams with deployments, changes or incidents in
+// the dashboard's range, as /api/v1/dora attributes them: the catalog's
+// teams and "unowned", the team of repositories no catalog entry owns.
 func teamVariable() *dashboard.QueryVariableBuilder {
 	return dashboard.NewQueryVariableBuilder("team").
 		Label("Team").
-		Description("A team of the catalog (/api/v1/catalog).").
+		Description("A team with activity in the range (/api/v1/dora?group_by=team), \"unowned\" included: repositories the catalog does not list.").
 		Datasource(InfinityDatasource()).
-		Query(variableQuery(API("/api/v1/catalog").Root("teams").Str("name", "team"))).
-		Definition("/api/v1/catalog → teams[].name").
-		Refresh(dashboard.VariableRefreshOnDashboardLoad).
+		Query(variableQuery(API("/api/v1/dora").Param("group_by", "team").DashboardRange().Root("results").Str("team", "team"))).
+		Definition("/api/v1/dora?group_by=team → results[].team").
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 		Sort(dashboard.VariableSortAlphabeticalAsc)
 }
 
-// serviceVariable lists the services of the selected team. The backend
-// filter sees the query's columns by name, so the team is one of them;
-// __text and __value tell the Infinity variable which column is the
+// serviceVariable lists the services of the selected team with activity
+// in the range (an unowned repository is a service of its own name). The
+// backend filter sees the query's columns by name, so the team is one of
+// them; __text and __value tell the Infinity variable which column is the
 // service.
 func serviceVariable() *dashboard.QueryVariableBuilder {
 	return dashboard.NewQueryVariableBuilder("service").
 		Label("Service").
-		Description("The services the selected team owns (/api/v1/catalog).").
+		Description("The selected team's services with activity in the range (/api/v1/dora?group_by=service).").
 		Datasource(InfinityDatasource()).
-		Query(variableQuery(API("/api/v1/catalog").Root("services").
-			Str("name", "__text").Str("name", "__value").Str("team", "team").
+		Query(variableQuery(API("/api/v1/dora").Param("group_by", "service").DashboardRange().Root("results").
+			Str("service", "__text").Str("service", "__value").Str("team", "team").
 			Filter("team == '${team}'"))).
-		Definition("/api/v1/catalog → services[team = $team].name").
-		Refresh(dashboard.VariableRefreshOnDashboardLoad).
+		Definition("/api/v1/dora?group_by=service → results[team = $team].service").
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
 		Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).
 		IncludeAll(true).

@@ -16,6 +16,7 @@ import (
 )
 
 //go:generate go run ./gen -out json
+//go:generate go run ./gen -out ../deploy/helm/doraflow/files/dashboards
 
 // Dashboard is one generated dashboard and the file it is written to.
 type Dashboard struct {
@@ -29,6 +30,7 @@ func All() []Dashboard {
 		{File: "dora-overview.json", Builder: Overview()},
 		{File: "team-retrospective.json", Builder: TeamRetrospective()},
 		{File: "platform-investment.json", Builder: PlatformInvestment()},
+		{File: "pipeline-health.json", Builder: PipelineHealth()},
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out

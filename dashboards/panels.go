@@ -78,6 +78,13 @@ func (c col) withLink(title, url string) col {
 	return c
 }
 
+// withExternalLink links the value to a page outside Grafana, opened in a
+// new tab.
+func (c col) withExternalLink(title, url string) col {
+	c.links = append(c.links, dataLink{Title: title, URL: url, TargetBlank: true})
+	return c
+}
+
 // properties are the field-override properties that style the column.
 func (c col) properties() []dashboard.DynamicConfigValue {
 	var props []dashboard.DynamicConfigValue

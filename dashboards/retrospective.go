@@ -146,7 +146,7 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 
 	d.WithRow(row("Incidents"))
 	d.WithPanel(tableAPI("Incidents and recovery",
-		"Incidents opened in the range, newest first: how long service took to restore and the deployment each was blamed on (explicitly, by the time window, or not at all).",
+		"Incidents opened in the range, newest first: how long service took to restore and the deployment each was blamed on (explicitly, by the time window, or not at all). Click a link to open the incident in the tool it came from.",
 		teamList("/api/v1/incidents", "200"),
 		ts("created_at", "Opened"),
 		str("service", "Service"),
@@ -159,7 +159,9 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 			"explicit", "explicit", "text",
 			"window", "time window", "text",
 			"none", "unlinked", "orange")).withCell("color-text"),
-		str("source", "Source")).Height(9).Span(24))
+		str("source", "Source"),
+		// The incident's page in its tool, where the payload gave one.
+		str("url", "Link to source").withExternalLink("Open the incident in ${__data.fields.Source}", "${__value.raw}")).Height(9).Span(24))
 
 	d.WithRow(row("Live gauges (Prometheus)"))
 	live := `{team="$team",service=""}`

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/metrics/metricstest"
+	"github.com/doraflow/doraflow/simulate"
 	"github.com/doraflow/doraflow/store/storetest"
 )
 
@@ -189,14 +191,81 @@ func definedMetricNames(t *testing.T) map[string]bool {
 	return names
 }
 
+// composeSecrets are the variables docker-compose.yml requires: it must
+// refuse to start without each of them.
+var composeSecrets = []string{"DORA_GITHUB_WEBHOOK_SECRET", "DORA_API_TOKENS", "DORA_GRAFANA_API_TOKEN",
+	"CLICKHOUSE_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "ALERTMANAGER_SLACK_WEBHOOK_URL_FILE"}
+
+// secretValues gives every required variable a value: a file path for
+// the one that names a file.
+func secretValues() map[string]string {
+	env := map[string]string{}
+	for _, s := range composeSecrets {
+		env[s] = "set-" + strings.ToLower(s)
+		if strings.HasSuffix(s, "_FILE") {
+			env[s] = "./secrets/set-" + strings.ToLower(s)
+		}
+	}
+	return env
+}
+
+// compose runs docker-compose in the repository with exactly env (no
+// .env file is read: --env-file names an empty one).
+func compose(t *testing.T, bin string, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	empty := filepath.Join(t.TempDir(), "empty.env")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"--env-file", empty, "-f", "docker-compose.yml"}, args...)...)
+	cmd.Dir = ".."
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestComposeRefusesWithoutSecrets: with every secret but one set (or the
+// one empty), docker-compose config fails and names the missing one.
+func TestComposeRefusesWithoutSecrets(t *testing.T) {
+	bin := tool(t, "docker-compose", "docker-compose")
+	all := secretValues()
+	if out, err := compose(t, bin, all, "--profile", "demo", "config", "-q"); err != nil {
+		t.Fatalf("with every secret set: %v\n%s", err, out)
+	}
+	for _, missing := range composeSecrets {
+		for _, value := range []string{"unset", ""} {
+			env := map[string]string{}
+			for k, v := range all {
+				env[k] = v
+			}
+			if value == "unset" {
+				delete(env, missing)
+			} else {
+				env[missing] = ""
+			}
+			out, err := compose(t, bin, env, "config", "-q")
+			if err == nil {
+				t.Errorf("%s %s: docker-compose config succeeded", missing, value)
+			} else if !strings.Contains(out, missing) {
+				t.Errorf("%s %s: the error does not name it:\n%s", missing, value, out)
+			}
+		}
+	}
+}
+
 // TestComposeFile validates docker-compose.yml with docker-compose and
 // checks what the stack promises: every long-running service has a health
-// check, and the services start only once what they need is healthy.
+// check, the services start only once what they need is healthy, only the
+// collector is published beyond loopback, the Infinity plugin is pinned.
 func TestComposeFile(t *testing.T) {
-	compose := tool(t, "docker-compose", "docker-compose")
-	run(t, "..", nil, true, compose, "-f", "docker-compose.yml", "config", "-q")
-	run(t, "..", nil, true, compose, "-f", "docker-compose.yml", "--profile", "demo", "config", "-q")
-	out := run(t, "..", nil, false, compose, "-f", "docker-compose.yml", "--profile", "demo", "config")
+	bin := tool(t, "docker-compose", "docker-compose")
+	out, err := compose(t, bin, secretValues(), "--profile", "demo", "config")
+	if err != nil {
+		t.Fatalf("docker-compose config: %v\n%s", err, out)
+	}
 
 	var file struct {
 		Services map[string]struct {
@@ -210,12 +279,13 @@ func TestComposeFile(t *testing.T) {
 				Condition string `yaml:"condition"`
 			} `yaml:"depends_on"`
 			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"` // host_ip:published:target/protocol
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal([]byte(out), &file); err != nil {
 		t.Fatalf("docker-compose config output: %v\n%s", err, out)
 	}
-	want := []string{"aggregator", "api", "clickhouse", "collector", "demo", "grafana", "kafka", "prometheus"}
+	want := []string{"aggregator", "alertmanager", "api", "clickhouse", "collector", "demo", "grafana", "kafka", "prometheus"}
 	var got []string
 	for name := range file.Services {
 		got = append(got, name)
@@ -229,6 +299,7 @@ func TestComposeFile(t *testing.T) {
 		"aggregator": {"kafka", "clickhouse"},
 		"api":        {"clickhouse"},
 		"grafana":    {"api", "prometheus"},
+		"prometheus": {"alertmanager"},
 		"demo":       {"collector", "aggregator"},
 	}
 	for name, svc := range file.Services {
@@ -254,7 +325,67 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("%s: brokers %q, clickhouse %q", name, svc.Environment["DORA_KAFKA_BROKERS"], svc.Environment["DORA_CLICKHOUSE_ADDR"])
 		}
 	}
-	if file.Services["grafana"].Environment["GF_INSTALL_PLUGINS"] != "yesoreyeram-infinity-datasource" {
-		t.Error("grafana does not install the Infinity data source")
+	if p := file.Services["grafana"].Environment["GF_PLUGINS_PREINSTALL_SYNC"]; !regexp.MustCompile(`^yesoreyeram-infinity-datasource@\d+\.\d+\.\d+$`).MatchString(p) {
+		t.Errorf("grafana installs %q, want the Infinity data source at a pinned version", p)
+	}
+	for name, svc := range file.Services {
+		for _, p := range svc.Ports {
+			if name == "collector" {
+				continue // webhook senders must reach it
+			}
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %q, want it on 127.0.0.1 unless asked", name, p)
+			}
+		}
+	}
+	// No secret has a default: each is the value the environment gave.
+	for name, svc := range file.Services {
+		for k, v := range svc.Environment {
+			if strings.Contains(k, "SECRET") || strings.Contains(k, "PASSWORD") || strings.Contains(k, "TOKEN") {
+				if v != "" && !strings.HasPrefix(v, "set-") {
+					t.Errorf("%s: %s = %q, not the value given in the environment", name, k, v)
+				}
+			}
+		}
+	}
+}
+
+// TestAlertmanagerConfig checks deploy/alertmanager with amtool.
+func TestAlertmanagerConfig(t *testing.T) {
+	amtool := tool(t, "amtool", "prometheus-alertmanager")
+	out := run(t, "alertmanager", nil, false, amtool, "check-config", "alertmanager.yml")
+	if !strings.Contains(out, "SUCCESS") || !strings.Contains(out, "1 receivers") {
+		t.Fatalf("amtool check-config:\n%s", out)
+	}
+}
+
+// TestComposeConfigurations loads both configuration files the compose
+// stack mounts, and checks that the demo's catalog is the one of the
+// organisation the demo service simulates (seed 1, 3 teams of 3 services).
+func TestComposeConfigurations(t *testing.T) {
+	if _, err := config.Load(filepath.Join("compose", "doraflow.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := config.Load(filepath.Join("compose", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := simulate.DefaultOrgConfig()
+	oc.Seed, oc.Teams, oc.ServicesPerTeam = 1, 3, 3
+	org, err := simulate.Generate(oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := org.Catalog().Services
+	got := demo.Catalog.Services
+	if len(got) != 9 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("deploy/compose/demo.yaml lists %v,\nthe simulated organisation %v", got, want)
+	}
+	compose, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(compose), "-seed 1 -teams 3 -services-per-team 3") {
+		t.Error("the demo service no longer simulates seed 1, 3 teams of 3 services: regenerate deploy/compose/demo.yaml")
 	}
 }

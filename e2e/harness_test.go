@@ -48,6 +48,7 @@ func startPipelineWith(t *testing.T, cat catalog.Catalog, adjust func(*config.Co
 	cfg.Kafka.EmbeddedDataDir = t.TempDir()
 	cfg.Collector.Listen = "127.0.0.1:0"
 	cfg.API.Listen = "127.0.0.1:0"
+	cfg.Aggregator.Listen = "127.0.0.1:0"
 	cfg.Sources.GitHub.SecretValue = testSecret
 	cfg.Catalog.Services = cat.Services
 	// Apache Kafka when scripts/kafka.sh runs one (always under CI), a topic

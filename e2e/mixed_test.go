@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -366,6 +368,11 @@ func checkMixedDrillDowns(t *testing.T, p *pipeline, week url.Values, ids mixedI
 		!pd[0].CreatedAt.Equal(mustTime("2026-03-17T11:00:00Z")) || pd[0].Restore == nil || *pd[0].Restore != 2700 {
 		t.Errorf("pagerduty incidents: %+v, want %s linked (window) to %s, restored in 2700 s",
 			pd, ids.pagerDutyIncident, ids.billingFailed)
+	}
+	// Its link to PagerDuty, as the latest payload (the resolution) gave it.
+	pdURL, _ := field(t, fixtureTree(t, "pagerduty", filepath.Join("incident.resolved", "zulip.json")), "event.data.html_url").(string)
+	if len(pd) == 1 && (!strings.HasPrefix(pdURL, "https://") || pd[0].URL != pdURL) {
+		t.Errorf("pagerduty incident url %q, want the payload's html_url %q", pd[0].URL, pdURL)
 	}
 	// The Alertmanager incidents, newest first: Saturday's unlinked, then
 	// Tuesday's linked to search's first deployment.

@@ -221,7 +221,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id.Payload = body
 	}
 	if !id.Checked && !isJSONObject(id.Payload) {
-		rc.reject(w, http.StatusBadRequest, ReasonMalformed, "payload is not a JSON object")
+		rc.rejectEvent(w, id.Event, http.StatusBadRequest, ReasonMalformed, "payload is not a JSON object")
 		return
 	}
 	if id.Reply != nil {
@@ -245,12 +245,13 @@ func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d Delivery
 	owned, err := rc.dedup.Claim(ctx, rc.name, d.ID)
 	if err != nil {
 		rc.log.Warn("gave up waiting for a concurrent copy of the delivery", "event", d.Event, "delivery", d.ID, "err", err)
-		rc.reject(w, http.StatusServiceUnavailable, ReasonBrokerUnavailable,
+		rc.rejectEvent(w, d.Event, http.StatusServiceUnavailable, ReasonBrokerUnavailable,
 			"a copy of this delivery is being published; retry later")
 		return
 	}
 	if !owned {
 		rc.metrics.Duplicate(rc.name)
+		rc.metrics.Delivery(rc.name, d.Event, OutcomeDuplicate, rc.clock())
 		WriteJSON(w, http.StatusOK, Status{Status: "duplicate", Delivery: d.ID})
 		return
 	}
@@ -260,12 +261,13 @@ func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d Delivery
 	if err != nil {
 		rc.dedup.Release(rc.name, d.ID)
 		rc.log.Error("delivery could not be published", "event", d.Event, "delivery", d.ID, "err", err)
-		rc.reject(w, http.StatusServiceUnavailable, ReasonBrokerUnavailable,
+		rc.rejectEvent(w, d.Event, http.StatusServiceUnavailable, ReasonBrokerUnavailable,
 			"the delivery could not be stored; redeliver it later")
 		return
 	}
 	rc.dedup.Confirm(rc.name, d.ID)
 	rc.metrics.Published(rc.name)
+	rc.metrics.Delivery(rc.name, d.Event, OutcomeAccepted, rc.clock())
 	WriteJSON(w, http.StatusAccepted, Status{Status: "accepted", Delivery: d.ID})
 }
 
@@ -286,7 +288,13 @@ func (rc *Receiver) publish(ctx context.Context, d Delivery) (err error) {
 }
 
 func (rc *Receiver) reject(w http.ResponseWriter, status int, reason, msg string) {
+	rc.rejectEvent(w, "", status, reason, msg)
+}
+
+// rejectEvent refuses a delivery whose event is known ("" when not).
+func (rc *Receiver) rejectEvent(w http.ResponseWriter, event string, status int, reason, msg string) {
 	rc.metrics.Rejected(rc.name, reason)
+	rc.metrics.Delivery(rc.name, event, outcomeOf(reason), rc.clock())
 	WriteError(w, status, reason, msg)
 }
 

@@ -16,6 +16,31 @@ type ReceiverMetrics struct {
 	published       *prometheus.CounterVec
 	duplicate       *prometheus.CounterVec
 	publishDuration *prometheus.HistogramVec
+	deliveries      *prometheus.CounterVec
+	lastAccepted    *prometheus.GaugeVec
+}
+
+// Outcomes of a delivery in doraflow_webhook_deliveries_total.
+const (
+	OutcomeAccepted          = "accepted"
+	OutcomeDuplicate         = "duplicate"
+	OutcomeUnauthenticated   = "unauthenticated"
+	OutcomeInvalid           = "invalid"
+	OutcomeBrokerUnavailable = "broker_unavailable"
+)
+
+// unknownEvent labels deliveries refused before their event was read.
+const unknownEvent = "unknown"
+
+// outcomeOf is the outcome of a delivery refused for reason.
+func outcomeOf(reason string) string {
+	switch reason {
+	case ReasonSignature:
+		return OutcomeUnauthenticated
+	case ReasonBrokerUnavailable:
+		return OutcomeBrokerUnavailable
+	}
+	return OutcomeInvalid
 }
 
 // NewReceiverMetrics creates the receiver metrics and registers them on reg
@@ -26,6 +51,8 @@ type ReceiverMetrics struct {
 //	doraflow_deliveries_published_total{source}
 //	doraflow_deliveries_duplicate_total{source}
 //	doraflow_publish_duration_seconds{source}
+//	doraflow_webhook_deliveries_total{source,event,outcome}
+//	doraflow_webhook_last_accepted_timestamp_seconds{source}
 //
 // Calling it twice with the same registry returns metrics backed by the
 // collectors registered first. It panics only if reg holds different,
@@ -53,6 +80,14 @@ func NewReceiverMetrics(reg prometheus.Registerer) *ReceiverMetrics {
 			Help:    "Time to make one delivery durable in the broker, failures included.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15), // 1 ms .. ~16 s
 		}, []string{"source"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "doraflow_webhook_deliveries_total",
+			Help: "Webhook deliveries by source, event (\"unknown\" when refused before it was read) and outcome: accepted, duplicate, unauthenticated, invalid, broker_unavailable.",
+		}, []string{"source", "event", "outcome"}),
+		lastAccepted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "doraflow_webhook_last_accepted_timestamp_seconds",
+			Help: "Unix time of the last delivery of each source made durable in the broker.",
+		}, []string{"source"}),
 	}
 	if reg != nil {
 		m.received = register(reg, m.received)
@@ -60,6 +95,8 @@ func NewReceiverMetrics(reg prometheus.Registerer) *ReceiverMetrics {
 		m.published = register(reg, m.published)
 		m.duplicate = register(reg, m.duplicate)
 		m.publishDuration = register(reg, m.publishDuration)
+		m.deliveries = register(reg, m.deliveries)
+		m.lastAccepted = register(reg, m.lastAccepted)
 	}
 	return m
 }
@@ -117,4 +154,20 @@ func (m *ReceiverMetrics) ObservePublish(source string, d time.Duration) {
 		return
 	}
 	m.publishDuration.WithLabelValues(source).Observe(d.Seconds())
+}
+
+// Delivery counts one delivery of source and event by its outcome (one of
+// the Outcome constants); an accepted one also sets the source's last
+// accepted time to at.
+func (m *ReceiverMetrics) Delivery(source, event, outcome string, at time.Time) {
+	if m == nil {
+		return
+	}
+	if event == "" {
+		event = unknownEvent
+	}
+	m.deliveries.WithLabelValues(source, event, outcome).Inc()
+	if outcome == OutcomeAccepted {
+		m.lastAccepted.WithLabelValues(source).Set(float64(at.UnixNano()) / 1e9)
+	}
 }

@@ -102,6 +102,9 @@ type IncidentRow struct {
 	// that is no production deployment of its service: Link then says how
 	// it was linked instead (window, or none).
 	UnresolvedReference string `ch:"unresolved_reference" json:"unresolved_reference"`
+	// URL is the incident's page in its source tool, from the payload
+	// ("" when the payload has none).
+	URL string `ch:"url" json:"url"`
 }
 
 // Deployments lists production deployments, newest first.

@@ -18,7 +18,9 @@ import (
 //
 // Every DORA gauge has the labels team and service. A service's series
 // carries its team; a team's own series (the team as a whole, not a sum
-// of its services' medians) has service="". A number without data (no
+// of its services' medians) has service=""; the organisation's series
+// (every team together, computed as one group, since medians and ratios
+// cannot be summed from the teams') has team="" and service="". A number without data (no
 // lead-time sample, no deployment for a rate, no recovered failure) is
 // left out rather than reported as 0.
 type Exporter struct {
@@ -95,6 +97,7 @@ type snapshot struct {
 	took     time.Duration
 	services []Result
 	teams    []Result
+	org      []Result
 }
 
 // Refresh recomputes the numbers now. On failure the previous snapshot
@@ -109,10 +112,14 @@ func (x *Exporter) Refresh(ctx context.Context) error {
 	services, err := x.eng.Summary(ctx, q)
 	if err == nil {
 		q.GroupBy = GroupByTeam
-		var teams []Result
+		var teams, org []Result
 		teams, err = x.eng.Summary(ctx, q)
 		if err == nil {
-			x.snap.Store(&snapshot{at: to, took: time.Since(start), services: services, teams: teams})
+			q.GroupBy = GroupByOrganization
+			org, err = x.eng.Summary(ctx, q)
+		}
+		if err == nil {
+			x.snap.Store(&snapshot{at: to, took: time.Since(start), services: services, teams: teams, org: org})
 			return nil
 		}
 	}
@@ -324,5 +331,8 @@ func (x *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, r := range s.teams {
 		send(r, r.Team, "")
+	}
+	for _, r := range s.org {
+		send(r, "", "")
 	}
 }

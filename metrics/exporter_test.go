@@ -227,8 +227,8 @@ func TestExporterHandValues(t *testing.T) {
 			labelSets[k[i:]] = true
 		}
 	}
-	if len(labelSets) != 6 {
-		t.Errorf("series for %d team/service label sets, want 3 services and 3 teams: %v", len(labelSets), labelSets)
+	if len(labelSets) != 7 || !labelSets[`{team="",service=""}`] {
+		t.Errorf("series for %d team/service label sets, want 3 services, 3 teams and the organisation: %v", len(labelSets), labelSets)
 	}
 	if v := got["dora_metrics_refresh_timestamp_seconds"]; v != float64(metricstest.To.Unix()) {
 		t.Errorf("refresh timestamp %v, want %d", v, metricstest.To.Unix())
@@ -266,7 +266,7 @@ func TestExporterEqualsAPI(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	seen := map[string]bool{}
-	for _, groupBy := range []string{metrics.GroupByService, metrics.GroupByTeam} {
+	for _, groupBy := range []string{metrics.GroupByService, metrics.GroupByTeam, metrics.GroupByOrganization} {
 		v := url.Values{"group_by": {groupBy}, "from": {metricstest.From.Format(time.RFC3339)},
 			"to": {metricstest.To.Format(time.RFC3339)}}
 		resp, err := http.Get(srv.URL + "/api/v1/dora?" + v.Encode())
@@ -288,8 +288,12 @@ func TestExporterEqualsAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(summary) != len(doc.Results) || len(summary) != 3 {
-			t.Fatalf("group_by %s: %d API results, %d summary results, want 3", groupBy, len(doc.Results), len(summary))
+		want := 3
+		if groupBy == metrics.GroupByOrganization {
+			want = 1 // the organisation's series: team="", service=""
+		}
+		if len(summary) != len(doc.Results) || len(summary) != want {
+			t.Fatalf("group_by %s: %d API results, %d summary results, want %d", groupBy, len(doc.Results), len(summary), want)
 		}
 		for i, res := range doc.Results {
 			viaAPI := compareResult(t, got, "API", groupBy, res, seen)
@@ -408,7 +412,10 @@ func TestExporterKeepsTheLastNumbersWhenARefreshFails(t *testing.T) {
 // and stops for good with its context.
 func TestExporterRefreshesInTheBackground(t *testing.T) {
 	f := newExporterFixture(t)
-	const every, idle = 20 * time.Millisecond, 200 * time.Millisecond
+	// idle must exceed one refresh (three Summary queries) with room to
+	// spare on a loaded machine: a refresh slower than idle pauses the
+	// loop after a single refresh, and the waits below never see two.
+	const every, idle = 20 * time.Millisecond, 2 * time.Second
 	x := f.exporter(metrics.ExporterOptions{Refresh: every, Idle: idle, Timeout: 30 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

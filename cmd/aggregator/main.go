@@ -3,10 +3,7 @@
 package main
 
 import (
-	"net/http"
 	"os"
-
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/doraflow/doraflow/app"
 )
@@ -20,11 +17,8 @@ func run() error {
 	}
 	defer cancel()
 	reg := app.NewRegistry()
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	go func() {
-		if err := app.Serve(ctx, cfg.Aggregator.Listen, mux, log, nil); err != nil {
+		if err := app.Serve(ctx, cfg.Aggregator.Listen, app.AggregatorHandler(reg), log, nil); err != nil {
 			log.Error("metrics listener", "err", err)
 		}
 	}()

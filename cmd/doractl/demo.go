@@ -9,13 +9,16 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"gopkg.in/yaml.v3"
 
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/simulate"
 )
 
@@ -37,6 +40,10 @@ func demo(args []string) error {
 		for _, r := range simulate.DemoRepos {
 			cfg.Catalog.Services = append(cfg.Catalog.Services, catalog.Service{Name: r.Service, Team: r.Team, Repos: []string{r.Repo}})
 		}
+	}
+	reuse, err := writeDemoConfig(cfg)
+	if err != nil {
+		return err
 	}
 	local, err := app.StartLocal(ctx, cfg, log)
 	if err != nil {
@@ -75,14 +82,60 @@ Open:
   OpenAPI document   %[1]s/openapi.json
   Pipeline metrics   %[1]s/metrics
   GitHub webhook     %[2]s/webhooks/github
+
+The demo's catalog (its services and teams) and database are in
+  %[4]s
+Reuse them, e.g. for the quarterly report, while or after the demo runs:
+  doractl report quarterly -config %[4]s
 Serving until interrupted (Ctrl-C).
-`, local.APIURL, local.CollectorURL, q.Encode())
+`, local.APIURL, local.CollectorURL, q.Encode(), reuse)
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-local.Err():
 		return err
 	}
+}
+
+// demoConfigFile is where the demo writes the configuration it used:
+// DORA_DEMO_CONFIG, else doraflow-demo.yaml in the user's cache directory
+// (the temporary directory without one).
+func demoConfigFile() string {
+	if p := os.Getenv("DORA_DEMO_CONFIG"); p != "" {
+		return p
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "doraflow", "doraflow-demo.yaml")
+}
+
+// writeDemoConfig writes the catalog and the ClickHouse database the demo
+// uses as a configuration file, so that later commands (doractl report,
+// the API) attribute the demo's services to their teams instead of
+// calling every one "unowned". It returns the file's path.
+func writeDemoConfig(cfg config.Config) (string, error) {
+	path := demoConfigFile()
+	doc := map[string]any{
+		"clickhouse": map[string]any{"addr": cfg.ClickHouse.Addr, "database": cfg.ClickHouse.Database,
+			"username": cfg.ClickHouse.Username, "password_env": cfg.ClickHouse.PasswordEnv},
+		"metrics": map[string]any{"time_zone": cfg.Metrics.TimeZone},
+		"catalog": map[string]any{"services": cfg.Catalog.Services},
+	}
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	b = append([]byte("# Written by `doractl demo`: the catalog and database of the demo.\n"+
+		"# Use it with -config (or DORA_CONFIG), e.g. doractl report quarterly -config "+path+"\n"), b...)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	return path, nil
 }
 
 func randomSecret() string {
