@@ -19,6 +19,7 @@ type Local struct {
 	APIURL       string
 	Aggregator   *aggregator.Aggregator
 	Store        *store.Store
+	Kafka        broker.Config // where deliveries go (for importers publishing alongside)
 	errc         chan error
 	stop         []func()
 }
@@ -36,6 +37,7 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 		return fail(err)
 	}
 	l.stop = append(l.stop, stopBroker)
+	l.Kafka = bc
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return fail(fmt.Errorf("clickhouse at %s: %w", cfg.ClickHouse.Addr, err))
