@@ -85,6 +85,7 @@ type Progress struct {
 	Index, Total int // repository i of n (1-based)
 	Kind         string
 	Items        int  // deliveries published for the kind
+	Done         bool // the kind is published (else: being read)
 	Skipped      bool // done by an earlier, interrupted run
 	NotModified  bool // the lists answered 304
 	RepoDone     bool
@@ -217,7 +218,7 @@ func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) err
 		p := Progress{Repo: full, Index: i, Total: n, Kind: kind}
 		if cp.Done && r.cfg.Checkpoints.Resumed {
 			r.sum.Skipped++
-			p.Skipped, p.Items = true, cp.Items
+			p.Skipped, p.Done, p.Items = true, true, cp.Items
 			r.progress(p)
 			continue
 		}
@@ -262,6 +263,7 @@ func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) err
 		if err := r.cfg.Checkpoints.Done(full, kind, etag, items, r.clock.Now()); err != nil {
 			return err
 		}
+		p.Done = true
 		r.progress(p)
 	}
 	r.progress(Progress{Repo: full, Index: i, Total: n, RepoDone: true})

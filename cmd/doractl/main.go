@@ -17,6 +17,8 @@ usage:
                                    the quarterly platform-investment report
   doractl replay   [-config file]  re-parse the raw archive and re-derive every number
   doractl rederive [-config file]  re-derive every number with the current rules
+  doractl backfill github --org ORG [--repo owner/name,...] [--since 180d] [--base-url URL]
+                                   import history through GitHub's API as webhook deliveries
 `
 
 func main() {
@@ -38,6 +40,8 @@ func main() {
 		err = replay(os.Args[2:], false)
 	case "rederive":
 		err = replay(os.Args[2:], true)
+	case "backfill":
+		err = backfillCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
