@@ -5,7 +5,12 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +18,7 @@ import (
 	ghbackfill "github.com/doraflow/doraflow/backfill/github"
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/githubapi"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/simulate"
 )
 
@@ -108,4 +114,119 @@ func TestBackfillEqualsWebhooks(t *testing.T) {
 			t.Errorf("group_by=%s changed when the webhooks of the imported objects arrived:\nbefore %s\nafter  %s", g, before[g], after[g])
 		}
 	}
+}
+
+// TestBackfillKilledMidRun runs doractl backfill github as a process,
+// kills it with SIGKILL half-way through, runs it again, and requires every
+// delivery in ClickHouse exactly once and the numbers to equal the truth.
+func TestBackfillKilledMidRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs doractl")
+	}
+	org, cfg := backfillOrg(t)
+	hist, err := simulate.NewRESTHistory(org.Deliveries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := cfg.Start.AddDate(0, 0, -60)
+
+	// What a clean import publishes and how many calls it makes.
+	clean := &countingPublisher{ids: map[string]bool{}}
+	cleanAPI := simulate.NewGitHubAPI(hist, simulate.APIOptions{Org: cfg.Owner})
+	cleanSrv := httptest.NewServer(cleanAPI)
+	defer cleanSrv.Close()
+	client, err := githubapi.NewClient("tok", cleanSrv.URL, &githubapi.Transport{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps, err := backfill.OpenCheckpoints(filepath.Join(t.TempDir(), "clean.json"), "clean", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ghbackfill.Run(context.Background(), ghbackfill.Config{Client: client, Org: cfg.Owner, Since: since,
+		Publisher: clean, Checkpoints: cps}); err != nil {
+		t.Fatal(err)
+	}
+	cleanCalls, _ := cleanAPI.Calls()
+
+	bin := filepath.Join(t.TempDir(), "doractl")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/doractl")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build doractl: %v", err)
+	}
+	p := startPipeline(t, org.Catalog())
+	api := simulate.NewGitHubAPI(hist, simulate.APIOptions{Org: cfg.Owner, Latency: 2 * time.Millisecond})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	state := filepath.Join(t.TempDir(), "state.json")
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "backfill", "github", "--org", cfg.Owner, "--base-url", srv.URL,
+			"--since", since.Format("2006-01-02"), "--state", state, "--quiet")
+		cmd.Env = append(os.Environ(), "DORA_GITHUB_TOKEN=tok", "DORA_KAFKA_BROKERS="+strings.Join(p.Kafka.Brokers, ","),
+			"DORA_KAFKA_TOPIC="+p.Kafka.Topic)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	first := start()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if n, _ := api.Calls(); n >= cleanCalls/2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			first.Process.Kill()
+			t.Fatal("the import made too few calls in 2 minutes")
+		}
+	}
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	killedAt, _ := api.Calls()
+	if killedAt >= cleanCalls {
+		t.Fatalf("the import finished (%d calls) before it was killed; the test proves nothing", killedAt)
+	}
+	second := start()
+	if err := second.Wait(); err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	total, _ := api.Calls()
+	t.Logf("killed after %d of %d calls; the rerun made %d", killedAt, cleanCalls, total-killedAt)
+	if total-killedAt >= cleanCalls {
+		t.Errorf("the rerun made %d calls, as many as a whole import (%d): it did not resume", total-killedAt, cleanCalls)
+	}
+
+	want := uint64(len(clean.ids))
+	for deadline := time.Now().Add(2 * time.Minute); rawCount(t, p.Store) < want; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries stored", rawCount(t, p.Store), want)
+		}
+	}
+	// Let the aggregator finish what it has.
+	for last := int64(-1); ; time.Sleep(500 * time.Millisecond) {
+		n := p.Aggregator.Committed()
+		if n == last {
+			break
+		}
+		last = n
+	}
+	if got := rawCount(t, p.Store); got != want {
+		t.Errorf("%d distinct deliveries stored, want %d", got, want)
+	}
+	compareWithTruth(t, p, org.Truth(cfg.Start, cfg.End, time.UTC), "")
+}
+
+type countingPublisher struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (c *countingPublisher) Publish(_ context.Context, d ingest.Delivery) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ids[d.ID] = true
+	return nil
 }

@@ -48,6 +48,11 @@ type APIOptions struct {
 	// permission.
 	Tokens map[string]APIToken
 	Faults []*APIFault
+	// GraphQLFirst caps the nodes of every GraphQL connection (0: 100, as
+	// the import asks), marking the rest as a next page.
+	GraphQLFirst int
+	// Latency delays every answer (to give a test time to interrupt).
+	Latency time.Duration
 }
 
 // GitHubAPI is an http.Handler answering the subset of GitHub's REST API
@@ -110,9 +115,15 @@ func writeAPIError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a.opts.Latency > 0 {
+		time.Sleep(a.opts.Latency)
+	}
 	path := strings.TrimPrefix(r.URL.Path, "/api/v3")
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	kind := routeKind(r.Method, parts)
+	if isGraphQL(r.URL.Path) && r.Method == http.MethodPost {
+		kind = "graphql"
+	}
 
 	a.mu.Lock()
 	a.calls++
@@ -176,7 +187,16 @@ func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	status, body, link := a.route(r, parts, kind)
+	var (
+		status int
+		body   []byte
+		link   string
+	)
+	if kind == "graphql" {
+		status, body = a.serveGraphQL(r)
+	} else {
+		status, body, link = a.route(r, parts, kind)
+	}
 	if status == http.StatusNotFound {
 		a.setRemaining(h, 1)
 		writeAPIError(w, http.StatusNotFound, "Not Found")
@@ -266,7 +286,7 @@ func permissionOf(kind string) string {
 	switch kind {
 	case "commits", "commit", "activity", "releases":
 		return "contents"
-	case "pulls", "pull_reviews", "pull_commits", "pull_files":
+	case "pulls", "pull_reviews", "pull_commits", "pull_files", "graphql":
 		return "pull_requests"
 	case "deployments", "deployment_statuses":
 		return "deployments"

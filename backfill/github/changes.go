@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -40,9 +39,10 @@ type pull struct {
 // changes reads the default branch's pushes (the activity API gives each
 // push's before and after; the commit list gives the commits between) and
 // the pull requests, and builds push, pull_request and pull_request_review
-// deliveries. Per merged pull request it reads reviews, commits and files;
-// per commit that no merged pull request brought, the commit itself (for
-// its paths). Nothing else is read per item.
+// deliveries. The reviews, commits and files of merged pull requests come
+// from GraphQL queries of 25 pull requests each (REST has no list of them
+// across pull requests); the commits no merged pull request brought are read
+// one by one for their paths, which no list carries.
 func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	base := repoPath(repo)
@@ -121,42 +121,8 @@ func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]
 	}
 	full1 := map[string]bool{} // commits read one by one, files included
 
-	for _, p := range pulls {
-		if p.pr.MergedAt == nil {
-			continue
-		}
-		n := strconv.Itoa(p.pr.GetNumber())
-		for _, l := range []struct {
-			path string
-			into func(json.RawMessage) error
-		}{
-			{"reviews", func(raw json.RawMessage) error {
-				var page []*gh.PullRequestReview
-				err := json.Unmarshal(raw, &page)
-				p.reviews = append(p.reviews, page...)
-				return err
-			}},
-			{"commits", func(raw json.RawMessage) error {
-				var page []*gh.RepositoryCommit
-				err := json.Unmarshal(raw, &page)
-				p.commits = append(p.commits, page...)
-				return err
-			}},
-			{"files", func(raw json.RawMessage) error {
-				var page []*gh.CommitFile
-				err := json.Unmarshal(raw, &page)
-				p.files = append(p.files, page...)
-				return err
-			}},
-		} {
-			_, _, err := list(ctx, r.c, "list the "+l.path+" of pull request "+full+"#"+n,
-				base+"/pulls/"+n+"/"+l.path+"?per_page=100", "", func(raw json.RawMessage) (bool, error) {
-					return true, l.into(raw)
-				})
-			if err != nil {
-				return nil, "", false, err
-			}
-		}
+	if err := r.pullDetails(ctx, repo, pulls); err != nil {
+		return nil, "", false, err
 	}
 
 	get := func(sha string) (*gh.RepositoryCommit, error) {
@@ -304,14 +270,14 @@ func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]
 // files (nil: none known).
 func headCommit(c *gh.RepositoryCommit, files []*gh.CommitFile) *gh.HeadCommit {
 	gc := c.GetCommit()
-	author := &gh.CommitAuthor{Name: gc.GetAuthor().Name, Email: gc.GetAuthor().Email}
-	if c.GetAuthor().GetLogin() != "" {
-		author.Login = gh.String(c.GetAuthor().GetLogin())
-	}
-	committer := &gh.CommitAuthor{Name: gc.GetCommitter().Name, Email: gc.GetCommitter().Email}
-	hc := &gh.HeadCommit{ID: gh.String(c.GetSHA()), TreeID: gc.GetTree().SHA, Distinct: gh.Bool(true), Message: gc.Message,
-		Timestamp: gc.GetAuthor().Date, URL: c.HTMLURL, Author: author, Committer: committer,
+	author := &gh.CommitAuthor{Name: str(gc.GetAuthor().GetName()), Email: str(gc.GetAuthor().GetEmail()), Login: str(c.GetAuthor().GetLogin())}
+	committer := &gh.CommitAuthor{Name: str(gc.GetCommitter().GetName()), Email: str(gc.GetCommitter().GetEmail())}
+	hc := &gh.HeadCommit{ID: gh.String(c.GetSHA()), TreeID: str(gc.GetTree().GetSHA()), Distinct: gh.Bool(true), Message: gc.Message,
+		URL: c.HTMLURL, Author: author, Committer: committer,
 		Added: []string{}, Removed: []string{}, Modified: []string{}}
+	if d := gc.GetAuthor().GetDate(); !d.IsZero() {
+		hc.Timestamp = &d
+	}
 	for _, f := range files {
 		switch f.GetStatus() {
 		case "added", "copied":
@@ -346,4 +312,12 @@ func pushEvent(repo *gh.Repository, ref, before, after string, at time.Time, act
 		ev.Pusher = &gh.CommitAuthor{Name: actor.Login}
 	}
 	return ev
+}
+
+// str is nil for "", so absent fields stay absent in payloads.
+func str(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

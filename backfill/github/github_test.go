@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -142,8 +143,12 @@ func TestImportIsWebhookShapedAndStable(t *testing.T) {
 		t.Errorf("API counted %d calls, the import %d", calls, sum.Calls)
 	}
 	byKind := api.CallsByKind()
-	if byKind["pull_reviews"] != byKind["pull_commits"] || byKind["pull_reviews"] != byKind["pull_files"] {
-		t.Errorf("per pull request reads differ: %v", byKind)
+	if n := byKind["pull_reviews"] + byKind["pull_commits"] + byKind["pull_files"]; n != 0 {
+		t.Errorf("%d REST reads of single pull requests' details, want none (GraphQL batches): %v", n, byKind)
+	}
+	merged := sum.Kinds["pull_request"] // an upper bound on the merged ones
+	if byKind["graphql"] < 3 || byKind["graphql"] > 3+merged/25 {
+		t.Errorf("%d GraphQL queries for at most %d merged pull requests in 3 repositories", byKind["graphql"], merged)
 	}
 	if byKind["repo"] != 0 || byKind["org_repos"] != 1 {
 		t.Errorf("repositories listed once, not read one by one: %v", byKind)
@@ -164,6 +169,39 @@ func TestImportIsWebhookShapedAndStable(t *testing.T) {
 	// (two for changes), all answered 304.
 	if want := 1 + 3*(len(ghbackfill.Kinds)+1); calls2 != want || notMod != want-1 {
 		t.Errorf("rerun made %d calls (%d answered 304), want %d (%d)", calls2, notMod, want, want-1)
+	}
+}
+
+// TestLongPullRequestsFallBackToREST makes every GraphQL connection hold
+// one node: pull requests with more reviews, commits or files are read
+// through the REST lists instead, and the import is the same.
+func TestLongPullRequestsFallBackToREST(t *testing.T) {
+	w := newWorld(t)
+	normal := &capture{}
+	if _, _, err := w.run(t, simulate.APIOptions{}, "tok", normal, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.state = filepath.Join(t.TempDir(), "state.json")
+	short := &capture{}
+	_, api, err := w.run(t, simulate.APIOptions{GraphQLFirst: 1}, "tok", short, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.CallsByKind()["pull_reviews"] == 0 {
+		t.Fatal("no pull request fell back to REST")
+	}
+	if len(short.ds) != len(normal.ds) {
+		t.Fatalf("%d deliveries, want %d", len(short.ds), len(normal.ds))
+	}
+	// The payloads may differ in fields the REST lists carry and GraphQL
+	// does not (node ids, URLs); the facts may not.
+	for i := range normal.ds {
+		a, b := normal.ds[i], short.ds[i]
+		fa, errA := ghingest.Parse(a.Event, a.Payload, ghingest.Options{})
+		fb, errB := ghingest.Parse(b.Event, b.Payload, ghingest.Options{})
+		if a.ID != b.ID || errA != nil || errB != nil || !reflect.DeepEqual(fa, fb) {
+			t.Fatalf("delivery %d differs: %s %+v vs %s %+v (%v, %v)", i, a.ID, fa, b.ID, fb, errA, errB)
+		}
 	}
 }
 
