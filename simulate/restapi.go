@@ -71,6 +71,7 @@ type GitHubAPI struct {
 	byKind    map[string]int
 	window    time.Time
 	remaining int
+	hooks     *hookState
 }
 
 // NewGitHubAPI serves h.
@@ -306,6 +307,9 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 	if p[0] == "orgs" {
 		if len(p) < 3 || (a.opts.Org != "" && p[1] != a.opts.Org) {
 			return http.StatusNotFound, nil, ""
+		}
+		if kind == "hooks" {
+			return a.serveHooks(r, p)
 		}
 		var items []any
 		for _, name := range a.h.order {
