@@ -19,6 +19,10 @@ usage:
   doractl rederive [-config file]  re-derive every number with the current rules
   doractl backfill github --org ORG [--repo owner/name,...] [--since 180d] [--base-url URL]
                                    import history through GitHub's API as webhook deliveries
+  doractl setup github --org ORG --url URL [--dry-run]
+                                   create or update the organisation webhook
+  doractl reconcile github --org ORG --url URL [--every 10m]
+                                   redeliver webhook deliveries the collector never accepted
 `
 
 func main() {
@@ -42,6 +46,10 @@ func main() {
 		err = replay(os.Args[2:], true)
 	case "backfill":
 		err = backfillCmd(os.Args[2:])
+	case "setup":
+		err = setupCmd(os.Args[2:])
+	case "reconcile":
+		err = reconcileCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
