@@ -51,6 +51,10 @@ type APIOptions struct {
 	// GraphQLFirst caps the nodes of every GraphQL connection (0: 100, as
 	// the import asks), marking the rest as a next page.
 	GraphQLFirst int
+	// StatusRetention, when set, hides deployment statuses older than it
+	// from the lists, as GitHub deletes them after 90 days; the state each
+	// deployment ended in stays readable through GraphQL.
+	StatusRetention time.Duration
 	// Latency delays every answer (to give a test time to interrupt).
 	Latency time.Duration
 }
@@ -435,7 +439,10 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 			if env := q.Get("environment"); env != "" && d.Environment != env {
 				continue
 			}
-			items = append(items, d)
+			var m map[string]any
+			_ = json.Unmarshal(mustJSON(d), &m)
+			m["node_id"] = fmt.Sprintf("DE_%d", d.ID)
+			items = append(items, m)
 		}
 		return page(r, items)
 	case "deployment_statuses":
@@ -446,6 +453,9 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 		}
 		var items []any
 		for i := len(d.statuses) - 1; i >= 0; i-- {
+			if ret := a.opts.StatusRetention; ret > 0 && parseTS(d.statuses[i].CreatedAt).Before(a.opts.Now().Add(-ret)) {
+				continue
+			}
 			items = append(items, d.statuses[i])
 		}
 		return page(r, items)

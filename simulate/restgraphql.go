@@ -19,7 +19,7 @@ var pullAlias = regexp.MustCompile(`(\w+)\s*:\s*pullRequest\(number:\s*(\d+)\)`)
 func (a *GitHubAPI) serveGraphQL(r *http.Request) (int, []byte) {
 	var req struct {
 		Query     string            `json:"query"`
-		Variables map[string]string `json:"variables"`
+		Variables map[string]any `json:"variables"`
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || json.Unmarshal(body, &req) != nil || req.Query == "" {
@@ -30,10 +30,15 @@ func (a *GitHubAPI) serveGraphQL(r *http.Request) (int, []byte) {
 		Path    []string `json:"path"`
 		Message string   `json:"message"`
 	}
-	rp := a.h.repos[req.Variables["owner"]+"/"+req.Variables["name"]]
+	if ids, ok := req.Variables["ids"].([]any); ok && strings.Contains(req.Query, "nodes(ids:") {
+		return http.StatusOK, a.deploymentNodes(ids)
+	}
+	owner, _ := req.Variables["owner"].(string)
+	name, _ := req.Variables["name"].(string)
+	rp := a.h.repos[owner+"/"+name]
 	if rp == nil {
 		return http.StatusOK, mustJSON(map[string]any{"data": map[string]any{"repository": nil}, "errors": []gqlError{{Type: "NOT_FOUND",
-			Path: []string{"repository"}, Message: fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", req.Variables["owner"], req.Variables["name"])}}})
+			Path: []string{"repository"}, Message: fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", owner, name)}}})
 	}
 	out := map[string]any{}
 	var errs []gqlError
@@ -84,4 +89,25 @@ func (a *GitHubAPI) serveGraphQL(r *http.Request) (int, []byte) {
 
 func isGraphQL(path string) bool {
 	return strings.TrimSuffix(path, "/") == "/graphql" || strings.TrimSuffix(path, "/") == "/api/graphql"
+}
+
+// deploymentNodes answers nodes(ids: [...]) { ... on Deployment { id state } }
+// with the state each deployment's last status left it in.
+func (a *GitHubAPI) deploymentNodes(ids []any) []byte {
+	states := map[string]string{"success": "ACTIVE", "inactive": "INACTIVE", "failure": "FAILURE", "error": "ERROR",
+		"in_progress": "IN_PROGRESS", "queued": "QUEUED", "pending": "PENDING"}
+	nodes := make([]any, len(ids))
+	for i, v := range ids {
+		id, _ := v.(string)
+		n, err := strconv.ParseInt(strings.TrimPrefix(id, "DE_"), 10, 64)
+		if err != nil {
+			continue
+		}
+		for _, name := range a.h.order {
+			if d := a.h.repos[name].deployments[n]; d != nil && len(d.statuses) > 0 {
+				nodes[i] = map[string]string{"id": id, "state": states[d.statuses[len(d.statuses)-1].State]}
+			}
+		}
+	}
+	return mustJSON(map[string]any{"data": map[string]any{"nodes": nodes}})
 }

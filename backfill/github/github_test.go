@@ -297,3 +297,82 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// deploymentOutcomes reads, from published deliveries, each deployment's
+// earliest success time (zero: never succeeded) and whether it failed.
+func deploymentOutcomes(t *testing.T, ds []ingest.Delivery) (success map[string]time.Time, failed map[string]bool, created map[string]time.Time) {
+	t.Helper()
+	success, failed, created = map[string]time.Time{}, map[string]bool{}, map[string]time.Time{}
+	for _, d := range ds {
+		if !strings.HasPrefix(d.Event, "deployment") {
+			continue
+		}
+		b, err := ghingest.Parse(d.Event, d.Payload, ghingest.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", d.ID, err)
+		}
+		for _, dep := range b.Deployments {
+			created[dep.Repo+"/"+dep.ID] = dep.CreatedAt
+			if _, ok := success[dep.Repo+"/"+dep.ID]; !ok {
+				success[dep.Repo+"/"+dep.ID] = time.Time{}
+			}
+		}
+		for _, s := range b.DeploymentStatuses {
+			k := s.Repo + "/" + s.DeploymentID
+			switch s.State {
+			case "success":
+				if cur := success[k]; cur.IsZero() || s.CreatedAt.Before(cur) {
+					success[k] = s.CreatedAt
+				}
+			case "failure", "error":
+				failed[k] = true
+			}
+		}
+	}
+	return success, failed, created
+}
+
+// TestExpiredDeploymentStatuses: GitHub deletes deployment statuses after
+// 90 days but keeps each deployment's state. Deployments whose statuses
+// are gone still end as they ended: the same ones succeed and fail, an
+// active one at its last update, an inactive one (success time lost) at
+// its creation.
+func TestExpiredDeploymentStatuses(t *testing.T) {
+	w := newWorld(t)
+	full := &capture{}
+	if _, _, err := w.run(t, simulate.APIOptions{}, "tok", full, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.state = filepath.Join(t.TempDir(), "state.json")
+	expired := &capture{}
+	_, api, err := w.run(t, simulate.APIOptions{StatusRetention: 7 * 24 * time.Hour}, "tok", expired, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.CallsByKind()["graphql"] == 0 {
+		t.Fatal("no deployment state was read")
+	}
+	okFull, failFull, created := deploymentOutcomes(t, full.ds)
+	okExp, failExp, _ := deploymentOutcomes(t, expired.ds)
+	if len(okFull) != len(okExp) || len(okFull) == 0 {
+		t.Fatalf("%d deployments, want %d", len(okExp), len(okFull))
+	}
+	cut := w.clock.Now().Add(-7 * 24 * time.Hour)
+	old := 0
+	for k, at := range okFull {
+		got := okExp[k]
+		if at.IsZero() != got.IsZero() || failFull[k] != failExp[k] {
+			t.Errorf("%s: success %v failed %v, want %v %v", k, got, failExp[k], at, failFull[k])
+			continue
+		}
+		if at.Before(cut) {
+			old++
+		}
+		if !got.Equal(at) && !got.Equal(created[k]) {
+			t.Errorf("%s: success at %v, want %v or, if made inactive since, its creation %v", k, got, at, created[k])
+		}
+	}
+	if old == 0 {
+		t.Error("no deployment's statuses expired: the test proves nothing")
+	}
+}

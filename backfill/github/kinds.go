@@ -56,29 +56,133 @@ func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string)
 	if err != nil || same {
 		return nil, tag, same, err
 	}
-	c := &collector{r: r, repo: full}
-	for i := len(deps) - 1; i >= 0; i-- {
-		d := deps[i]
+	statuses := make([][]*gh.DeploymentStatus, len(deps))
+	// Deployments without a final status among those listed: GitHub may
+	// have deleted it (it keeps statuses 90 days), or they are still going.
+	var bare []int
+	for i, d := range deps {
 		id := strconv.FormatInt(d.GetID(), 10)
-		var statuses []*gh.DeploymentStatus
 		_, _, err := list(ctx, r.c, "list the statuses of deployment "+id+" of "+full,
 			repoPath(repo)+"/deployments/"+id+"/statuses?per_page=100", "", func(raw json.RawMessage) (bool, error) {
-				var page []*gh.DeploymentStatus
-				err := json.Unmarshal(raw, &page)
-				statuses = append(statuses, page...)
-				return true, err
+				return true, appendJSON(raw, &statuses[i])
 			})
 		if err != nil {
 			return nil, "", false, err
 		}
+		if !finished(statuses[i]) && d.GetNodeID() != "" {
+			bare = append(bare, i)
+		}
+	}
+	kept, err := r.currentStates(ctx, full, deps, bare)
+	if err != nil {
+		return nil, "", false, err
+	}
+	c := &collector{r: r, repo: full}
+	for i := len(deps) - 1; i >= 0; i-- {
+		d := deps[i]
+		id := strconv.FormatInt(d.GetID(), 10)
 		c.add("deployment", id+"@"+unix(d.GetUpdatedAt()), &gh.DeploymentEvent{Deployment: d, Repo: repo})
-		for j := len(statuses) - 1; j >= 0; j-- { // oldest first, as they happened
-			s := statuses[j]
+		for j := len(statuses[i]) - 1; j >= 0; j-- { // oldest first, as they happened
+			s := statuses[i][j]
 			c.add("deployment_status", fmt.Sprintf("%s/%d@%s", id, s.GetID(), unix(s.GetCreatedAt())),
 				&gh.DeploymentStatusEvent{Deployment: d, DeploymentStatus: s, Repo: repo})
 		}
+		for _, s := range kept[i] {
+			if hasState(statuses[i], s.GetState()) {
+				continue
+			}
+			c.add("deployment_status", fmt.Sprintf("%s/%s@%s", id, s.ID, unix(s.GetCreatedAt())),
+				keptStatusEvent{Deployment: d, DeploymentStatus: s, Repo: repo})
+		}
 	}
 	return c.out, tag, false, c.err
+}
+
+func finished(ss []*gh.DeploymentStatus) bool {
+	return hasState(ss, "success") || hasState(ss, "failure") || hasState(ss, "error")
+}
+
+func hasState(ss []*gh.DeploymentStatus, state string) bool {
+	for _, s := range ss {
+		if strings.EqualFold(s.GetState(), state) {
+			return true
+		}
+	}
+	return false
+}
+
+// keptStatus is a deployment status rebuilt from the state GitHub keeps on
+// a deployment after it has deleted its statuses (after 90 days). It has no
+// numeric id, so its id is the deployment's node id and the state.
+type keptStatus struct {
+	*gh.DeploymentStatus
+	ID string `json:"id"`
+}
+
+type keptStatusEvent struct {
+	Deployment       *gh.Deployment `json:"deployment"`
+	DeploymentStatus keptStatus     `json:"deployment_status"`
+	Repo             *gh.Repository `json:"repository"`
+}
+
+// currentStates reads, in GraphQL batches of 100, the state GitHub keeps on
+// deployments whose statuses it no longer lists, and turns it into the
+// statuses that state implies: active is a success at the last update;
+// inactive is a success whose time is lost (the deployment's creation
+// stands in for it) later made inactive; failure and error are what they
+// say at the last update.
+func (r *run) currentStates(ctx context.Context, full string, deps []*gh.Deployment, bare []int) (map[int][]keptStatus, error) {
+	out := map[int][]keptStatus{}
+	for lo := 0; lo < len(bare); lo += 100 {
+		batch := bare[lo:min(lo+100, len(bare))]
+		ids := make([]string, len(batch))
+		for k, i := range batch {
+			ids[k] = deps[i].GetNodeID()
+		}
+		what := fmt.Sprintf("read the state of %d deployments of %s (GraphQL)", len(ids), full)
+		req, err := r.c.NewRequest("POST", graphqlURL(r.c), map[string]any{
+			"query":     "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Deployment { id state } } }",
+			"variables": map[string]any{"ids": ids}})
+		if err != nil {
+			return nil, githubapi.Explain(err, what)
+		}
+		var ans struct {
+			Data struct {
+				Nodes []*struct {
+					ID    string `json:"id"`
+					State string `json:"state"`
+				} `json:"nodes"`
+			} `json:"data"`
+			Errors []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if _, err := r.c.Do(ctx, req, &ans); err != nil {
+			return nil, githubapi.Explain(err, what)
+		}
+		if len(ans.Errors) > 0 {
+			return nil, fmt.Errorf("%s: %s", what, ans.Errors[0].Message)
+		}
+		for k, n := range ans.Data.Nodes {
+			if k >= len(batch) || n == nil || n.State == "" {
+				continue
+			}
+			d := deps[batch[k]]
+			status := func(state string, at gh.Timestamp) keptStatus {
+				return keptStatus{ID: n.ID + ":" + state, DeploymentStatus: &gh.DeploymentStatus{State: gh.String(state),
+					Environment: d.Environment, CreatedAt: &at, UpdatedAt: &at}}
+			}
+			switch state := strings.ToLower(n.State); state {
+			case "active":
+				out[batch[k]] = []keptStatus{status("success", d.GetUpdatedAt())}
+			case "inactive":
+				out[batch[k]] = []keptStatus{status("success", d.GetCreatedAt()), status("inactive", d.GetUpdatedAt())}
+			default:
+				out[batch[k]] = []keptStatus{status(state, d.GetUpdatedAt())}
+			}
+		}
+	}
+	return out, nil
 }
 
 // releases reads the releases created since the start.
