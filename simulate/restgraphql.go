@@ -18,7 +18,7 @@ var pullAlias = regexp.MustCompile(`(\w+)\s*:\s*pullRequest\(number:\s*(\d+)\)`)
 // interpreted; every alias gets the whole shape.
 func (a *GitHubAPI) serveGraphQL(r *http.Request) (int, []byte) {
 	var req struct {
-		Query     string            `json:"query"`
+		Query     string         `json:"query"`
 		Variables map[string]any `json:"variables"`
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
