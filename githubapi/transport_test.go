@@ -25,11 +25,7 @@ func history(t *testing.T) (*simulate.RESTHistory, string) {
 	cfg.Seed, cfg.Teams, cfg.ServicesPerTeam, cfg.EngineersPerTeam = 3, 1, 1, 2
 	cfg.End = cfg.Start.AddDate(0, 0, 5)
 	cfg.WarmupDays = 0
-	org, err := simulate.Generate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := simulate.NewRESTHistory(org.Deliveries())
+	_, h, err := simulate.GenerateHistory(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,17 @@ func NewRESTHistory(ds []Delivery) (*RESTHistory, error) {
 	return h, nil
 }
 
+// GenerateHistory generates the organisation cfg describes and the REST
+// history of its deliveries.
+func GenerateHistory(cfg OrgConfig) (*Org, *RESTHistory, error) {
+	org, err := Generate(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := NewRESTHistory(org.Deliveries())
+	return org, h, err
+}
+
 // Repos lists the repositories' full names, sorted.
 func (h *RESTHistory) Repos() []string { return slices.Clone(h.order) }
 

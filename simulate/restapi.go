@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -427,14 +428,8 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 		}
 		return page(r, items)
 	case "deployments":
-		ids := make([]int64, 0, len(rp.deployments))
-		for id := range rp.deployments {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		slices.Reverse(ids)
 		var items []any
-		for _, id := range ids {
+		for _, id := range newestFirst(rp.deployments) {
 			d := rp.deployments[id].dep
 			if env := q.Get("environment"); env != "" && d.Environment != env {
 				continue
@@ -490,12 +485,7 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 		}
 		return page(r, items)
 	case "runs":
-		ids := make([]int64, 0, len(rp.runs))
-		for id := range rp.runs {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		slices.Reverse(ids)
+		ids := newestFirst(rp.runs)
 		items := make([]any, 0, len(ids))
 		for _, id := range ids {
 			items = append(items, runJSON(latestAttempt(rp.runs[id])))
@@ -511,6 +501,13 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 		return ok(runJSON(run))
 	}
 	return http.StatusNotFound, nil, ""
+}
+
+// newestFirst lists the ids of m, highest (newest) first.
+func newestFirst[V any](m map[int64]V) []int64 {
+	ids := slices.Sorted(maps.Keys(m))
+	slices.Reverse(ids)
+	return ids
 }
 
 func hasAllLabels(ls []ghLabel, want []string) bool {

@@ -39,11 +39,7 @@ func BenchmarkImportOrganisation(b *testing.B) {
 	cfg.DeploysPerWeek, cfg.ChangesPerDeploy = 2, 1
 	cfg.UnlinkedIncidentsPerMonth = float64(repos) / 10
 	start := time.Now()
-	org, err := simulate.Generate(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hist, err := simulate.NewRESTHistory(org.Deliveries())
+	org, hist, err := simulate.GenerateHistory(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

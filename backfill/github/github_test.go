@@ -62,11 +62,7 @@ func newWorld(t *testing.T) *world {
 	cfg := simulate.DefaultOrgConfig()
 	cfg.Seed, cfg.Teams, cfg.ServicesPerTeam, cfg.EngineersPerTeam = 11, 1, 3, 3
 	cfg.End = cfg.Start.AddDate(0, 0, 10)
-	org, err := simulate.Generate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := simulate.NewRESTHistory(org.Deliveries())
+	org, h, err := simulate.GenerateHistory(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
