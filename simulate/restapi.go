@@ -56,6 +56,13 @@ type APIOptions struct {
 	// from the lists, as GitHub deletes them after 90 days; the state each
 	// deployment ended in stays readable through GraphQL.
 	StatusRetention time.Duration
+	// Teams maps team slugs to the repositories they have access to and
+	// with which permission (admin, maintain, push, pull).
+	Teams map[string]map[string]string
+	// Files holds repository files by "owner/name:path"; Topics the
+	// repositories' topics.
+	Files  map[string]string
+	Topics map[string][]string
 	// Latency delays every answer (to give a test time to interrupt).
 	Latency time.Duration
 }
@@ -253,10 +260,14 @@ func routeKind(method string, p []string) string {
 		return "org_repos"
 	case len(p) >= 3 && p[0] == "orgs" && p[2] == "hooks":
 		return "hooks"
+	case len(p) >= 3 && p[0] == "orgs" && p[2] == "teams":
+		return "teams"
 	case len(p) == 3 && p[0] == "repos":
 		return "repo"
 	case len(p) >= 4 && p[0] == "repos":
 		switch p[3] {
+		case "contents":
+			return "contents"
 		case "commits":
 			if len(p) == 5 {
 				return "commit"
@@ -290,7 +301,7 @@ func routeKind(method string, p []string) string {
 
 func permissionOf(kind string) string {
 	switch kind {
-	case "commits", "commit", "activity", "releases":
+	case "commits", "commit", "activity", "releases", "contents":
 		return "contents"
 	case "pulls", "pull_reviews", "pull_commits", "pull_files", "graphql":
 		return "pull_requests"
@@ -302,6 +313,8 @@ func permissionOf(kind string) string {
 		return "actions"
 	case "hooks":
 		return "organization_hooks"
+	case "teams":
+		return "members"
 	}
 	return ""
 }
@@ -315,6 +328,9 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 		}
 		if kind == "hooks" {
 			return a.serveHooks(r, p)
+		}
+		if kind == "teams" {
+			return a.serveTeams(r, p)
 		}
 		var items []any
 		for _, name := range a.h.order {
@@ -338,6 +354,8 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 	switch kind {
 	case "repo":
 		return ok(a.repoJSON(rp))
+	case "contents":
+		return a.serveFile(full, strings.Join(p[4:], "/"))
 	case "activity":
 		var items []any
 		ref := q.Get("ref")
@@ -543,7 +561,7 @@ func (a *GitHubAPI) repoJSON(r *restRepo) map[string]any {
 		"full_name": r.repo.FullName, "owner": r.repo.Owner, "private": true, "fork": false, "archived": false,
 		"disabled": false, "default_branch": r.repo.DefaultBranch, "html_url": r.repo.HTMLURL,
 		"url": "https://api.github.com/repos/" + r.repo.FullName, "visibility": "private",
-		"created_at": ts(r.created), "pushed_at": ts(r.pushedAt), "updated_at": ts(r.pushedAt), "topics": []string{}}
+		"created_at": ts(r.created), "pushed_at": ts(r.pushedAt), "updated_at": ts(r.pushedAt), "topics": append([]string{}, a.opts.Topics[r.repo.FullName]...)}
 }
 
 func commitJSON(repo string, c *restCommit, withFiles bool) map[string]any {

@@ -23,6 +23,8 @@ usage:
                                    create or update the organisation webhook
   doractl reconcile github --org ORG --url URL [--every 10m]
                                    redeliver webhook deliveries the collector never accepted
+  doractl catalog suggest --org ORG [--out file]
+                                   propose services and teams from GitHub, for review
 `
 
 func main() {
@@ -50,6 +52,8 @@ func main() {
 		err = setupCmd(os.Args[2:])
 	case "reconcile":
 		err = reconcileCmd(os.Args[2:])
+	case "catalog":
+		err = catalogCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
