@@ -26,6 +26,7 @@ import (
 )
 
 const backfillUsage = `usage: doractl backfill github (--org ORG | --repo owner/name,...) [flags]
+       doractl backfill pagerduty [--since 180d] [flags]
 
 Imports a GitHub organisation's history through the REST API and publishes it
 to the collector's Kafka topic as webhook deliveries, so the aggregator treats
@@ -37,9 +38,12 @@ flags:
 `
 
 func backfillCmd(args []string) error {
+	if len(args) > 0 && args[0] == "pagerduty" {
+		return backfillPagerDuty(args[1:])
+	}
 	if len(args) == 0 || args[0] != "github" {
 		fmt.Fprint(os.Stderr, backfillUsage)
-		return errors.New("name the source: doractl backfill github")
+		return errors.New("name the source: doractl backfill github or doractl backfill pagerduty")
 	}
 	fs := flag.NewFlagSet("doractl backfill github", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), backfillUsage); fs.PrintDefaults() }

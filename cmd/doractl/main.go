@@ -19,6 +19,8 @@ usage:
   doractl rederive [-config file]  re-derive every number with the current rules
   doractl backfill github --org ORG [--repo owner/name,...] [--since 180d] [--base-url URL]
                                    import history through GitHub's API as webhook deliveries
+  doractl backfill pagerduty [--since 180d]
+                                   import PagerDuty incidents as webhook deliveries
   doractl setup github --org ORG --url URL [--dry-run]
                                    create or update the organisation webhook
   doractl reconcile github --org ORG --url URL [--every 10m]
