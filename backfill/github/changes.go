@@ -143,12 +143,23 @@ func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]
 		var order []string
 		// The first-parent chain is the push itself; read what the list
 		// did not have (commits dated before since).
-		for cur, n := a.After, 0; cur != a.Before && cur != zeroSHA && cur != "" && !assigned[cur] && n < maxPushCommits; n++ {
+		// A force push's before is not an ancestor of its after: the walk
+		// also stops at history older than the period less a margin, and
+		// after maxPushReads commits read one by one.
+		floor := r.since.Add(-pushMargin)
+		for cur, n, reads := a.After, 0, 0; cur != a.Before && cur != zeroSHA && cur != "" && !assigned[cur] && n < maxPushCommits; n++ {
 			c := commits[cur]
 			if c == nil {
+				if reads >= maxPushReads {
+					break
+				}
+				reads++
 				var err error
 				if c, err = get(cur); err != nil {
 					return nil, "", false, err
+				}
+				if c.GetCommit().GetCommitter().GetDate().Before(floor) {
+					break
 				}
 			}
 			if len(c.Parents) == 0 {

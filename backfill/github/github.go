@@ -56,6 +56,14 @@ const DefaultSince = 180 * 24 * time.Hour
 // own push payloads are bounded.
 const maxPushCommits = 2048
 
+// A push's commits dated before the period are read one by one (the
+// commit list starts at the period), but no further back than pushMargin
+// before it and no more than maxPushReads of them per push.
+const (
+	pushMargin   = 30 * 24 * time.Hour
+	maxPushReads = 250
+)
+
 // Config is one import.
 type Config struct {
 	Client    *gh.Client

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -370,5 +371,64 @@ func TestExpiredDeploymentStatuses(t *testing.T) {
 	}
 	if old == 0 {
 		t.Error("no deployment's statuses expired: the test proves nothing")
+	}
+}
+
+// TestPushesMatchTheWebhooks starts the import in the middle of the
+// history: every push to the default branch it publishes lists the same
+// commits, in the same order, as the webhook GitHub sent for it, including
+// commits dated before the start (read one by one).
+func TestPushesMatchTheWebhooks(t *testing.T) {
+	w := newWorld(t)
+	since := w.cfg.Start.AddDate(0, 0, 4)
+	pub := &capture{}
+	_, api, err := w.run(t, simulate.APIOptions{}, "tok", pub, func(c *ghbackfill.Config) { c.Since = since })
+	if err != nil {
+		t.Fatal(err)
+	}
+	type push struct{ ref, before, after string }
+	shas := func(payload []byte) (push, []string, time.Time) {
+		b, err := ghingest.Parse("push", payload, ghingest.Options{})
+		if err != nil || len(b.Pushes) != 1 {
+			t.Fatalf("push: %v", err)
+		}
+		p := b.Pushes[0]
+		return push{p.Ref, p.Before, p.After}, p.CommitSHAs, p.PushedAt
+	}
+	want := map[push][]string{}
+	for _, d := range w.org.Deliveries() {
+		if d.Event != "push" {
+			continue
+		}
+		k, cs, at := shas(d.Payload)
+		if k.ref == "refs/heads/main" && !at.Before(since) {
+			want[k] = cs
+		}
+	}
+	got, older := 0, 0
+	for _, d := range pub.ds {
+		if d.Event != "push" {
+			continue
+		}
+		k, cs, _ := shas(d.Payload)
+		if k.ref != "refs/heads/main" {
+			continue
+		}
+		got++
+		b, _ := ghingest.Parse("push", d.Payload, ghingest.Options{})
+		for _, c := range b.Commits {
+			if c.AuthoredAt.Before(since) {
+				older++
+			}
+		}
+		if w, ok := want[k]; !ok || !slices.Equal(w, cs) {
+			t.Errorf("push %v: commits %v, webhook %v (%t)", k, cs, w, ok)
+		}
+	}
+	if got != len(want) || got == 0 {
+		t.Errorf("%d pushes to main imported, %d sent as webhooks since %s", got, len(want), since)
+	}
+	if older == 0 || api.CallsByKind()["commit"] == 0 {
+		t.Error("no commit dated before the start was pushed after it: the test proves less than it says")
 	}
 }
