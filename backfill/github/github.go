@@ -97,6 +97,9 @@ type Progress struct {
 	Skipped      bool // done by an earlier, interrupted run
 	NotModified  bool // the lists answered 304
 	RepoDone     bool
+	// Events counts, with RepoDone, the repository's deliveries per event
+	// (those of kinds unchanged or done before excluded).
+	Events map[string]int
 }
 
 // Summary is what an import did.
@@ -221,6 +224,7 @@ func (r *run) repositories(ctx context.Context) ([]*gh.Repository, error) {
 // repository imports one repository kind by kind.
 func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) error {
 	full := repo.GetFullName()
+	events := map[string]int{}
 	for _, kind := range Kinds {
 		cp := r.cfg.Checkpoints.Get(full, kind)
 		p := Progress{Repo: full, Index: i, Total: n, Kind: kind}
@@ -262,6 +266,9 @@ func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) err
 		if err := r.publish(ctx, ds); err != nil {
 			return err
 		}
+		for _, d := range ds {
+			events[d.Event]++
+		}
 		items := len(ds)
 		if notMod {
 			items = cp.Items
@@ -274,7 +281,7 @@ func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) err
 		p.Done = true
 		r.progress(p)
 	}
-	r.progress(Progress{Repo: full, Index: i, Total: n, RepoDone: true})
+	r.progress(Progress{Repo: full, Index: i, Total: n, RepoDone: true, Events: events})
 	return nil
 }
 

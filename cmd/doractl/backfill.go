@@ -58,7 +58,7 @@ func backfillCmd(args []string) error {
 	archived := fs.Bool("include-archived", false, "also import archived repositories")
 	quiet := fs.Bool("quiet", false, "no progress bars")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return helpIsNoError(err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -146,7 +146,7 @@ func backfillCmd(args []string) error {
 		}
 		switch {
 		case p.RepoDone:
-			say("[%d/%d] %s done", p.Index, p.Total, p.Repo)
+			say("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, eventCounts(p.Events))
 		case p.Done:
 			_ = bar.Add(1)
 		default:
@@ -165,6 +165,23 @@ func backfillCmd(args []string) error {
 		return fmt.Errorf("%w (rerun the same command to continue from the checkpoint)", err)
 	}
 	return nil
+}
+
+// eventCounts reads "12 push, 3 pull_request, ..." in a fixed order.
+func eventCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "nothing new"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func topicName(cfg config.Config) string {

@@ -33,7 +33,7 @@ func backfillPagerDuty(args []string) error {
 	baseURL := fs.String("base-url", "", "REST API URL (default https://api.pagerduty.com; EU: https://api.eu.pagerduty.com)")
 	state := fs.String("state", "", "checkpoint file (default: doraflow-backfill/pagerduty.json in the user's state directory)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return helpIsNoError(err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

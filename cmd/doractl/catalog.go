@@ -38,7 +38,7 @@ func catalogCmd(args []string) error {
 	out := fs.String("out", "", "write the YAML here (default: standard output)")
 	baseURL := fs.String("base-url", "", "GitHub Enterprise Server URL (default: github.com)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return helpIsNoError(err)
 	}
 	if *org == "" || fs.NArg() > 0 {
 		fs.Usage()

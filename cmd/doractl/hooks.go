@@ -94,7 +94,7 @@ func setupCmd(args []string) error {
 	dry := f.fs.Bool("dry-run", false, "print what would change and change nothing")
 	cfg, err := f.parse(args[1:])
 	if err != nil {
-		return err
+		return helpIsNoError(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "doractl setup")
 	c, err := githubClient(*f.baseURL, log)
@@ -132,7 +132,7 @@ func reconcileCmd(args []string) error {
 	window := f.fs.Duration("window", 72*time.Hour, "how far back to check deliveries (GitHub keeps three days)")
 	maxRe := f.fs.Int("max-redeliveries", 5, "give up on a delivery after this many redeliveries")
 	if _, err := f.parse(args[1:]); err != nil {
-		return err
+		return helpIsNoError(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "doractl reconcile")
 	c, err := githubClient(*f.baseURL, log)
@@ -185,4 +185,12 @@ func reconcileCmd(args []string) error {
 		case <-t.C:
 		}
 	}
+}
+
+// helpIsNoError makes -h print the usage and exit 0.
+func helpIsNoError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }
