@@ -47,52 +47,24 @@ func backfillCmd(args []string) error {
 	}
 	fs := flag.NewFlagSet("doractl backfill github", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), backfillUsage); fs.PrintDefaults() }
-	cfgPath := fs.String("config", os.Getenv("DORA_CONFIG"), "path to the YAML configuration")
+	period := newImportFlags(fs)
 	org := fs.String("org", "", "import every repository of this organisation")
 	repos := fs.String("repo", "", "comma-separated repositories (owner/name) to import, with or instead of --org")
-	since := fs.String("since", "180d", "start of the period: a date (2026-01-31), a time (RFC 3339) or an age (180d, 4320h)")
-	until := fs.String("until", "", "end of the period (default: now)")
 	baseURL := fs.String("base-url", "", "GitHub Enterprise Server URL (default: github.com)")
 	state := fs.String("state", "", "checkpoint file (default: doraflow-backfill/github-<org>.json in the user's state directory)")
 	forks := fs.Bool("include-forks", false, "also import the organisation's forks")
 	archived := fs.Bool("include-archived", false, "also import archived repositories")
 	quiet := fs.Bool("quiet", false, "no progress bars")
-	if err := fs.Parse(args[1:]); err != nil {
-		return helpIsNoError(err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, from, to, err := period.parse(fs, args[1:])
 	if err != nil {
 		return err
-	}
-	if len(cfg.Kafka.Brokers) == 0 {
-		return errors.New("no Kafka brokers configured (kafka.brokers or DORA_KAFKA_BROKERS): the import publishes to the collector's topic")
 	}
 	token, err := githubapi.Token()
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	from, err := parseWhen(*since, now)
-	if err != nil {
-		return fmt.Errorf("--since: %w", err)
-	}
-	// Whole days, so reruns on one day list the same URLs and their ETags match.
-	from = from.Truncate(24 * time.Hour)
-	var to time.Time
-	if *until != "" {
-		if to, err = parseWhen(*until, now); err != nil {
-			return fmt.Errorf("--until: %w", err)
-		}
-	}
-	var repoList []string
-	for _, r := range strings.Split(*repos, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			repoList = append(repoList, r)
-		}
-	}
+	repoList := splitList(*repos)
 	if *org == "" && len(repoList) == 0 {
 		fs.Usage()
 		return errors.New("name an organisation (--org) or repositories (--repo)")
@@ -101,7 +73,7 @@ func backfillCmd(args []string) error {
 		*state = defaultStatePath(*org, repoList)
 	}
 	params := fmt.Sprintf("github org=%s repos=%s since=%s until=%s base=%s forks=%t archived=%t",
-		*org, strings.Join(repoList, ","), from.Format(time.RFC3339), *until, *baseURL, *forks, *archived)
+		*org, strings.Join(repoList, ","), from.Format(time.RFC3339), *period.until, *baseURL, *forks, *archived)
 	cps, err := backfill.OpenCheckpoints(*state, params, now)
 	if err != nil {
 		return err
@@ -207,6 +179,61 @@ func printBackfillSummary(w io.Writer, s ghbackfill.Summary) {
 	fmt.Fprintf(w, "API calls         %d (%d retries)\n", s.Calls, s.Retries)
 	fmt.Fprintf(w, "rate-limit waits  %s\n", s.RateWaited.Round(time.Second))
 	fmt.Fprintf(w, "took              %s\n", s.Took.Round(time.Millisecond))
+}
+
+// importFlags are the flags every import shares: the configuration (for
+// Kafka) and the period.
+type importFlags struct {
+	cfgPath, since, until *string
+}
+
+func newImportFlags(fs *flag.FlagSet) importFlags {
+	return importFlags{
+		cfgPath: fs.String("config", os.Getenv("DORA_CONFIG"), "path to the YAML configuration"),
+		since:   fs.String("since", "180d", "start of the period: a date (2026-01-31), a time (RFC 3339) or an age (180d, 4320h)"),
+		until:   fs.String("until", "", "end of the period (default: now)"),
+	}
+}
+
+// parse parses args and returns the configuration, which must name Kafka
+// brokers, and the period; since is rounded down to the day, so reruns on
+// one day ask the same URLs and their ETags match. to is zero without
+// --until.
+func (f importFlags) parse(fs *flag.FlagSet, args []string) (cfg config.Config, from, to time.Time, err error) {
+	if err = fs.Parse(args); err != nil {
+		return cfg, from, to, helpIsNoError(err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, from, to, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg, err = config.Load(*f.cfgPath); err != nil {
+		return cfg, from, to, err
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return cfg, from, to, errors.New("no Kafka brokers configured (kafka.brokers or DORA_KAFKA_BROKERS): the import publishes to the collector's topic")
+	}
+	now := time.Now().UTC()
+	if from, err = parseWhen(*f.since, now); err != nil {
+		return cfg, from, to, fmt.Errorf("--since: %w", err)
+	}
+	from = from.Truncate(24 * time.Hour)
+	if *f.until != "" {
+		if to, err = parseWhen(*f.until, now); err != nil {
+			return cfg, from, to, fmt.Errorf("--until: %w", err)
+		}
+	}
+	return cfg, from, to, nil
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // parseWhen reads a date, an RFC 3339 time, or an age before now ("180d",

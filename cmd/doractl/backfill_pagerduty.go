@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -18,7 +17,6 @@ import (
 	"github.com/doraflow/doraflow/backfill"
 	bfpd "github.com/doraflow/doraflow/backfill/pagerduty"
 	"github.com/doraflow/doraflow/broker"
-	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/githubapi"
 )
 
@@ -26,47 +24,23 @@ import (
 func backfillPagerDuty(args []string) error {
 	fs := flag.NewFlagSet("doractl backfill pagerduty", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), backfillUsage); fs.PrintDefaults() }
-	cfgPath := fs.String("config", os.Getenv("DORA_CONFIG"), "path to the YAML configuration")
-	since := fs.String("since", "180d", "start of the period: a date, an RFC 3339 time or an age (180d)")
-	until := fs.String("until", "", "end of the period (default: now)")
+	period := newImportFlags(fs)
 	services := fs.String("service-ids", "", "comma-separated PagerDuty service ids (default: every service)")
 	baseURL := fs.String("base-url", "", "REST API URL (default https://api.pagerduty.com; EU: https://api.eu.pagerduty.com)")
 	state := fs.String("state", "", "checkpoint file (default: doraflow-backfill/pagerduty.json in the user's state directory)")
-	if err := fs.Parse(args); err != nil {
-		return helpIsNoError(err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, from, to, err := period.parse(fs, args)
 	if err != nil {
 		return err
-	}
-	if len(cfg.Kafka.Brokers) == 0 {
-		return errors.New("no Kafka brokers configured (kafka.brokers or DORA_KAFKA_BROKERS): the import publishes to the collector's topic")
 	}
 	token := os.Getenv(bfpd.TokenEnv)
 	if token == "" {
 		return fmt.Errorf("no PagerDuty token: set %s to a REST API token (read-only is enough)", bfpd.TokenEnv)
 	}
 	now := time.Now().UTC()
-	from, err := parseWhen(*since, now)
-	if err != nil {
-		return fmt.Errorf("--since: %w", err)
+	if to.IsZero() {
+		to = now.Truncate(time.Hour)
 	}
-	from = from.Truncate(24 * time.Hour)
-	to := now.Truncate(time.Hour)
-	if *until != "" {
-		if to, err = parseWhen(*until, now); err != nil {
-			return fmt.Errorf("--until: %w", err)
-		}
-	}
-	var ids []string
-	for _, s := range strings.Split(*services, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			ids = append(ids, s)
-		}
-	}
+	ids := splitList(*services)
 	if *state == "" {
 		*state = filepath.Join(filepath.Dir(defaultStatePath("x", nil)), "pagerduty.json")
 	}
