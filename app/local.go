@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/store"
 )
@@ -24,6 +25,8 @@ type Local struct {
 	errc          chan error
 	stop          []func()
 	stopBroker    func()
+	// Kafka is where deliveries go, for importers publishing alongside.
+	Kafka broker.Config
 }
 
 // StopBroker stops the broker (the embedded one, when the configuration
@@ -48,6 +51,7 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	var once sync.Once
 	l.stopBroker = func() { once.Do(stopBroker) }
 	l.stop = append(l.stop, l.stopBroker)
+	l.Kafka = bc
 	// One registry per service, as when they run apart: a Prometheus
 	// scraping all three must see each series once.
 	colReg, aggReg, apiReg := NewRegistry(), NewRegistry(), NewRegistry()

@@ -106,22 +106,33 @@ func ReadDescriptors(path string) ([]Entity, error) {
 		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		for {
-			var e Entity
-			err := dec.Decode(&e)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("catalog: %s: %w", f, err)
-			}
-			if e.Kind != "" {
-				out = append(out, e)
-			}
+		es, err := DecodeDescriptors(b, f)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, es...)
 	}
 	return out, nil
+}
+
+// DecodeDescriptors reads the entities of one descriptor file's content
+// (several YAML documents allowed); name is the file's, for errors.
+func DecodeDescriptors(b []byte, name string) ([]Entity, error) {
+	var out []Entity
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var e Entity
+		err := dec.Decode(&e)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("catalog: %s: %w", name, err)
+		}
+		if e.Kind != "" {
+			out = append(out, e)
+		}
+	}
 }
 
 // FetchBackstage reads every Component from a Backstage catalog API

@@ -21,6 +21,16 @@ usage:
   doractl rederive [-config file]  re-derive every number with the current rules
   doractl load collector|aggregator [flags]
                                    measure the write path with simulated deliveries
+  doractl backfill github --org ORG [--repo owner/name,...] [--since 180d] [--base-url URL]
+                                   import history through GitHub's API as webhook deliveries
+  doractl backfill pagerduty [--since 180d]
+                                   import PagerDuty incidents as webhook deliveries
+  doractl setup github --org ORG --url URL [--dry-run]
+                                   create or update the organisation webhook
+  doractl reconcile github --org ORG --url URL [--every 10m]
+                                   redeliver webhook deliveries the collector never accepted
+  doractl catalog suggest --org ORG [--out file]
+                                   propose services and teams from GitHub, for review
 `
 
 func main() {
@@ -46,6 +56,14 @@ func main() {
 		err = replay(os.Args[2:], true)
 	case "load":
 		err = loadCmd(os.Args[2:])
+	case "backfill":
+		err = backfillCmd(os.Args[2:])
+	case "setup":
+		err = setupCmd(os.Args[2:])
+	case "reconcile":
+		err = reconcileCmd(os.Args[2:])
+	case "catalog":
+		err = catalogCmd(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

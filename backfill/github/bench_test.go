@@ -1,0 +1,76 @@
+package github_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/backfill"
+	ghbackfill "github.com/doraflow/doraflow/backfill/github"
+	"github.com/doraflow/doraflow/githubapi"
+	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/simulate"
+)
+
+type discard struct{ n int }
+
+func (d *discard) Publish(context.Context, ingest.Delivery) error { d.n++; return nil }
+
+// BenchmarkImportOrganisation imports a simulated organisation's year
+// through the fake REST API (answering at once) into a publisher that
+// keeps nothing: the import's own cost, and the API calls it makes.
+// DORA_BENCH_REPOS sets the number of repositories (default 20; the
+// figures in docs/performance.md are for 200).
+func BenchmarkImportOrganisation(b *testing.B) {
+	repos := 20
+	if v, err := strconv.Atoi(os.Getenv("DORA_BENCH_REPOS")); err == nil && v >= 10 {
+		repos = v
+	}
+	cfg := simulate.DefaultOrgConfig()
+	cfg.Seed = 2025
+	cfg.Teams, cfg.ServicesPerTeam, cfg.EngineersPerTeam = repos/10, 10, 6
+	cfg.Start = time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+	cfg.End = cfg.Start.AddDate(1, 0, 0)
+	cfg.WarmupDays = 7
+	cfg.DeploysPerWeek, cfg.ChangesPerDeploy = 2, 1
+	cfg.UnlinkedIncidentsPerMonth = float64(repos) / 10
+	start := time.Now()
+	org, hist, err := simulate.GenerateHistory(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d repositories, %d webhook deliveries of history, generated in %s", len(hist.Repos()), len(org.Deliveries()), time.Since(start).Round(time.Second))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		api := simulate.NewGitHubAPI(hist, simulate.APIOptions{Org: cfg.Owner, RateLimit: 1 << 30})
+		srv := httptest.NewServer(api)
+		tr := &githubapi.Transport{}
+		client, err := githubapi.NewClient("tok", srv.URL, tr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cps, err := backfill.OpenCheckpoints(filepath.Join(b.TempDir(), "state.json"), "bench", time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub := &discard{}
+		t0 := time.Now()
+		sum, err := ghbackfill.Run(context.Background(), ghbackfill.Config{Client: client, Transport: tr, Org: cfg.Owner,
+			Since: cfg.Start.AddDate(0, 0, -8), Publisher: pub, Checkpoints: cps})
+		took := time.Since(t0)
+		srv.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		prs := sum.Kinds["pull_request"]
+		b.ReportMetric(float64(sum.Calls)/float64(sum.Repositories), "calls/repo")
+		b.ReportMetric(float64(sum.Calls)/float64(sum.Repositories)/(float64(prs)/float64(sum.Repositories)/100), "calls/repo/100PRs")
+		b.ReportMetric(float64(sum.Deliveries)/took.Seconds(), "deliveries/s")
+		b.Logf("%d repositories, %d pull requests, %d deliveries %v, %d calls %v, in %s",
+			sum.Repositories, prs, sum.Deliveries, sum.Kinds, sum.Calls, api.CallsByKind(), took.Round(time.Millisecond))
+	}
+}

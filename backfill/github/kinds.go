@@ -1,0 +1,352 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/doraflow/doraflow/githubapi"
+	"github.com/doraflow/doraflow/ingest"
+	ghingest "github.com/doraflow/doraflow/ingest/github"
+)
+
+// collector gathers one kind's deliveries.
+type collector struct {
+	r    *run
+	repo string
+	out  []ingest.Delivery
+	err  error
+}
+
+func (c *collector) add(event, id string, payload any) {
+	if c.err != nil {
+		return
+	}
+	d, err := c.r.delivery(c.repo, event, id, payload)
+	c.out, c.err = append(c.out, d), err
+}
+
+// deployments reads the deployments created since the start, newest first,
+// and each one's statuses (there is no list of statuses across
+// deployments).
+func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+	full := repo.GetFullName()
+	var deps []*gh.Deployment
+	tag, same, err := list(ctx, r.c, "list the deployments of "+full, repoPath(repo)+"/deployments?per_page=100", etag,
+		func(raw json.RawMessage) (bool, error) {
+			var page []*gh.Deployment
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return false, err
+			}
+			for _, d := range page {
+				if d.GetCreatedAt().Before(r.since) {
+					return false, nil
+				}
+				if !d.GetCreatedAt().After(r.until) {
+					deps = append(deps, d)
+				}
+			}
+			return len(page) > 0, nil
+		})
+	if err != nil || same {
+		return nil, tag, same, err
+	}
+	statuses := make([][]*gh.DeploymentStatus, len(deps))
+	// Deployments without a final status among those listed: GitHub may
+	// have deleted it (it keeps statuses 90 days), or they are still going.
+	var bare []int
+	for i, d := range deps {
+		id := strconv.FormatInt(d.GetID(), 10)
+		_, _, err := list(ctx, r.c, "list the statuses of deployment "+id+" of "+full,
+			repoPath(repo)+"/deployments/"+id+"/statuses?per_page=100", "", func(raw json.RawMessage) (bool, error) {
+				return true, appendJSON(raw, &statuses[i])
+			})
+		if err != nil {
+			return nil, "", false, err
+		}
+		if !finished(statuses[i]) && d.GetNodeID() != "" {
+			bare = append(bare, i)
+		}
+	}
+	kept, err := r.currentStates(ctx, full, deps, bare)
+	if err != nil {
+		return nil, "", false, err
+	}
+	c := &collector{r: r, repo: full}
+	for i := len(deps) - 1; i >= 0; i-- {
+		d := deps[i]
+		id := strconv.FormatInt(d.GetID(), 10)
+		c.add("deployment", id+"@"+unix(d.GetUpdatedAt()), &gh.DeploymentEvent{Deployment: d, Repo: repo})
+		for j := len(statuses[i]) - 1; j >= 0; j-- { // oldest first, as they happened
+			s := statuses[i][j]
+			c.add("deployment_status", fmt.Sprintf("%s/%d@%s", id, s.GetID(), unix(s.GetCreatedAt())),
+				&gh.DeploymentStatusEvent{Deployment: d, DeploymentStatus: s, Repo: repo})
+		}
+		for _, s := range kept[i] {
+			if hasState(statuses[i], s.GetState()) {
+				continue
+			}
+			c.add("deployment_status", fmt.Sprintf("%s/%s@%s", id, s.ID, unix(s.GetCreatedAt())),
+				keptStatusEvent{Deployment: d, DeploymentStatus: s, Repo: repo})
+		}
+	}
+	return c.out, tag, false, c.err
+}
+
+func finished(ss []*gh.DeploymentStatus) bool {
+	return hasState(ss, "success") || hasState(ss, "failure") || hasState(ss, "error")
+}
+
+func hasState(ss []*gh.DeploymentStatus, state string) bool {
+	for _, s := range ss {
+		if strings.EqualFold(s.GetState(), state) {
+			return true
+		}
+	}
+	return false
+}
+
+// keptStatus is a deployment status rebuilt from the state GitHub keeps on
+// a deployment after it has deleted its statuses (after 90 days). It has no
+// numeric id, so its id is the deployment's node id and the state.
+type keptStatus struct {
+	*gh.DeploymentStatus
+	ID string `json:"id"`
+}
+
+type keptStatusEvent struct {
+	Deployment       *gh.Deployment `json:"deployment"`
+	DeploymentStatus keptStatus     `json:"deployment_status"`
+	Repo             *gh.Repository `json:"repository"`
+}
+
+// currentStates reads, in GraphQL batches of 100, the state GitHub keeps on
+// deployments whose statuses it no longer lists, and turns it into the
+// statuses that state implies: active is a success at the last update;
+// inactive is a success whose time is lost (the deployment's creation
+// stands in for it) later made inactive; failure and error are what they
+// say at the last update.
+func (r *run) currentStates(ctx context.Context, full string, deps []*gh.Deployment, bare []int) (map[int][]keptStatus, error) {
+	out := map[int][]keptStatus{}
+	for lo := 0; lo < len(bare); lo += 100 {
+		batch := bare[lo:min(lo+100, len(bare))]
+		ids := make([]string, len(batch))
+		for k, i := range batch {
+			ids[k] = deps[i].GetNodeID()
+		}
+		what := fmt.Sprintf("read the state of %d deployments of %s (GraphQL)", len(ids), full)
+		req, err := r.c.NewRequest("POST", graphqlURL(r.c), map[string]any{
+			"query":     "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Deployment { id state } } }",
+			"variables": map[string]any{"ids": ids}})
+		if err != nil {
+			return nil, githubapi.Explain(err, what)
+		}
+		var ans struct {
+			Data struct {
+				Nodes []*struct {
+					ID    string `json:"id"`
+					State string `json:"state"`
+				} `json:"nodes"`
+			} `json:"data"`
+			Errors []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if _, err := r.c.Do(ctx, req, &ans); err != nil {
+			return nil, githubapi.Explain(err, what)
+		}
+		if len(ans.Errors) > 0 {
+			return nil, fmt.Errorf("%s: %s", what, ans.Errors[0].Message)
+		}
+		for k, n := range ans.Data.Nodes {
+			if k >= len(batch) || n == nil || n.State == "" {
+				continue
+			}
+			d := deps[batch[k]]
+			status := func(state string, at gh.Timestamp) keptStatus {
+				return keptStatus{ID: n.ID + ":" + state, DeploymentStatus: &gh.DeploymentStatus{State: gh.String(state),
+					Environment: d.Environment, CreatedAt: &at, UpdatedAt: &at}}
+			}
+			switch state := strings.ToLower(n.State); state {
+			case "active":
+				out[batch[k]] = []keptStatus{status("success", d.GetUpdatedAt())}
+			case "inactive":
+				out[batch[k]] = []keptStatus{status("success", d.GetCreatedAt()), status("inactive", d.GetUpdatedAt())}
+			default:
+				out[batch[k]] = []keptStatus{status(state, d.GetUpdatedAt())}
+			}
+		}
+	}
+	return out, nil
+}
+
+// releases reads the releases created since the start.
+func (r *run) releases(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+	full := repo.GetFullName()
+	c := &collector{r: r, repo: full}
+	tag, same, err := list(ctx, r.c, "list the releases of "+full, repoPath(repo)+"/releases?per_page=100", etag,
+		func(raw json.RawMessage) (bool, error) {
+			var page []*gh.RepositoryRelease
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return false, err
+			}
+			for _, rel := range page {
+				if rel.GetCreatedAt().Before(r.since) {
+					return false, nil
+				}
+				at := rel.GetPublishedAt()
+				if at.IsZero() {
+					at = rel.GetCreatedAt()
+				}
+				action := "published"
+				if rel.GetDraft() {
+					action = "created"
+				}
+				c.add("release", fmt.Sprintf("%d@%s", rel.GetID(), unix(at)), &gh.ReleaseEvent{Action: gh.String(action), Release: rel, Repo: repo})
+			}
+			return len(page) > 0, nil
+		})
+	if err != nil || same {
+		return nil, tag, same, err
+	}
+	return c.out, tag, false, c.err
+}
+
+// incidents reads the issues carrying an incident label updated since the
+// start, one list per label (GitHub's label filter means "all of").
+func (r *run) incidents(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+	full := repo.GetFullName()
+	labels := r.cfg.IncidentLabels
+	if len(labels) == 0 {
+		labels = ghingest.DefaultIncidentLabels
+	}
+	tags := splitETags(etag, len(labels))
+	newTags := make([]string, len(labels))
+	allSame := true
+	seen := map[int]bool{}
+	var issues []*gh.Issue
+	for i, label := range labels {
+		u := repoPath(repo) + "/issues?state=all&sort=updated&direction=desc&per_page=100&labels=" +
+			url.QueryEscape(strings.TrimSpace(label)) + "&since=" + url.QueryEscape(r.since.Format("2006-01-02T15:04:05Z"))
+		tag, same, err := list(ctx, r.c, "list the issues labelled "+label+" of "+full, u, tags[i], func(raw json.RawMessage) (bool, error) {
+			var page []*gh.Issue
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return false, err
+			}
+			for _, is := range page {
+				if is.IsPullRequest() || seen[is.GetNumber()] || is.GetCreatedAt().After(r.until) {
+					continue
+				}
+				seen[is.GetNumber()] = true
+				issues = append(issues, is)
+			}
+			return len(page) > 0, nil
+		})
+		if err != nil {
+			return nil, "", false, err
+		}
+		newTags[i] = tag
+		allSame = allSame && same
+	}
+	if allSame {
+		return nil, etag, true, nil
+	}
+	if etag != "" && !allSame {
+		// Some lists answered 304 and so gave no issues: read them all.
+		for _, t := range tags {
+			if t != "" {
+				return r.incidents(ctx, repo, "")
+			}
+		}
+	}
+	c := &collector{r: r, repo: full}
+	for i := len(issues) - 1; i >= 0; i-- {
+		is := issues[i]
+		action := "opened"
+		if is.GetState() == "closed" {
+			action = "closed"
+		}
+		c.add("issues", fmt.Sprintf("%d@%s", is.GetNumber(), unix(is.GetUpdatedAt())), &gh.IssuesEvent{Action: gh.String(action), Issue: is, Repo: repo})
+	}
+	return c.out, joinETags(newTags...), false, c.err
+}
+
+// workflowRun is go-github's run with the workflow file's path, which the
+// v60 struct lacks and the pipeline reads.
+type workflowRun struct {
+	*gh.WorkflowRun
+	Path string `json:"path,omitempty"`
+}
+
+type workflowRunEvent struct {
+	Action      string         `json:"action"`
+	WorkflowRun *workflowRun   `json:"workflow_run"`
+	Repo        *gh.Repository `json:"repository"`
+}
+
+// workflowRuns reads the runs created since the start, newest first. The
+// list is read without filters: GitHub caps filtered run lists at 1,000
+// results. Runs re-run have their earlier attempts read one by one.
+func (r *run) workflowRuns(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+	full := repo.GetFullName()
+	var runs []*workflowRun
+	tag, same, err := list(ctx, r.c, "list the workflow runs of "+full, repoPath(repo)+"/actions/runs?per_page=100", etag,
+		func(raw json.RawMessage) (bool, error) {
+			var page struct {
+				Runs []*workflowRun `json:"workflow_runs"`
+			}
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return false, err
+			}
+			for _, run := range page.Runs {
+				if run.WorkflowRun == nil {
+					continue
+				}
+				if run.GetCreatedAt().Before(r.since) {
+					return false, nil
+				}
+				if !run.GetCreatedAt().After(r.until) {
+					runs = append(runs, run)
+				}
+			}
+			return len(page.Runs) > 0, nil
+		})
+	if err != nil || same {
+		return nil, tag, same, err
+	}
+	c := &collector{r: r, repo: full}
+	for i := len(runs) - 1; i >= 0; i-- {
+		run := runs[i]
+		id := strconv.FormatInt(run.GetID(), 10)
+		for n := 1; n < run.GetRunAttempt(); n++ {
+			var earlier workflowRun
+			req, err := r.c.NewRequest("GET", repoPath(repo)+"/actions/runs/"+id+"/attempts/"+strconv.Itoa(n), nil)
+			if err == nil {
+				_, err = r.c.Do(ctx, req, &earlier)
+			}
+			if err != nil {
+				return nil, "", false, githubapi.Explain(err, "read attempt "+strconv.Itoa(n)+" of workflow run "+id+" of "+full)
+			}
+			if earlier.WorkflowRun != nil {
+				c.add("workflow_run", fmt.Sprintf("%s/%d@%s", id, n, unix(earlier.GetUpdatedAt())), runEvent(&earlier, repo))
+			}
+		}
+		c.add("workflow_run", fmt.Sprintf("%s/%d@%s", id, max(run.GetRunAttempt(), 1), unix(run.GetUpdatedAt())), runEvent(run, repo))
+	}
+	return c.out, tag, false, c.err
+}
+
+func runEvent(run *workflowRun, repo *gh.Repository) workflowRunEvent {
+	action := "requested"
+	if run.GetStatus() == "completed" {
+		action = "completed"
+	} else if run.GetStatus() == "in_progress" {
+		action = "in_progress"
+	}
+	return workflowRunEvent{Action: action, WorkflowRun: run, Repo: repo}
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/doraflow/doraflow/backfill"
+	ghbackfill "github.com/doraflow/doraflow/backfill/github"
+	"github.com/doraflow/doraflow/broker"
+	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/githubapi"
+)
+
+const backfillUsage = `usage: doractl backfill github (--org ORG | --repo owner/name,...) [flags]
+       doractl backfill pagerduty [--since 180d] [flags]
+
+Imports a GitHub organisation's history through the REST API and publishes it
+to the collector's Kafka topic as webhook deliveries, so the aggregator treats
+it exactly like live events. The token is read from DORA_GITHUB_TOKEN; Kafka
+from the configuration (DORA_KAFKA_BROKERS). Interrupted runs resume from the
+checkpoint file; later runs ask GitHub with ETags and publish nothing twice.
+
+flags:
+`
+
+func backfillCmd(args []string) error {
+	if len(args) > 0 && args[0] == "pagerduty" {
+		return backfillPagerDuty(args[1:])
+	}
+	if len(args) == 0 || args[0] != "github" {
+		fmt.Fprint(os.Stderr, backfillUsage)
+		return errors.New("name the source: doractl backfill github or doractl backfill pagerduty")
+	}
+	fs := flag.NewFlagSet("doractl backfill github", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), backfillUsage); fs.PrintDefaults() }
+	period := newImportFlags(fs)
+	org := fs.String("org", "", "import every repository of this organisation")
+	repos := fs.String("repo", "", "comma-separated repositories (owner/name) to import, with or instead of --org")
+	baseURL := fs.String("base-url", "", "GitHub Enterprise Server URL (default: github.com)")
+	state := fs.String("state", "", "checkpoint file (default: doraflow-backfill/github-<org>.json in the user's state directory)")
+	forks := fs.Bool("include-forks", false, "also import the organisation's forks")
+	archived := fs.Bool("include-archived", false, "also import archived repositories")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	cfg, from, to, err := period.parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	token, err := githubapi.Token()
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	repoList := splitList(*repos)
+	if *org == "" && len(repoList) == 0 {
+		fs.Usage()
+		return errors.New("name an organisation (--org) or repositories (--repo)")
+	}
+	if *state == "" {
+		*state = defaultStatePath(*org, repoList)
+	}
+	params := fmt.Sprintf("github org=%s repos=%s since=%s until=%s base=%s forks=%t archived=%t",
+		*org, strings.Join(repoList, ","), from.Format(time.RFC3339), *period.until, *baseURL, *forks, *archived)
+	cps, err := backfill.OpenCheckpoints(*state, params, now)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "doractl backfill")
+	out := io.Writer(os.Stderr)
+	var bar *progressbar.ProgressBar
+	say := func(format string, a ...any) {
+		if bar != nil {
+			_ = bar.Clear()
+		}
+		fmt.Fprintf(out, format+"\n", a...)
+		if bar != nil {
+			_ = bar.RenderBlank()
+		}
+	}
+	tr := &githubapi.Transport{OnWait: func(w githubapi.Wait) {
+		say("waiting %s for the %s (until %s)", w.For.Round(time.Second), w.Reason, w.Until.UTC().Format("15:04:05 UTC"))
+	}}
+	client, err := githubapi.NewClient(token, *baseURL, tr)
+	if err != nil {
+		return err
+	}
+	pub := broker.NewPublisher(broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
+	defer pub.Close()
+	if cps.Resumed {
+		say("resuming the interrupted import recorded in %s", *state)
+	}
+	say("importing GitHub history since %s into topic %s (checkpoints: %s)", from.Format("2006-01-02"), topicName(cfg), *state)
+
+	progress := func(p ghbackfill.Progress) {
+		if *quiet {
+			return
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(p.Total*len(ghbackfill.Kinds), progressbar.OptionSetWriter(out),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(),
+				progressbar.OptionThrottle(200*time.Millisecond))
+		}
+		switch {
+		case p.RepoDone:
+			say("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, eventCounts(p.Events))
+		case p.Done:
+			_ = bar.Add(1)
+		default:
+			bar.Describe(fmt.Sprintf("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, strings.ReplaceAll(p.Kind, "_", " ")))
+		}
+	}
+	sum, err := ghbackfill.Run(ctx, ghbackfill.Config{Client: client, Transport: tr, Org: *org, Repos: repoList,
+		Since: from, Until: to, IncludeForks: *forks, IncludeArchived: *archived,
+		IncidentLabels: cfg.Sources.GitHub.IncidentLabels, Publisher: pub, Checkpoints: cps, Progress: progress, Logger: log})
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(out)
+	}
+	printBackfillSummary(os.Stdout, sum)
+	if err != nil {
+		return fmt.Errorf("%w (rerun the same command to continue from the checkpoint)", err)
+	}
+	return nil
+}
+
+// eventCounts reads "12 push, 3 pull_request, ..." in a fixed order.
+func eventCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "nothing new"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func topicName(cfg config.Config) string {
+	if cfg.Kafka.Topic == "" {
+		return broker.DefaultTopic
+	}
+	return cfg.Kafka.Topic
+}
+
+func printBackfillSummary(w io.Writer, s ghbackfill.Summary) {
+	kinds := make([]string, 0, len(s.Kinds))
+	for k := range s.Kinds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	fmt.Fprintf(w, "repositories      %d\n", s.Repositories)
+	for _, k := range kinds {
+		fmt.Fprintf(w, "  %-20s %d\n", k, s.Kinds[k])
+	}
+	fmt.Fprintf(w, "deliveries        %d\n", s.Deliveries)
+	fmt.Fprintf(w, "unchanged (304)   %d repository kinds\n", s.NotModified)
+	fmt.Fprintf(w, "resumed (skipped) %d repository kinds\n", s.Skipped)
+	fmt.Fprintf(w, "API calls         %d (%d retries)\n", s.Calls, s.Retries)
+	fmt.Fprintf(w, "rate-limit waits  %s\n", s.RateWaited.Round(time.Second))
+	fmt.Fprintf(w, "took              %s\n", s.Took.Round(time.Millisecond))
+}
+
+// importFlags are the flags every import shares: the configuration (for
+// Kafka) and the period.
+type importFlags struct {
+	cfgPath, since, until *string
+}
+
+func newImportFlags(fs *flag.FlagSet) importFlags {
+	return importFlags{
+		cfgPath: fs.String("config", os.Getenv("DORA_CONFIG"), "path to the YAML configuration"),
+		since:   fs.String("since", "180d", "start of the period: a date (2026-01-31), a time (RFC 3339) or an age (180d, 4320h)"),
+		until:   fs.String("until", "", "end of the period (default: now)"),
+	}
+}
+
+// parse parses args and returns the configuration, which must name Kafka
+// brokers, and the period; since is rounded down to the day, so reruns on
+// one day ask the same URLs and their ETags match. to is zero without
+// --until.
+func (f importFlags) parse(fs *flag.FlagSet, args []string) (cfg config.Config, from, to time.Time, err error) {
+	if err = fs.Parse(args); err != nil {
+		return cfg, from, to, helpIsNoError(err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, from, to, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg, err = config.Load(*f.cfgPath); err != nil {
+		return cfg, from, to, err
+	}
+	if len(cfg.Kafka.Brokers) == 0 {
+		return cfg, from, to, errors.New("no Kafka brokers configured (kafka.brokers or DORA_KAFKA_BROKERS): the import publishes to the collector's topic")
+	}
+	now := time.Now().UTC()
+	if from, err = parseWhen(*f.since, now); err != nil {
+		return cfg, from, to, fmt.Errorf("--since: %w", err)
+	}
+	from = from.Truncate(24 * time.Hour)
+	if *f.until != "" {
+		if to, err = parseWhen(*f.until, now); err != nil {
+			return cfg, from, to, fmt.Errorf("--until: %w", err)
+		}
+	}
+	return cfg, from, to, nil
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// parseWhen reads a date, an RFC 3339 time, or an age before now ("180d",
+// "36h").
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t.UTC(), nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (2026-01-31), an RFC 3339 time or an age (180d, 36h)", s)
+}
+
+func defaultStatePath(org string, repos []string) string {
+	name := org
+	if name == "" {
+		name = strings.ReplaceAll(strings.Join(repos, "+"), "/", "_")
+		if len(name) > 80 {
+			name = name[:80]
+		}
+	}
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, ".local", "state")
+		} else {
+			dir = "."
+		}
+	}
+	return filepath.Join(dir, "doraflow-backfill", "github-"+name+".json")
+}
