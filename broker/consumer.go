@@ -2,6 +2,9 @@ package broker
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -9,18 +12,34 @@ import (
 
 // Consumer reads deliveries as a member of a consumer group. Offsets are
 // committed only by Commit, never automatically.
+//
+// The group is joined at the first Fetch, once the topic exists with a
+// leader for every partition. A member that joins earlier gets an empty
+// assignment that kafka-go may never revisit, and its metadata requests
+// would make a broker with auto-creation on create the topic with the
+// broker's defaults (its 1 MB record limit among them) instead of the
+// pipeline's settings.
 type Consumer struct {
-	r *kafka.Reader
+	cfg   Config
+	group string
+
+	mu     sync.Mutex
+	r      *kafka.Reader
+	closed bool
 }
 
-// NewConsumer joins group on the configured topic. A new group starts at the
-// earliest offset so nothing already published is skipped.
+// NewConsumer prepares a member of group on the configured topic. A new
+// group starts at the earliest offset so nothing already published is
+// skipped.
 func NewConsumer(cfg Config, group string) *Consumer {
-	cfg = cfg.withDefaults()
-	return &Consumer{r: kafka.NewReader(kafka.ReaderConfig{
-		Brokers:     cfg.Brokers,
-		GroupID:     group,
-		Topic:       cfg.Topic,
+	return &Consumer{cfg: cfg.withDefaults(), group: group}
+}
+
+func (c *Consumer) newReader() *kafka.Reader {
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:     c.cfg.Brokers,
+		GroupID:     c.group,
+		Topic:       c.cfg.Topic,
 		StartOffset: kafka.FirstOffset,
 		MinBytes:    1,
 		MaxBytes:    MaxRecordBytes + 1<<20, // the largest record, whole
@@ -32,21 +51,113 @@ func NewConsumer(cfg Config, group string) *Consumer {
 		RebalanceTimeout:  10 * time.Second,
 		ReadBackoffMin:    50 * time.Millisecond,
 		ReadBackoffMax:    500 * time.Millisecond,
-	})}
+		// Partitions added to the topic later are picked up by a rebalance.
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+	})
+}
+
+// reader returns the group member, joining once the topic is ready.
+func (c *Consumer) reader(ctx context.Context) (*kafka.Reader, error) {
+	if r := c.joined(); r != nil {
+		return r, nil
+	}
+	if err := awaitTopic(ctx, c.cfg); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, errors.New("broker: consumer closed")
+	}
+	if c.r == nil {
+		c.r = c.newReader()
+	}
+	return c.r, nil
+}
+
+func (c *Consumer) joined() *kafka.Reader {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.r
+}
+
+// awaitTopic waits until the topic exists and every partition has a
+// leader. Its metadata requests never ask the broker to create the topic.
+func awaitTopic(ctx context.Context, cfg Config) error {
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second}
+	var last error
+	for {
+		last = topicReady(ctx, client, cfg.Topic)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker: waiting for topic %s: %w (last: %v)", cfg.Topic, ctx.Err(), last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func topicReady(ctx context.Context, client *kafka.Client, topic string) error {
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return err
+	}
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Error != nil {
+			return t.Error
+		}
+		if len(t.Partitions) == 0 {
+			return errors.New("no partitions yet")
+		}
+		for _, p := range t.Partitions {
+			if p.Error != nil || p.Leader.Host == "" {
+				return fmt.Errorf("partition %d has no leader yet", p.ID)
+			}
+		}
+		return nil
+	}
+	return errors.New("not in the metadata")
 }
 
 // Fetch blocks until a message is available or ctx ends.
 func (c *Consumer) Fetch(ctx context.Context) (kafka.Message, error) {
-	return c.r.FetchMessage(ctx)
+	r, err := c.reader(ctx)
+	if err != nil {
+		return kafka.Message{}, err
+	}
+	return r.FetchMessage(ctx)
 }
 
 // Commit records that msgs are fully processed.
 func (c *Consumer) Commit(ctx context.Context, msgs ...kafka.Message) error {
-	return c.r.CommitMessages(ctx, msgs...)
+	r := c.joined()
+	if r == nil {
+		return errors.New("broker: commit before anything was fetched")
+	}
+	return r.CommitMessages(ctx, msgs...)
 }
 
 // Lag is the number of messages behind the partition end, as last seen.
-func (c *Consumer) Lag() int64 { return c.r.Stats().Lag }
+func (c *Consumer) Lag() int64 {
+	if r := c.joined(); r != nil {
+		return r.Stats().Lag
+	}
+	return 0
+}
 
 // Close leaves the group.
-func (c *Consumer) Close() error { return c.r.Close() }
+func (c *Consumer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.r != nil {
+		return c.r.Close()
+	}
+	return nil
+}

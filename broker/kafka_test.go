@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 
@@ -80,5 +81,39 @@ func bigDeliveryRoundTrip(t *testing.T, cfg Config) {
 		if id == "big" && sha256.Sum256(d.Payload) != want {
 			t.Fatalf("the 24 MiB payload came back as %d different bytes", len(d.Payload))
 		}
+	}
+}
+
+// An aggregator may join its group before the delivery topic exists (the
+// topic is created in the background while Kafka comes up): it must start
+// consuming once the topic appears, not sit on an empty assignment.
+func TestConsumerJoinedBeforeTheTopicExists(t *testing.T) {
+	brokers := kafkatest.Single(t)
+	cfg := Config{Brokers: brokers, Topic: kafkatest.Name("late-topic"), Partitions: 2}
+	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Topic) })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := NewConsumer(cfg, kafkatest.Name("late-group"))
+	defer c.Close()
+	got := make(chan error, 1)
+	go func() {
+		m, err := c.Fetch(ctx)
+		if err == nil && string(m.Key) != "acme/late" {
+			err = errors.New("fetched record keyed " + string(m.Key))
+		}
+		got <- err
+	}()
+	time.Sleep(5 * time.Second) // the group is formed, with whatever the topic was then
+	if err := EnsureTopic(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	pub := NewPublisher(cfg)
+	defer pub.Close()
+	d := ingest.Delivery{Source: "github", Event: "push", ID: "late", ReceivedAt: time.Now(), Key: "acme/late", Payload: []byte("{}")}
+	if err := pub.Publish(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("the consumer that joined before the topic existed: %v", err)
 	}
 }
