@@ -16,19 +16,21 @@ import (
 
 // pullBatch is how many pull requests one GraphQL query reads the reviews,
 // commits and files of: three REST lists per pull request become one query
-// per batch.
-const pullBatch = 25
+// per batch. A hundred pull requests with three connections of a hundred
+// cost GitHub 3 points and at most 30,100 nodes (the limit is 500,000).
+const pullBatch = 100
 
 // The fields read per pull request. Each connection takes its first 100;
 // a pull request with more falls back to the REST lists.
 const pullFields = `
-    reviews(first: 100) { pageInfo { hasNextPage } nodes { databaseId state submittedAt body author { login } commit { oid } } }
-    commits(first: 100) { pageInfo { hasNextPage } nodes { commit { oid url tree { oid } message authoredDate committedDate
+    reviews(first: 100) { pageInfo { hasNextPage endCursor } nodes { databaseId state submittedAt body author { login } commit { oid } } }
+    commits(first: 100) { pageInfo { hasNextPage endCursor } nodes { commit { oid url tree { oid } message authoredDate committedDate
       author { name email user { login } } committer { name email } } } }
-    files(first: 100) { pageInfo { hasNextPage } nodes { path changeType } }`
+    files(first: 100) { pageInfo { hasNextPage endCursor } nodes { path changeType } }`
 
 type gqlPage struct {
-	HasNextPage bool `json:"hasNextPage"`
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
 }
 
 type gqlPull struct {
@@ -82,14 +84,48 @@ type gqlPull struct {
 	} `json:"files"`
 }
 
-type gqlAnswer struct {
-	Data struct {
-		Repository map[string]*gqlPull `json:"repository"`
-	} `json:"data"`
-	Errors []struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"errors"`
+// gqlRateLimit is what every query asks about its own cost; GraphQL has a
+// budget of points of its own (5,000 an hour for a personal token).
+const gqlRateLimit = "rateLimit { cost remaining resetAt }"
+
+// graphql posts a query and decodes its data into data. Errors of type
+// NOT_FOUND leave their part of the answer null, for the caller to notice;
+// any other error fails the query.
+func (r *run) graphql(ctx context.Context, what, query string, vars map[string]any, data any) error {
+	req, err := r.c.NewRequest("POST", graphqlURL(r.c), map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return githubapi.Explain(err, what)
+	}
+	var ans struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if _, err := r.c.Do(ctx, req, &ans); err != nil {
+		return githubapi.Explain(err, what)
+	}
+	for _, e := range ans.Errors {
+		if e.Type != "NOT_FOUND" || len(ans.Data) == 0 || string(ans.Data) == "null" {
+			return fmt.Errorf("%s: %s (%s)", what, e.Message, e.Type)
+		}
+	}
+	var cost struct {
+		RateLimit *struct {
+			Cost int `json:"cost"`
+		} `json:"rateLimit"`
+	}
+	if err := json.Unmarshal(ans.Data, &cost); err != nil {
+		return fmt.Errorf("%s: the answer's data is not what was asked: %w", what, err)
+	}
+	if cost.RateLimit != nil {
+		r.sum.GraphQLPoints += cost.RateLimit.Cost
+	}
+	if err := json.Unmarshal(ans.Data, data); err != nil {
+		return fmt.Errorf("%s: the answer's data is not what was asked: %w", what, err)
+	}
+	return nil
 }
 
 // graphqlURL is the GraphQL endpoint next to the client's REST base URL:
@@ -119,27 +155,20 @@ func (r *run) pullDetails(ctx context.Context, repo *gh.Repository, pulls []*pul
 	for i := 0; i < len(merged); i += pullBatch {
 		batch := merged[i:min(i+pullBatch, len(merged))]
 		var q strings.Builder
-		q.WriteString("query($owner: String!, $name: String!) {\n  repository(owner: $owner, name: $name) {\n")
+		q.WriteString("query($owner: String!, $name: String!) {\n  " + gqlRateLimit + "\n  repository(owner: $owner, name: $name) {\n")
 		for _, p := range batch {
 			fmt.Fprintf(&q, "  pr%d: pullRequest(number: %d) {%s\n  }\n", p.pr.GetNumber(), p.pr.GetNumber(), pullFields)
 		}
 		q.WriteString("  }\n}\n")
-		body := map[string]any{"query": q.String(),
-			"variables": map[string]string{"owner": repo.GetOwner().GetLogin(), "name": repo.GetName()}}
 		what := fmt.Sprintf("read reviews, commits and files of %d pull requests of %s (GraphQL)", len(batch), full)
-		req, err := r.c.NewRequest("POST", graphqlURL(r.c), body)
-		if err != nil {
-			return githubapi.Explain(err, what)
+		var ans struct {
+			Repository map[string]*gqlPull `json:"repository"`
 		}
-		var ans gqlAnswer
-		if _, err := r.c.Do(ctx, req, &ans); err != nil {
-			return githubapi.Explain(err, what)
-		}
-		if len(ans.Errors) > 0 {
-			return fmt.Errorf("%s: %s (%s)", what, ans.Errors[0].Message, ans.Errors[0].Type)
+		if err := r.graphql(ctx, what, q.String(), map[string]any{"owner": repo.GetOwner().GetLogin(), "name": repo.GetName()}, &ans); err != nil {
+			return err
 		}
 		for _, p := range batch {
-			g := ans.Data.Repository["pr"+strconv.Itoa(p.pr.GetNumber())]
+			g := ans.Repository["pr"+strconv.Itoa(p.pr.GetNumber())]
 			if g == nil {
 				return fmt.Errorf("%s: no answer for #%d", what, p.pr.GetNumber())
 			}
