@@ -201,6 +201,14 @@ func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if limited {
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("X-RateLimit-Used", strconv.Itoa(a.opts.RateLimit))
+		if kind == "graphql" {
+			// GraphQL refuses with 200 and an error instead of a 403.
+			h.Set("X-RateLimit-Resource", "graphql")
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(mustJSON(map[string]any{"errors": []map[string]string{{"type": "RATE_LIMITED",
+				"message": "API rate limit exceeded for user ID 1."}}}))
+			return
+		}
 		writeAPIError(w, http.StatusForbidden, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.")
 		return
 	}
