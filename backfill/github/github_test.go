@@ -533,3 +533,31 @@ func TestDeploymentStatusesMatchTheWebhooks(t *testing.T) {
 		})
 	}
 }
+
+// TestHeavyQueriesAreHalved: GitHub stops a GraphQL query after ten seconds
+// and answers 502. A query of a hundred pull requests' reviews, commits
+// and files that keeps failing so is sent again as two of half the size;
+// the import is the same as without the fault.
+func TestHeavyQueriesAreHalved(t *testing.T) {
+	w := newWorld(t)
+	clean := &capture{}
+	_, cleanAPI, err := w.run(t, simulate.APIOptions{}, "tok", clean, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.state = filepath.Join(t.TempDir(), "state.json")
+	faulty := &capture{}
+	// The first query and the transport's six retries of it all fail.
+	fault := &simulate.APIFault{Match: "graphql", Status: 502, Times: 7}
+	_, api, err := w.run(t, simulate.APIOptions{Faults: []*simulate.APIFault{fault}}, "tok", faulty, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(faulty.ids(), clean.ids()) {
+		t.Errorf("%d deliveries with the fault, %d without", len(faulty.ds), len(clean.ds))
+	}
+	// The failed query's 7 attempts, then its two halves.
+	if got, want := api.CallsByKind()["graphql"], cleanAPI.CallsByKind()["graphql"]+7+1; got != want {
+		t.Errorf("%d GraphQL calls, want %d", got, want)
+	}
+}

@@ -3,7 +3,9 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -88,6 +90,11 @@ type gqlPull struct {
 // budget of points of its own (5,000 an hour for a personal token).
 const gqlRateLimit = "rateLimit { cost remaining resetAt }"
 
+// errQueryTooHeavy marks a query GitHub gave up on: a 502 or 504 after the
+// transport's retries, or an error saying it may have timed out (GitHub
+// stops a query after ten seconds). A smaller query may go through.
+var errQueryTooHeavy = errors.New("GitHub gave up on the query (it may have timed out)")
+
 // graphql posts a query and decodes its data into data. Errors of type
 // NOT_FOUND leave their part of the answer null, for the caller to notice;
 // any other error fails the query.
@@ -104,9 +111,17 @@ func (r *run) graphql(ctx context.Context, what, query string, vars map[string]a
 		} `json:"errors"`
 	}
 	if _, err := r.c.Do(ctx, req, &ans); err != nil {
+		var er *gh.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil &&
+			(er.Response.StatusCode == http.StatusBadGateway || er.Response.StatusCode == http.StatusGatewayTimeout) {
+			return fmt.Errorf("%w: %w", errQueryTooHeavy, githubapi.Explain(err, what))
+		}
 		return githubapi.Explain(err, what)
 	}
 	for _, e := range ans.Errors {
+		if strings.Contains(strings.ToLower(e.Message), "timeout") {
+			return fmt.Errorf("%w: %s: %s", errQueryTooHeavy, what, e.Message)
+		}
 		if e.Type != "NOT_FOUND" || len(ans.Data) == 0 || string(ans.Data) == "null" {
 			return fmt.Errorf("%s: %s (%s)", what, e.Message, e.Type)
 		}
@@ -145,7 +160,6 @@ func graphqlURL(c *gh.Client) string {
 // requests, a batch per GraphQL query; those with more than a query returns
 // are read through the REST lists.
 func (r *run) pullDetails(ctx context.Context, repo *gh.Repository, pulls []*pull) error {
-	full := repo.GetFullName()
 	var merged []*pull
 	for _, p := range pulls {
 		if p.pr.MergedAt != nil {
@@ -153,33 +167,51 @@ func (r *run) pullDetails(ctx context.Context, repo *gh.Repository, pulls []*pul
 		}
 	}
 	for i := 0; i < len(merged); i += pullBatch {
-		batch := merged[i:min(i+pullBatch, len(merged))]
-		var q strings.Builder
-		q.WriteString("query($owner: String!, $name: String!) {\n  " + gqlRateLimit + "\n  repository(owner: $owner, name: $name) {\n")
-		for _, p := range batch {
-			fmt.Fprintf(&q, "  pr%d: pullRequest(number: %d) {%s\n  }\n", p.pr.GetNumber(), p.pr.GetNumber(), pullFields)
-		}
-		q.WriteString("  }\n}\n")
-		what := fmt.Sprintf("read reviews, commits and files of %d pull requests of %s (GraphQL)", len(batch), full)
-		var ans struct {
-			Repository map[string]*gqlPull `json:"repository"`
-		}
-		if err := r.graphql(ctx, what, q.String(), map[string]any{"owner": repo.GetOwner().GetLogin(), "name": repo.GetName()}, &ans); err != nil {
+		if err := r.pullBatchDetails(ctx, repo, merged[i:min(i+pullBatch, len(merged))]); err != nil {
 			return err
 		}
-		for _, p := range batch {
-			g := ans.Repository["pr"+strconv.Itoa(p.pr.GetNumber())]
-			if g == nil {
-				return fmt.Errorf("%s: no answer for #%d", what, p.pr.GetNumber())
-			}
-			if g.Reviews.PageInfo.HasNextPage || g.Commits.PageInfo.HasNextPage || g.Files.PageInfo.HasNextPage {
-				if err := r.pullDetailsREST(ctx, repo, p); err != nil {
-					return err
-				}
-				continue
-			}
-			p.fromGraphQL(g)
+	}
+	return nil
+}
+
+// pullBatchDetails reads one batch in one query, or, if GitHub gives up on
+// it, in two of half the size, and so on.
+func (r *run) pullBatchDetails(ctx context.Context, repo *gh.Repository, batch []*pull) error {
+	full := repo.GetFullName()
+	var q strings.Builder
+	q.WriteString("query($owner: String!, $name: String!) {\n  " + gqlRateLimit + "\n  repository(owner: $owner, name: $name) {\n")
+	for _, p := range batch {
+		fmt.Fprintf(&q, "  pr%d: pullRequest(number: %d) {%s\n  }\n", p.pr.GetNumber(), p.pr.GetNumber(), pullFields)
+	}
+	q.WriteString("  }\n}\n")
+	what := fmt.Sprintf("read reviews, commits and files of %d pull requests of %s (GraphQL)", len(batch), full)
+	var ans struct {
+		Repository map[string]*gqlPull `json:"repository"`
+	}
+	err := r.graphql(ctx, what, q.String(), map[string]any{"owner": repo.GetOwner().GetLogin(), "name": repo.GetName()}, &ans)
+	if errors.Is(err, errQueryTooHeavy) && len(batch) > 1 {
+		r.log.Info("backfill github: GitHub gave up on a query; reading its pull requests in halves", "repository", full, "pull_requests", len(batch))
+		half := len(batch) / 2
+		if err := r.pullBatchDetails(ctx, repo, batch[:half]); err != nil {
+			return err
 		}
+		return r.pullBatchDetails(ctx, repo, batch[half:])
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range batch {
+		g := ans.Repository["pr"+strconv.Itoa(p.pr.GetNumber())]
+		if g == nil {
+			return fmt.Errorf("%s: no answer for #%d", what, p.pr.GetNumber())
+		}
+		if g.Reviews.PageInfo.HasNextPage || g.Commits.PageInfo.HasNextPage || g.Files.PageInfo.HasNextPage {
+			if err := r.pullDetailsREST(ctx, repo, p); err != nil {
+				return err
+			}
+			continue
+		}
+		p.fromGraphQL(g)
 	}
 	return nil
 }
