@@ -216,16 +216,8 @@ func (t *Transport) classify(resp *http.Response) (time.Duration, string, bool) 
 // a GraphQL refusal for the rate limit (no data, an error of type
 // RATE_LIMITED or saying the rate limit is exceeded)?
 func graphQLRateLimited(resp *http.Response) bool {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(strings.NewReader(string(b)))
-	var ans struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"errors"`
-	}
+	b, err := peek(resp)
+	var ans GraphQLAnswer
 	if err != nil || json.Unmarshal(b, &ans) != nil || (len(ans.Data) > 0 && string(ans.Data) != "null") {
 		return false
 	}
@@ -240,10 +232,26 @@ func graphQLRateLimited(resp *http.Response) bool {
 // mentionsSecondary peeks at a 403 body for GitHub's secondary-limit
 // message, leaving the body readable.
 func mentionsSecondary(resp *http.Response) bool {
+	b, err := peek(resp)
+	return err == nil && strings.Contains(strings.ToLower(string(b)), "secondary rate limit")
+}
+
+// GraphQLAnswer is the envelope of every GraphQL answer: the data asked
+// for, and errors (some of which leave only part of the data null).
+type GraphQLAnswer struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// peek reads the start of an answer's body and leaves the body readable.
+func peek(resp *http.Response) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(strings.NewReader(string(b)))
-	return err == nil && strings.Contains(strings.ToLower(string(b)), "secondary rate limit")
+	return b, err
 }
 
 func (t *Transport) noteRemaining(resp *http.Response) {

@@ -103,13 +103,7 @@ func (r *run) graphql(ctx context.Context, what, query string, vars map[string]a
 	if err != nil {
 		return githubapi.Explain(err, what)
 	}
-	var ans struct {
-		Data   json.RawMessage `json:"data"`
-		Errors []struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"errors"`
-	}
+	var ans githubapi.GraphQLAnswer
 	if _, err := r.c.Do(ctx, req, &ans); err != nil {
 		var er *gh.ErrorResponse
 		if errors.As(err, &er) && er.Response != nil &&
