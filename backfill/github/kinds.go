@@ -172,7 +172,9 @@ func (r *run) deploymentStatuses(ctx context.Context, full string, deps []*gh.De
 			return nil, nil, err
 		}
 		for k, n := range ans.Nodes {
-			if k >= len(batch) || n == nil || n.ID != ids[k] {
+			// Nodes answer in the order of the ids asked; an id may come back
+			// in the other of GitHub's two formats, so it is not compared.
+			if k >= len(batch) || n == nil {
 				continue
 			}
 			kept[batch[k]] = [2]string{n.ID, n.State}
