@@ -7,6 +7,7 @@ package githubapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -200,17 +201,57 @@ func (t *Transport) classify(resp *http.Response) (time.Duration, string, bool) 
 		}
 	case code >= 500 && code <= 599:
 		return 0, "HTTP " + strconv.Itoa(code), false
+	case code == http.StatusOK && h.Get("X-RateLimit-Remaining") == "0" && graphQLRateLimited(resp):
+		// GraphQL answers an exhausted budget of points with 200, an error
+		// and no data; the wait is the primary limit's.
+		if reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+			d := time.Unix(reset, 0).Add(time.Second).Sub(t.clock().Now())
+			return max(d, time.Second), "primary rate limit (GraphQL)", true
+		}
 	}
 	return 0, "", false
+}
+
+// graphQLRateLimited peeks at a 200 answer, leaving the body readable: is it
+// a GraphQL refusal for the rate limit (no data, an error of type
+// RATE_LIMITED or saying the rate limit is exceeded)?
+func graphQLRateLimited(resp *http.Response) bool {
+	b, err := peek(resp)
+	var ans GraphQLAnswer
+	if err != nil || json.Unmarshal(b, &ans) != nil || (len(ans.Data) > 0 && string(ans.Data) != "null") {
+		return false
+	}
+	for _, e := range ans.Errors {
+		if e.Type == "RATE_LIMITED" || strings.Contains(strings.ToLower(e.Message), "rate limit") {
+			return true
+		}
+	}
+	return false
 }
 
 // mentionsSecondary peeks at a 403 body for GitHub's secondary-limit
 // message, leaving the body readable.
 func mentionsSecondary(resp *http.Response) bool {
+	b, err := peek(resp)
+	return err == nil && strings.Contains(strings.ToLower(string(b)), "secondary rate limit")
+}
+
+// GraphQLAnswer is the envelope of every GraphQL answer: the data asked
+// for, and errors (some of which leave only part of the data null).
+type GraphQLAnswer struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// peek reads the start of an answer's body and leaves the body readable.
+func peek(resp *http.Response) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(strings.NewReader(string(b)))
-	return err == nil && strings.Contains(strings.ToLower(string(b)), "secondary rate limit")
+	return b, err
 }
 
 func (t *Transport) noteRemaining(resp *http.Response) {

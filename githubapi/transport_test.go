@@ -221,3 +221,48 @@ func TestMissingOAuthScopeIsNamed(t *testing.T) {
 		t.Fatalf("error %v, want the repo scope named", err)
 	}
 }
+
+// TestGraphQLLimitWaitsForTheReset: GraphQL answers a spent budget with 200,
+// an error of type RATE_LIMITED and X-RateLimit-Remaining 0; the query waits
+// for the reset and is sent again, as a REST call would be.
+func TestGraphQLLimitWaitsForTheReset(t *testing.T) {
+	f := newFixture(t, simulate.APIOptions{RateLimit: 2}, "tok", nil)
+	owner, name, _ := strings.Cut(f.repo, "/")
+	endpoint := *f.client.BaseURL // GitHub Enterprise's layout: /api/v3/ and /api/graphql
+	endpoint.Path = "/api/graphql"
+	for i := 0; i < 3; i++ {
+		req, err := f.client.NewRequest("POST", endpoint.String(), map[string]any{
+			"query":     "query($owner: String!, $name: String!) { rateLimit { cost remaining resetAt } repository(owner: $owner, name: $name) { pr1: pullRequest(number: 1) { files(first: 100) { nodes { path } } } } }",
+			"variables": map[string]string{"owner": owner, "name": name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans struct {
+			Data struct {
+				RateLimit struct {
+					Cost int `json:"cost"`
+				} `json:"rateLimit"`
+			} `json:"data"`
+			Errors []struct {
+				Type string `json:"type"`
+			} `json:"errors"`
+		}
+		if _, err := f.client.Do(context.Background(), req, &ans); err != nil {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+		// (The pull request does not exist: a NOT_FOUND error is fine.)
+		if len(ans.Errors) != 1 || ans.Errors[0].Type != "NOT_FOUND" || ans.Data.RateLimit.Cost != 1 {
+			t.Fatalf("query %d answered %+v", i+1, ans)
+		}
+	}
+	want := time.Hour + time.Second
+	if got := f.clock.Slept(); len(got) != 1 || got[0] != want {
+		t.Fatalf("slept %v, want [%v]", got, want)
+	}
+	if len(f.waits) != 1 || !strings.Contains(f.waits[0].Reason, "primary rate limit") {
+		t.Errorf("waits announced: %+v", f.waits)
+	}
+	if st := f.tr.Stats(); st.Calls != 4 || st.RateWaited != want {
+		t.Errorf("stats %+v, want 4 calls and %v waited", st, want)
+	}
+}

@@ -84,6 +84,9 @@ type GitHubAPI struct {
 	window    time.Time
 	remaining int
 	hooks     *hookState
+
+	nodesOnce sync.Once
+	nodes     map[string]deploymentRef // by deployment node id
 }
 
 // NewGitHubAPI serves h.
@@ -134,8 +137,10 @@ func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/api/v3")
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	kind := routeKind(r.Method, parts)
+	perm := permissionOf(kind)
 	if isGraphQL(r.URL.Path) && r.Method == http.MethodPost {
 		kind = "graphql"
+		perm = graphQLPermission(r)
 	}
 
 	a.mu.Lock()
@@ -184,7 +189,7 @@ func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if perm := permissionOf(kind); perm != "" && t.Permissions != nil && !slices.Contains(t.Permissions, perm) {
+	if perm != "" && t.Permissions != nil && !slices.Contains(t.Permissions, perm) {
 		h.Set("X-Accepted-GitHub-Permissions", perm+"=read")
 		writeAPIError(w, http.StatusForbidden, "Resource not accessible by personal access token")
 		return
@@ -196,6 +201,14 @@ func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if limited {
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("X-RateLimit-Used", strconv.Itoa(a.opts.RateLimit))
+		if kind == "graphql" {
+			// GraphQL refuses with 200 and an error instead of a 403.
+			h.Set("X-RateLimit-Resource", "graphql")
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(mustJSON(map[string]any{"errors": []map[string]string{{"type": "RATE_LIMITED",
+				"message": "API rate limit exceeded for user ID 1."}}}))
+			return
+		}
 		writeAPIError(w, http.StatusForbidden, "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.")
 		return
 	}
@@ -303,7 +316,7 @@ func permissionOf(kind string) string {
 	switch kind {
 	case "commits", "commit", "activity", "releases", "contents":
 		return "contents"
-	case "pulls", "pull_reviews", "pull_commits", "pull_files", "graphql":
+	case "pulls", "pull_reviews", "pull_commits", "pull_files":
 		return "pull_requests"
 	case "deployments", "deployment_statuses":
 		return "deployments"
@@ -454,7 +467,7 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 			}
 			var m map[string]any
 			_ = json.Unmarshal(mustJSON(d), &m)
-			m["node_id"] = fmt.Sprintf("DE_%d", d.ID)
+			m["node_id"] = nodeID("DE", rp.repo.ID, d.ID)
 			items = append(items, m)
 		}
 		return page(r, items)
@@ -466,10 +479,13 @@ func (a *GitHubAPI) route(r *http.Request, p []string, kind string) (int, []byte
 		}
 		var items []any
 		for i := len(d.statuses) - 1; i >= 0; i-- {
-			if ret := a.opts.StatusRetention; ret > 0 && parseTS(d.statuses[i].CreatedAt).Before(a.opts.Now().Add(-ret)) {
+			if !a.statusKept(d.statuses[i]) {
 				continue
 			}
-			items = append(items, d.statuses[i])
+			var m map[string]any
+			_ = json.Unmarshal(mustJSON(d.statuses[i]), &m)
+			m["node_id"] = nodeID("DES", rp.repo.ID, d.statuses[i].ID)
+			items = append(items, m)
 		}
 		return page(r, items)
 	case "releases":

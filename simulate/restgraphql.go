@@ -1,13 +1,17 @@
 package simulate
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var pullAlias = regexp.MustCompile(`(\w+)\s*:\s*pullRequest\(number:\s*(\d+)\)`)
@@ -31,7 +35,7 @@ func (a *GitHubAPI) serveGraphQL(r *http.Request) (int, []byte) {
 		Message string   `json:"message"`
 	}
 	if ids, ok := req.Variables["ids"].([]any); ok && strings.Contains(req.Query, "nodes(ids:") {
-		return http.StatusOK, a.deploymentNodes(ids)
+		return http.StatusOK, a.deploymentNodes(ids, req.Query)
 	}
 	owner, _ := req.Variables["owner"].(string)
 	name, _ := req.Variables["name"].(string)
@@ -71,43 +75,148 @@ func (a *GitHubAPI) serveGraphQL(r *http.Request) (int, []byte) {
 		for _, f := range rp.pullFiles(pr.pull) {
 			files = append(files, map[string]string{"path": f, "changeType": "MODIFIED"})
 		}
-		conn := func(nodes []any) map[string]any {
-			if nodes == nil {
-				nodes = []any{}
-			}
-			more := len(nodes) > first
-			return map[string]any{"pageInfo": map[string]bool{"hasNextPage": more}, "nodes": nodes[:min(len(nodes), first)]}
-		}
-		out[m[1]] = map[string]any{"reviews": conn(reviews), "commits": conn(commits), "files": conn(files)}
+		out[m[1]] = map[string]any{"reviews": connection(reviews, first), "commits": connection(commits, first), "files": connection(files, first)}
 	}
-	ans := map[string]any{"data": map[string]any{"repository": out}}
+	data := map[string]any{"repository": out}
+	a.rateLimit(data, req.Query, 3*len(out))
+	ans := map[string]any{"data": data}
 	if len(errs) > 0 {
 		ans["errors"] = errs
 	}
 	return http.StatusOK, mustJSON(ans)
 }
 
+// graphQLPermission is the permission a query needs: deployments for the
+// deployment nodes it reads, pull requests otherwise. The body is read and
+// put back for the handler.
+func graphQLPermission(r *http.Request) string {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if bytes.Contains(body, []byte("on Deployment")) {
+		return "deployments"
+	}
+	return "pull_requests"
+}
+
 func isGraphQL(path string) bool {
 	return strings.TrimSuffix(path, "/") == "/graphql" || strings.TrimSuffix(path, "/") == "/api/graphql"
 }
 
-// deploymentNodes answers nodes(ids: [...]) { ... on Deployment { id state } }
-// with the state each deployment's last status left it in.
-func (a *GitHubAPI) deploymentNodes(ids []any) []byte {
-	states := map[string]string{"success": "ACTIVE", "inactive": "INACTIVE", "failure": "FAILURE", "error": "ERROR",
-		"in_progress": "IN_PROGRESS", "queued": "QUEUED", "pending": "PENDING"}
-	nodes := make([]any, len(ids))
-	for i, v := range ids {
-		id, _ := v.(string)
-		n, err := strconv.ParseInt(strings.TrimPrefix(id, "DE_"), 10, 64)
-		if err != nil {
-			continue
-		}
-		for _, name := range a.h.order {
-			if d := a.h.repos[name].deployments[n]; d != nil && len(d.statuses) > 0 {
-				nodes[i] = map[string]string{"id": id, "state": states[d.statuses[len(d.statuses)-1].State]}
-			}
+// connection is a GraphQL connection of the first nodes, with GitHub's
+// pageInfo (the cursor is opaque; this API only ever serves first pages).
+func connection(nodes []any, first int) map[string]any {
+	if nodes == nil {
+		nodes = []any{}
+	}
+	n := min(len(nodes), first)
+	end := any(nil)
+	if n > 0 {
+		end = base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(n)))
+	}
+	return map[string]any{"pageInfo": map[string]any{"hasNextPage": len(nodes) > first, "endCursor": end}, "nodes": nodes[:n]}
+}
+
+// rateLimit adds GitHub's rateLimit object to a query's data when the query
+// asks for it. The cost is GitHub's: the connections the query may read,
+// divided by 100 and rounded, at least 1. Points come out of the same
+// hourly window as REST calls here (GitHub keeps a separate one).
+func (a *GitHubAPI) rateLimit(data map[string]any, query string, connections int) {
+	if !strings.Contains(query, "rateLimit") {
+		return
+	}
+	cost := max(int(math.Round(float64(connections)/100)), 1)
+	a.mu.Lock()
+	rem := max(a.remaining, 0)
+	reset := a.window.Add(time.Hour)
+	a.mu.Unlock()
+	data["rateLimit"] = map[string]any{"cost": cost, "remaining": rem, "resetAt": reset.UTC().Format(time.RFC3339)}
+}
+
+// nodeID is a GitHub global node id of the current format: the type's
+// prefix, "_", and unpadded URL-safe base64 of the MessagePack array
+// [0, repository id, id].
+func nodeID(prefix string, repoID, id int64) string {
+	b := []byte{0x93, 0}
+	for _, v := range []int64{repoID, id} {
+		switch {
+		case v < 0x80:
+			b = append(b, byte(v))
+		case v <= 0xffffffff:
+			b = append(b, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+		default:
+			b = append(b, 0xcf, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 		}
 	}
-	return mustJSON(map[string]any{"data": map[string]any{"nodes": nodes}})
+	return prefix + "_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// deploymentNode finds a deployment by its node id.
+func (a *GitHubAPI) deploymentNode(id string) (*restRepo, *restDeployment) {
+	a.nodesOnce.Do(func() {
+		a.nodes = map[string]deploymentRef{}
+		for _, name := range a.h.order {
+			rp := a.h.repos[name]
+			for _, d := range rp.deployments {
+				a.nodes[nodeID("DE", rp.repo.ID, d.dep.ID)] = deploymentRef{rp, d}
+			}
+		}
+	})
+	n := a.nodes[id]
+	return n.repo, n.dep
+}
+
+type deploymentRef struct {
+	repo *restRepo
+	dep  *restDeployment
+}
+
+// statusKept tells whether GitHub still lists a deployment status (it
+// deletes them after StatusRetention).
+func (a *GitHubAPI) statusKept(s ghDeploymentStatus) bool {
+	ret := a.opts.StatusRetention
+	return ret <= 0 || !parseTS(s.CreatedAt).Before(a.opts.Now().Add(-ret))
+}
+
+// deploymentNodes answers nodes(ids: [...]) { ... on Deployment { id state
+// statuses(first: 100) { pageInfo nodes } } }: each deployment's current
+// state (what its last status left it in, pending without one) and the
+// statuses GitHub still keeps, oldest first. Unknown ids are null, with a
+// NOT_FOUND error each, as GitHub answers.
+func (a *GitHubAPI) deploymentNodes(ids []any, query string) []byte {
+	states := map[string]string{"success": "ACTIVE", "inactive": "INACTIVE", "failure": "FAILURE", "error": "ERROR",
+		"in_progress": "IN_PROGRESS", "queued": "QUEUED", "pending": "PENDING"}
+	first := a.opts.GraphQLFirst
+	if first <= 0 {
+		first = 100
+	}
+	nodes := make([]any, len(ids))
+	var errs []map[string]any
+	for i, v := range ids {
+		id, _ := v.(string)
+		rp, d := a.deploymentNode(id)
+		if d == nil {
+			errs = append(errs, map[string]any{"type": "NOT_FOUND", "path": []any{"nodes", i},
+				"message": fmt.Sprintf("Could not resolve to a node with the global id of '%s'", id)})
+			continue
+		}
+		state := "PENDING"
+		var statuses []any
+		for _, s := range d.statuses {
+			state = states[s.State]
+			if !a.statusKept(s) {
+				continue
+			}
+			statuses = append(statuses, map[string]any{"id": nodeID("DES", rp.repo.ID, s.ID), "state": strings.ToUpper(s.State),
+				"description": s.Description, "environment": s.Environment, "logUrl": nil, "environmentUrl": nil,
+				"createdAt": s.CreatedAt, "updatedAt": s.UpdatedAt, "creator": map[string]string{"login": s.Creator.Login}})
+		}
+		nodes[i] = map[string]any{"id": id, "state": state, "statuses": connection(statuses, first)}
+	}
+	data := map[string]any{"nodes": nodes}
+	a.rateLimit(data, query, 1+len(ids))
+	ans := map[string]any{"data": data}
+	if len(errs) > 0 {
+		ans["errors"] = errs
+	}
+	return mustJSON(ans)
 }

@@ -110,9 +110,12 @@ type Summary struct {
 	Skipped      int // repository kinds an interrupted run had done
 	NotModified  int // repository kinds unchanged since the last run
 	Calls        int
-	Retries      int
-	RateWaited   time.Duration
-	Took         time.Duration
+	// GraphQLPoints is what the GraphQL queries cost, as GitHub counted it
+	// (GraphQL has its own hourly budget of points).
+	GraphQLPoints int
+	Retries       int
+	RateWaited    time.Duration
+	Took          time.Duration
 }
 
 // BatchPublisher is a publisher that can acknowledge many deliveries at

@@ -14,6 +14,7 @@ import (
 
 	"github.com/doraflow/doraflow/backfill"
 	ghbackfill "github.com/doraflow/doraflow/backfill/github"
+	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/githubapi"
 	"github.com/doraflow/doraflow/ingest"
 	ghingest "github.com/doraflow/doraflow/ingest/github"
@@ -132,20 +133,44 @@ func TestImportIsWebhookShapedAndStable(t *testing.T) {
 			t.Errorf("%d %s deliveries, summary says %d", events[e], e, sum.Kinds[e])
 		}
 	}
-	// Calls: per repository a handful of lists, and per merged pull request
-	// its reviews, commits and files; per-item reads only for direct commits,
-	// statuses and re-run attempts.
+	// Calls: per repository a handful of lists, and GraphQL queries of a
+	// hundred merged pull requests (reviews, commits, files) and of a
+	// hundred deployments (statuses); per-item reads only for direct
+	// commits and re-run attempts.
 	calls, _ := api.Calls()
 	if calls != sum.Calls {
 		t.Errorf("API counted %d calls, the import %d", calls, sum.Calls)
 	}
 	byKind := api.CallsByKind()
-	if n := byKind["pull_reviews"] + byKind["pull_commits"] + byKind["pull_files"]; n != 0 {
-		t.Errorf("%d REST reads of single pull requests' details, want none (GraphQL batches): %v", n, byKind)
+	if n := byKind["pull_reviews"] + byKind["pull_commits"] + byKind["pull_files"] + byKind["deployment_statuses"]; n != 0 {
+		t.Errorf("%d REST reads of single pull requests' details or deployments' statuses, want none (GraphQL batches): %v", n, byKind)
 	}
-	merged := sum.Kinds["pull_request"] // an upper bound on the merged ones
-	if byKind["graphql"] < 3 || byKind["graphql"] > 3+merged/25 {
-		t.Errorf("%d GraphQL queries for at most %d merged pull requests in 3 repositories", byKind["graphql"], merged)
+	// One query per started hundred merged pull requests and per started
+	// hundred deployments of each repository.
+	merged, deployments := map[string]int{}, map[string]int{}
+	for _, d := range first.ds {
+		b, _ := ghingest.Parse(d.Event, d.Payload, ghingest.Options{})
+		for _, pr := range b.PullRequests {
+			if pr.Merged {
+				merged[d.Key]++
+			}
+		}
+		if d.Event == "deployment" {
+			deployments[d.Key]++
+		}
+	}
+	queries := 0
+	for _, n := range merged {
+		queries += (n + 99) / 100
+	}
+	for _, n := range deployments {
+		queries += (n + 99) / 100
+	}
+	if byKind["graphql"] != queries || queries == 0 {
+		t.Errorf("%d GraphQL queries for merged pull requests %v and deployments %v, want %d", byKind["graphql"], merged, deployments, queries)
+	}
+	if p := sum.GraphQLPoints; p < queries || p > 4*queries {
+		t.Errorf("the GraphQL queries cost %d points, want 1 to 4 each (%d queries)", p, queries)
 	}
 	if byKind["repo"] != 0 || byKind["org_repos"] != 1 {
 		t.Errorf("repositories listed once, not read one by one: %v", byKind)
@@ -430,5 +455,109 @@ func TestPushesMatchTheWebhooks(t *testing.T) {
 	}
 	if older == 0 || api.CallsByKind()["commit"] == 0 {
 		t.Error("no commit dated before the start was pushed after it: the test proves less than it says")
+	}
+}
+
+// TestDeploymentStatusesMatchTheWebhooks: deployment statuses come from
+// GraphQL, a hundred deployments a query, and give exactly the facts the
+// deployment_status webhooks gave (the numeric status ids included, read
+// from GraphQL's node ids); deployments with more statuses than a query
+// returns have theirs read through REST, with the same result.
+func TestDeploymentStatusesMatchTheWebhooks(t *testing.T) {
+	w := newWorld(t)
+	statusFacts := func(ds []ingest.Delivery) map[facts.DeploymentStatus]int {
+		out := map[facts.DeploymentStatus]int{}
+		for _, d := range ds {
+			if d.Event != "deployment_status" {
+				continue
+			}
+			b, err := ghingest.Parse(d.Event, d.Payload, ghingest.Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", d.ID, err)
+			}
+			for _, s := range b.DeploymentStatuses {
+				s.CreatedAt = s.CreatedAt.UTC()
+				out[s]++
+			}
+		}
+		return out
+	}
+	var webhooks []ingest.Delivery
+	for _, d := range w.org.Deliveries() {
+		webhooks = append(webhooks, ingest.Delivery{ID: d.ID, Event: d.Event, Payload: d.Payload})
+	}
+	want := statusFacts(webhooks)
+	perDeployment := map[string]int{}
+	for s := range want {
+		perDeployment[s.Repo+"/"+s.DeploymentID]++
+	}
+	several := 0 // deployments with more than one status
+	for _, n := range perDeployment {
+		if n > 1 {
+			several++
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		first int
+	}{{"graphql", 0}, {"one status a query, the rest through REST", 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			w.state = filepath.Join(t.TempDir(), "state.json")
+			pub := &capture{}
+			_, api, err := w.run(t, simulate.APIOptions{GraphQLFirst: c.first}, "tok", pub, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := statusFacts(pub.ds)
+			if len(want) == 0 || !reflect.DeepEqual(got, want) {
+				t.Errorf("%d status facts imported, %d from webhooks", len(got), len(want))
+				for s, n := range want {
+					if got[s] != n {
+						t.Errorf("webhook status %+v imported %d times", s, got[s])
+					}
+				}
+				for s := range got {
+					if want[s] == 0 {
+						t.Errorf("imported status %+v no webhook gave", s)
+					}
+				}
+			}
+			byKind := api.CallsByKind()
+			rest := byKind["deployment_statuses"]
+			switch {
+			case c.first == 0 && rest != 0:
+				t.Errorf("%d deployments' statuses read through REST, want none: %v", rest, byKind)
+			case c.first == 1 && (rest == 0 || rest != several):
+				t.Errorf("%d deployments' statuses read through REST, want the %d with more than one", rest, several)
+			}
+		})
+	}
+}
+
+// TestHeavyQueriesAreHalved: GitHub stops a GraphQL query after ten seconds
+// and answers 502. A query of a hundred pull requests' reviews, commits
+// and files that keeps failing so is sent again as two of half the size;
+// the import is the same as without the fault.
+func TestHeavyQueriesAreHalved(t *testing.T) {
+	w := newWorld(t)
+	clean := &capture{}
+	_, cleanAPI, err := w.run(t, simulate.APIOptions{}, "tok", clean, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.state = filepath.Join(t.TempDir(), "state.json")
+	faulty := &capture{}
+	// The first query and the transport's six retries of it all fail.
+	fault := &simulate.APIFault{Match: "graphql", Status: 502, Times: 7}
+	_, api, err := w.run(t, simulate.APIOptions{Faults: []*simulate.APIFault{fault}}, "tok", faulty, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(faulty.ids(), clean.ids()) {
+		t.Errorf("%d deliveries with the fault, %d without", len(faulty.ds), len(clean.ds))
+	}
+	// The failed query's 7 attempts, then its two halves.
+	if got, want := api.CallsByKind()["graphql"], cleanAPI.CallsByKind()["graphql"]+7+1; got != want {
+		t.Errorf("%d GraphQL calls, want %d", got, want)
 	}
 }

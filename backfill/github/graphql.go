@@ -3,7 +3,9 @@ package github
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,19 +18,21 @@ import (
 
 // pullBatch is how many pull requests one GraphQL query reads the reviews,
 // commits and files of: three REST lists per pull request become one query
-// per batch.
-const pullBatch = 25
+// per batch. A hundred pull requests with three connections of a hundred
+// cost GitHub 3 points and at most 30,100 nodes (the limit is 500,000).
+const pullBatch = 100
 
 // The fields read per pull request. Each connection takes its first 100;
 // a pull request with more falls back to the REST lists.
 const pullFields = `
-    reviews(first: 100) { pageInfo { hasNextPage } nodes { databaseId state submittedAt body author { login } commit { oid } } }
-    commits(first: 100) { pageInfo { hasNextPage } nodes { commit { oid url tree { oid } message authoredDate committedDate
+    reviews(first: 100) { pageInfo { hasNextPage endCursor } nodes { databaseId state submittedAt body author { login } commit { oid } } }
+    commits(first: 100) { pageInfo { hasNextPage endCursor } nodes { commit { oid url tree { oid } message authoredDate committedDate
       author { name email user { login } } committer { name email } } } }
-    files(first: 100) { pageInfo { hasNextPage } nodes { path changeType } }`
+    files(first: 100) { pageInfo { hasNextPage endCursor } nodes { path changeType } }`
 
 type gqlPage struct {
-	HasNextPage bool `json:"hasNextPage"`
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
 }
 
 type gqlPull struct {
@@ -82,14 +86,55 @@ type gqlPull struct {
 	} `json:"files"`
 }
 
-type gqlAnswer struct {
-	Data struct {
-		Repository map[string]*gqlPull `json:"repository"`
-	} `json:"data"`
-	Errors []struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"errors"`
+// gqlRateLimit is what every query asks about its own cost; GraphQL has a
+// budget of points of its own (5,000 an hour for a personal token).
+const gqlRateLimit = "rateLimit { cost remaining resetAt }"
+
+// errQueryTooHeavy marks a query GitHub gave up on: a 502 or 504 after the
+// transport's retries, or an error saying it may have timed out (GitHub
+// stops a query after ten seconds). A smaller query may go through.
+var errQueryTooHeavy = errors.New("GitHub gave up on the query (it may have timed out)")
+
+// graphql posts a query and decodes its data into data. Errors of type
+// NOT_FOUND leave their part of the answer null, for the caller to notice;
+// any other error fails the query.
+func (r *run) graphql(ctx context.Context, what, query string, vars map[string]any, data any) error {
+	req, err := r.c.NewRequest("POST", graphqlURL(r.c), map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return githubapi.Explain(err, what)
+	}
+	var ans githubapi.GraphQLAnswer
+	if _, err := r.c.Do(ctx, req, &ans); err != nil {
+		var er *gh.ErrorResponse
+		if errors.As(err, &er) && er.Response != nil &&
+			(er.Response.StatusCode == http.StatusBadGateway || er.Response.StatusCode == http.StatusGatewayTimeout) {
+			return fmt.Errorf("%w: %w", errQueryTooHeavy, githubapi.Explain(err, what))
+		}
+		return githubapi.Explain(err, what)
+	}
+	for _, e := range ans.Errors {
+		if strings.Contains(strings.ToLower(e.Message), "timeout") {
+			return fmt.Errorf("%w: %s: %s", errQueryTooHeavy, what, e.Message)
+		}
+		if e.Type != "NOT_FOUND" || len(ans.Data) == 0 || string(ans.Data) == "null" {
+			return fmt.Errorf("%s: %s (%s)", what, e.Message, e.Type)
+		}
+	}
+	var cost struct {
+		RateLimit *struct {
+			Cost int `json:"cost"`
+		} `json:"rateLimit"`
+	}
+	if err := json.Unmarshal(ans.Data, &cost); err != nil {
+		return fmt.Errorf("%s: the answer's data is not what was asked: %w", what, err)
+	}
+	if cost.RateLimit != nil {
+		r.sum.GraphQLPoints += cost.RateLimit.Cost
+	}
+	if err := json.Unmarshal(ans.Data, data); err != nil {
+		return fmt.Errorf("%s: the answer's data is not what was asked: %w", what, err)
+	}
+	return nil
 }
 
 // graphqlURL is the GraphQL endpoint next to the client's REST base URL:
@@ -109,7 +154,6 @@ func graphqlURL(c *gh.Client) string {
 // requests, a batch per GraphQL query; those with more than a query returns
 // are read through the REST lists.
 func (r *run) pullDetails(ctx context.Context, repo *gh.Repository, pulls []*pull) error {
-	full := repo.GetFullName()
 	var merged []*pull
 	for _, p := range pulls {
 		if p.pr.MergedAt != nil {
@@ -117,40 +161,51 @@ func (r *run) pullDetails(ctx context.Context, repo *gh.Repository, pulls []*pul
 		}
 	}
 	for i := 0; i < len(merged); i += pullBatch {
-		batch := merged[i:min(i+pullBatch, len(merged))]
-		var q strings.Builder
-		q.WriteString("query($owner: String!, $name: String!) {\n  repository(owner: $owner, name: $name) {\n")
-		for _, p := range batch {
-			fmt.Fprintf(&q, "  pr%d: pullRequest(number: %d) {%s\n  }\n", p.pr.GetNumber(), p.pr.GetNumber(), pullFields)
+		if err := r.pullBatchDetails(ctx, repo, merged[i:min(i+pullBatch, len(merged))]); err != nil {
+			return err
 		}
-		q.WriteString("  }\n}\n")
-		body := map[string]any{"query": q.String(),
-			"variables": map[string]string{"owner": repo.GetOwner().GetLogin(), "name": repo.GetName()}}
-		what := fmt.Sprintf("read reviews, commits and files of %d pull requests of %s (GraphQL)", len(batch), full)
-		req, err := r.c.NewRequest("POST", graphqlURL(r.c), body)
-		if err != nil {
-			return githubapi.Explain(err, what)
+	}
+	return nil
+}
+
+// pullBatchDetails reads one batch in one query, or, if GitHub gives up on
+// it, in two of half the size, and so on.
+func (r *run) pullBatchDetails(ctx context.Context, repo *gh.Repository, batch []*pull) error {
+	full := repo.GetFullName()
+	var q strings.Builder
+	q.WriteString("query($owner: String!, $name: String!) {\n  " + gqlRateLimit + "\n  repository(owner: $owner, name: $name) {\n")
+	for _, p := range batch {
+		fmt.Fprintf(&q, "  pr%d: pullRequest(number: %d) {%s\n  }\n", p.pr.GetNumber(), p.pr.GetNumber(), pullFields)
+	}
+	q.WriteString("  }\n}\n")
+	what := fmt.Sprintf("read reviews, commits and files of %d pull requests of %s (GraphQL)", len(batch), full)
+	var ans struct {
+		Repository map[string]*gqlPull `json:"repository"`
+	}
+	err := r.graphql(ctx, what, q.String(), map[string]any{"owner": repo.GetOwner().GetLogin(), "name": repo.GetName()}, &ans)
+	if errors.Is(err, errQueryTooHeavy) && len(batch) > 1 {
+		r.log.Info("backfill github: GitHub gave up on a query; reading its pull requests in halves", "repository", full, "pull_requests", len(batch))
+		half := len(batch) / 2
+		if err := r.pullBatchDetails(ctx, repo, batch[:half]); err != nil {
+			return err
 		}
-		var ans gqlAnswer
-		if _, err := r.c.Do(ctx, req, &ans); err != nil {
-			return githubapi.Explain(err, what)
+		return r.pullBatchDetails(ctx, repo, batch[half:])
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range batch {
+		g := ans.Repository["pr"+strconv.Itoa(p.pr.GetNumber())]
+		if g == nil {
+			return fmt.Errorf("%s: no answer for #%d", what, p.pr.GetNumber())
 		}
-		if len(ans.Errors) > 0 {
-			return fmt.Errorf("%s: %s (%s)", what, ans.Errors[0].Message, ans.Errors[0].Type)
-		}
-		for _, p := range batch {
-			g := ans.Data.Repository["pr"+strconv.Itoa(p.pr.GetNumber())]
-			if g == nil {
-				return fmt.Errorf("%s: no answer for #%d", what, p.pr.GetNumber())
+		if g.Reviews.PageInfo.HasNextPage || g.Commits.PageInfo.HasNextPage || g.Files.PageInfo.HasNextPage {
+			if err := r.pullDetailsREST(ctx, repo, p); err != nil {
+				return err
 			}
-			if g.Reviews.PageInfo.HasNextPage || g.Commits.PageInfo.HasNextPage || g.Files.PageInfo.HasNextPage {
-				if err := r.pullDetailsREST(ctx, repo, p); err != nil {
-					return err
-				}
-				continue
-			}
-			p.fromGraphQL(g)
+			continue
 		}
+		p.fromGraphQL(g)
 	}
 	return nil
 }

@@ -1,12 +1,15 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -32,8 +35,11 @@ func (c *collector) add(event, id string, payload any) {
 }
 
 // deployments reads the deployments created since the start, newest first,
-// and each one's statuses (there is no list of statuses across
-// deployments).
+// then their statuses and current state through GraphQL, a hundred
+// deployments a query (REST lists statuses only per deployment).
+// Deployments whose statuses GraphQL cannot give with the numeric ids
+// webhooks carry, or that have more than a hundred, have them read through
+// their REST list.
 func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	var deps []*gh.Deployment
@@ -56,12 +62,16 @@ func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string)
 	if err != nil || same {
 		return nil, tag, same, err
 	}
-	statuses := make([][]*gh.DeploymentStatus, len(deps))
-	// Deployments without a final status among those listed: GitHub may
-	// have deleted it (it keeps statuses 90 days), or they are still going.
-	var bare []int
+	statuses, kept, err := r.deploymentStatuses(ctx, full, deps)
+	if err != nil {
+		return nil, "", false, err
+	}
 	for i, d := range deps {
+		if statuses[i] != nil {
+			continue
+		}
 		id := strconv.FormatInt(d.GetID(), 10)
+		statuses[i] = []*gh.DeploymentStatus{}
 		_, _, err := list(ctx, r.c, "list the statuses of deployment "+id+" of "+full,
 			repoPath(repo)+"/deployments/"+id+"/statuses?per_page=100", "", func(raw json.RawMessage) (bool, error) {
 				return true, appendJSON(raw, &statuses[i])
@@ -69,25 +79,23 @@ func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string)
 		if err != nil {
 			return nil, "", false, err
 		}
-		if !finished(statuses[i]) && d.GetNodeID() != "" {
-			bare = append(bare, i)
-		}
-	}
-	kept, err := r.currentStates(ctx, full, deps, bare)
-	if err != nil {
-		return nil, "", false, err
+		slices.Reverse(statuses[i]) // REST lists the newest first
 	}
 	c := &collector{r: r, repo: full}
 	for i := len(deps) - 1; i >= 0; i-- {
 		d := deps[i]
 		id := strconv.FormatInt(d.GetID(), 10)
 		c.add("deployment", id+"@"+unix(d.GetUpdatedAt()), &gh.DeploymentEvent{Deployment: d, Repo: repo})
-		for j := len(statuses[i]) - 1; j >= 0; j-- { // oldest first, as they happened
-			s := statuses[i][j]
+		for _, s := range statuses[i] { // oldest first, as they happened
 			c.add("deployment_status", fmt.Sprintf("%s/%d@%s", id, s.GetID(), unix(s.GetCreatedAt())),
 				&gh.DeploymentStatusEvent{Deployment: d, DeploymentStatus: s, Repo: repo})
 		}
-		for _, s := range kept[i] {
+		if finished(statuses[i]) {
+			continue
+		}
+		// No final status among those listed: GitHub may have deleted it
+		// (it keeps statuses 90 days), or the deployment is still going.
+		for _, s := range keptStatuses(d, kept[i]) {
 			if hasState(statuses[i], s.GetState()) {
 				continue
 			}
@@ -96,6 +104,115 @@ func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string)
 		}
 	}
 	return c.out, tag, false, c.err
+}
+
+// deploymentBatch is how many deployments one GraphQL query reads the
+// statuses of: 101 connections, which GitHub counts as one point.
+const deploymentBatch = 100
+
+const deploymentQuery = `query($ids: [ID!]!) {
+  ` + gqlRateLimit + `
+  nodes(ids: $ids) {
+    ... on Deployment {
+      id state
+      statuses(first: 100) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id state description environment logUrl environmentUrl createdAt updatedAt creator { login } }
+      }
+    }
+  }
+}`
+
+type gqlDeployment struct {
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Statuses struct {
+		PageInfo gqlPage `json:"pageInfo"`
+		Nodes    []struct {
+			ID             string    `json:"id"`
+			State          string    `json:"state"`
+			Description    string    `json:"description"`
+			Environment    string    `json:"environment"`
+			LogURL         string    `json:"logUrl"`
+			EnvironmentURL string    `json:"environmentUrl"`
+			CreatedAt      time.Time `json:"createdAt"`
+			UpdatedAt      time.Time `json:"updatedAt"`
+			Creator        *struct {
+				Login string `json:"login"`
+			} `json:"creator"`
+		} `json:"nodes"`
+	} `json:"statuses"`
+}
+
+// deploymentStatuses reads the statuses of deployments, oldest first, and
+// the state each deployment is in (the node id and the state, for
+// keptStatuses). A deployment whose statuses are nil has to be read through
+// REST: it was not found, one of its status ids does not decode, or it has
+// more statuses than one query returns.
+func (r *run) deploymentStatuses(ctx context.Context, full string, deps []*gh.Deployment) ([][]*gh.DeploymentStatus, [][2]string, error) {
+	statuses := make([][]*gh.DeploymentStatus, len(deps))
+	kept := make([][2]string, len(deps))
+	var todo []int
+	for i, d := range deps {
+		if d.GetNodeID() != "" {
+			todo = append(todo, i)
+		}
+	}
+	for lo := 0; lo < len(todo); lo += deploymentBatch {
+		batch := todo[lo:min(lo+deploymentBatch, len(todo))]
+		ids := make([]string, len(batch))
+		for k, i := range batch {
+			ids[k] = deps[i].GetNodeID()
+		}
+		var ans struct {
+			Nodes []*gqlDeployment `json:"nodes"`
+		}
+		what := fmt.Sprintf("read the statuses of %d deployments of %s (GraphQL)", len(ids), full)
+		if err := r.graphql(ctx, what, deploymentQuery, map[string]any{"ids": ids}, &ans); err != nil {
+			return nil, nil, err
+		}
+		for k, n := range ans.Nodes {
+			// Nodes answer in the order of the ids asked; an id may come back
+			// in the other of GitHub's two formats, so it is not compared.
+			if k >= len(batch) || n == nil {
+				continue
+			}
+			kept[batch[k]] = [2]string{n.ID, n.State}
+			if n.Statuses.PageInfo.HasNextPage {
+				continue
+			}
+			d := deps[batch[k]]
+			ss := make([]*gh.DeploymentStatus, 0, len(n.Statuses.Nodes))
+			for _, g := range n.Statuses.Nodes {
+				id, ok := githubapi.DatabaseID(g.ID)
+				if !ok {
+					ss = nil
+					break
+				}
+				url := fmt.Sprintf("%s/statuses/%d", d.GetURL(), id)
+				s := &gh.DeploymentStatus{ID: gh.Int64(id), NodeID: gh.String(g.ID), URL: &url,
+					State: gh.String(strings.ToLower(g.State)), Description: gh.String(g.Description),
+					Environment: str(g.Environment), LogURL: str(g.LogURL), TargetURL: gh.String(g.LogURL),
+					EnvironmentURL: str(g.EnvironmentURL), DeploymentURL: d.URL, RepositoryURL: d.RepositoryURL,
+					CreatedAt: &gh.Timestamp{Time: g.CreatedAt}, UpdatedAt: &gh.Timestamp{Time: g.UpdatedAt}}
+				if g.Creator != nil {
+					s.Creator = &gh.User{Login: gh.String(g.Creator.Login)}
+				}
+				ss = append(ss, s)
+			}
+			if ss == nil {
+				continue
+			}
+			slices.SortStableFunc(ss, func(a, b *gh.DeploymentStatus) int {
+				if c := a.GetCreatedAt().Compare(b.GetCreatedAt().Time); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.GetID(), b.GetID())
+			})
+			statuses[batch[k]] = ss
+		}
+	}
+	return statuses, kept, nil
 }
 
 func finished(ss []*gh.DeploymentStatus) bool {
@@ -125,64 +242,30 @@ type keptStatusEvent struct {
 	Repo             *gh.Repository `json:"repository"`
 }
 
-// currentStates reads, in GraphQL batches of 100, the state GitHub keeps on
-// deployments whose statuses it no longer lists, and turns it into the
-// statuses that state implies: active is a success at the last update;
-// inactive is a success whose time is lost (the deployment's creation
-// stands in for it) later made inactive; failure and error are what they
-// say at the last update.
-func (r *run) currentStates(ctx context.Context, full string, deps []*gh.Deployment, bare []int) (map[int][]keptStatus, error) {
-	out := map[int][]keptStatus{}
-	for lo := 0; lo < len(bare); lo += 100 {
-		batch := bare[lo:min(lo+100, len(bare))]
-		ids := make([]string, len(batch))
-		for k, i := range batch {
-			ids[k] = deps[i].GetNodeID()
-		}
-		what := fmt.Sprintf("read the state of %d deployments of %s (GraphQL)", len(ids), full)
-		req, err := r.c.NewRequest("POST", graphqlURL(r.c), map[string]any{
-			"query":     "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Deployment { id state } } }",
-			"variables": map[string]any{"ids": ids}})
-		if err != nil {
-			return nil, githubapi.Explain(err, what)
-		}
-		var ans struct {
-			Data struct {
-				Nodes []*struct {
-					ID    string `json:"id"`
-					State string `json:"state"`
-				} `json:"nodes"`
-			} `json:"data"`
-			Errors []struct {
-				Message string `json:"message"`
-			} `json:"errors"`
-		}
-		if _, err := r.c.Do(ctx, req, &ans); err != nil {
-			return nil, githubapi.Explain(err, what)
-		}
-		if len(ans.Errors) > 0 {
-			return nil, fmt.Errorf("%s: %s", what, ans.Errors[0].Message)
-		}
-		for k, n := range ans.Data.Nodes {
-			if k >= len(batch) || n == nil || n.State == "" {
-				continue
-			}
-			d := deps[batch[k]]
-			status := func(state string, at gh.Timestamp) keptStatus {
-				return keptStatus{ID: n.ID + ":" + state, DeploymentStatus: &gh.DeploymentStatus{State: gh.String(state),
-					Environment: d.Environment, CreatedAt: &at, UpdatedAt: &at}}
-			}
-			switch state := strings.ToLower(n.State); state {
-			case "active":
-				out[batch[k]] = []keptStatus{status("success", d.GetUpdatedAt())}
-			case "inactive":
-				out[batch[k]] = []keptStatus{status("success", d.GetCreatedAt()), status("inactive", d.GetUpdatedAt())}
-			default:
-				out[batch[k]] = []keptStatus{status(state, d.GetUpdatedAt())}
-			}
-		}
+// keptStatuses turns the state GitHub keeps on a deployment (node id and
+// state, from GraphQL) into the statuses that state implies: active is a
+// success at the last update; inactive is a success whose time is lost
+// (the deployment's creation stands in for it) later made inactive;
+// failure and error are what they say at the last update.
+func keptStatuses(d *gh.Deployment, kept [2]string) []keptStatus {
+	node, state := kept[0], strings.ToLower(kept[1])
+	if node == "" || state == "" {
+		return nil
 	}
-	return out, nil
+	status := func(state string, at gh.Timestamp) keptStatus {
+		return keptStatus{ID: node + ":" + state, DeploymentStatus: &gh.DeploymentStatus{State: gh.String(state),
+			Environment: d.Environment, CreatedAt: &at, UpdatedAt: &at}}
+	}
+	switch state {
+	case "active":
+		return []keptStatus{status("success", d.GetUpdatedAt())}
+	case "inactive":
+		return []keptStatus{status("success", d.GetCreatedAt()), status("inactive", d.GetUpdatedAt())}
+	case "failure", "error":
+		return []keptStatus{status(state, d.GetUpdatedAt())}
+	}
+	// Pending, queued, in progress, waiting: still going, nothing ended.
+	return nil
 }
 
 // releases reads the releases created since the start.

@@ -177,6 +177,7 @@ func printBackfillSummary(w io.Writer, s ghbackfill.Summary) {
 	fmt.Fprintf(w, "unchanged (304)   %d repository kinds\n", s.NotModified)
 	fmt.Fprintf(w, "resumed (skipped) %d repository kinds\n", s.Skipped)
 	fmt.Fprintf(w, "API calls         %d (%d retries)\n", s.Calls, s.Retries)
+	fmt.Fprintf(w, "GraphQL points    %d\n", s.GraphQLPoints)
 	fmt.Fprintf(w, "rate-limit waits  %s\n", s.RateWaited.Round(time.Second))
 	fmt.Fprintf(w, "took              %s\n", s.Took.Round(time.Millisecond))
 }
