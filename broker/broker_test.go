@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/broker/kafkatest"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // A delivery published through the embedded broker over TCP comes back with
@@ -31,7 +31,7 @@ func publishConsumeCommitResume(t *testing.T, cfg Config) {
 	recv := time.Date(2026, 3, 4, 5, 6, 7, 89, time.UTC)
 	const n = 10
 	for i := 0; i < n; i++ {
-		d := ingest.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("d-%d", i),
+		d := delivery.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("d-%d", i),
 			ReceivedAt: recv, Key: "acme/api", Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 		if err := pub.Publish(ctx, d); err != nil {
 			t.Fatal(err)
@@ -46,7 +46,7 @@ func publishConsumeCommitResume(t *testing.T, cfg Config) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := FromMessage(m)
+		d, err := m.Delivery, m.Err
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func publishConsumeCommitResume(t *testing.T, cfg Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := FromMessage(m)
+	d := m.Delivery
 	if d.ID != fmt.Sprintf("d-%d", n/2) {
 		t.Fatalf("after restart got %q, want d-%d", d.ID, n/2)
 	}
@@ -81,7 +81,7 @@ func TestPublishFailsWithoutBroker(t *testing.T) {
 	defer pub.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := pub.Publish(ctx, ingest.Delivery{Source: "github", ID: "x", Payload: []byte("{}")})
+	err := pub.Publish(ctx, delivery.Delivery{Source: "github", ID: "x", Payload: []byte("{}")})
 	if err == nil {
 		t.Fatal("publish to a closed port succeeded")
 	}
@@ -102,7 +102,7 @@ func BenchmarkPublish(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		d := ingest.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("bench-%d", i), ReceivedAt: time.Now(),
+		d := delivery.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("bench-%d", i), ReceivedAt: time.Now(),
 			Key: fmt.Sprintf("acme/svc-%d", i%100), Payload: payload}
 		if err := pub.Publish(ctx, d); err != nil {
 			b.Fatal(err)
