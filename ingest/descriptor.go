@@ -72,3 +72,36 @@ type Parser func(event string, payload []byte) (facts.Batch, error)
 func Bind[O any](parse func(event string, payload []byte, opts O) (facts.Batch, error), opts O) Parser {
 	return func(event string, payload []byte) (facts.Batch, error) { return parse(event, payload, opts) }
 }
+
+// DefaultParser is Descriptor.Parser for a source whose parser takes no
+// settings: parse with its zero options.
+func DefaultParser[O any](parse func(event string, payload []byte, opts O) (facts.Batch, error)) func(Settings) Parser {
+	var zero O
+	return func(Settings) Parser { return Bind(parse, zero) }
+}
+
+// TokenReceiver is Descriptor.Receiver for a source whose receiver takes
+// nothing but a TokenConfig.
+func TokenReceiver[H http.Handler](build func(TokenConfig) (H, error)) func(Settings, ReceiverOptions) (http.Handler, error) {
+	return func(s Settings, o ReceiverOptions) (http.Handler, error) {
+		return Handler(build(TokenConfig{Token: s.Secret, Insecure: s.Insecure, ReceiverOptions: o}))
+	}
+}
+
+// KeyReceiver is Descriptor.Receiver for a source whose receiver takes
+// nothing but a KeyConfig.
+func KeyReceiver[H http.Handler](build func(KeyConfig) (H, error)) func(Settings, ReceiverOptions) (http.Handler, error) {
+	return func(s Settings, o ReceiverOptions) (http.Handler, error) {
+		return Handler(build(KeyConfig{Secret: s.Secret, Insecure: s.Insecure, ReceiverOptions: o}))
+	}
+}
+
+// Handler turns a source constructor's result into Descriptor.Receiver's,
+// so that a failed constructor gives a nil handler, not a nil pointer in
+// one.
+func Handler[H http.Handler](h H, err error) (http.Handler, error) {
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}

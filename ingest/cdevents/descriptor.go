@@ -1,18 +1,10 @@
 package cdevents
 
-import (
-	"net/http"
-
-	"github.com/doraflow/doraflow/ingest"
-)
+import "github.com/doraflow/doraflow/ingest"
 
 // Descriptor is what the collector and the aggregator know of CDEvents.
 var Descriptor = ingest.Descriptor{
 	Name: Source, Path: Path, Secret: ingest.SecretHeaderToken,
-	Receiver: func(s ingest.Settings, o ingest.ReceiverOptions) (http.Handler, error) {
-		return NewReceiver(ReceiverConfig{Token: s.Secret, Insecure: s.Insecure, ReceiverOptions: o})
-	},
-	Parser: func(s ingest.Settings) ingest.Parser {
-		return ingest.Bind(Parse, Options{})
-	},
+	Receiver: ingest.TokenReceiver(NewReceiver),
+	Parser:   ingest.DefaultParser(Parse),
 }

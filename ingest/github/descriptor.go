@@ -1,17 +1,11 @@
 package github
 
-import (
-	"net/http"
-
-	"github.com/doraflow/doraflow/ingest"
-)
+import "github.com/doraflow/doraflow/ingest"
 
 // Descriptor is what the collector and the aggregator know of GitHub.
 var Descriptor = ingest.Descriptor{
 	Name: Source, Path: Path, Secret: ingest.SecretSigningKey,
-	Receiver: func(s ingest.Settings, o ingest.ReceiverOptions) (http.Handler, error) {
-		return NewReceiver(ReceiverConfig{Secret: s.Secret, Insecure: s.Insecure, ReceiverOptions: o})
-	},
+	Receiver: ingest.KeyReceiver(NewReceiver),
 	Parser: func(s ingest.Settings) ingest.Parser {
 		return ingest.Bind(Parse, Options{IncidentLabels: s.IncidentLabels})
 	},

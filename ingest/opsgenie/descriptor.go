@@ -10,9 +10,7 @@ import (
 var Descriptor = ingest.Descriptor{
 	Name: Source, Path: Path, Secret: ingest.SecretHeaderToken,
 	Receiver: func(s ingest.Settings, o ingest.ReceiverOptions) (http.Handler, error) {
-		return NewReceiver(ReceiverConfig{Token: s.Secret, Header: s.Header, Insecure: s.Insecure, ReceiverOptions: o})
+		return ingest.Handler(NewReceiver(ReceiverConfig{Token: s.Secret, Header: s.Header, Insecure: s.Insecure, ReceiverOptions: o}))
 	},
-	Parser: func(s ingest.Settings) ingest.Parser {
-		return ingest.Bind(Parse, Options{})
-	},
+	Parser: ingest.DefaultParser(Parse),
 }
