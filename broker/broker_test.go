@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/doraflow/doraflow/broker/kafkatest"
 	"github.com/doraflow/doraflow/delivery"
 )
@@ -107,5 +109,56 @@ func BenchmarkPublish(b *testing.B) {
 		if err := pub.Publish(ctx, d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A record that is not a delivery (no headers: written by something else)
+// comes out of the consumer with its position and the reason, and
+// committing it moves the group past it to the next delivery.
+func TestUndecodableRecordIsHandedOutWithItsPosition(t *testing.T) {
+	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	cfg := Config{Brokers: emb.Addrs(), Topic: "undecodable", Partitions: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := EnsureTopic(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	pub := NewPublisher(cfg)
+	defer pub.Close()
+	if err := pub.w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	good := delivery.Delivery{Source: "github", Event: "push", ID: "after", ReceivedAt: time.Now(), Key: "k", Payload: []byte("{}")}
+	if err := pub.Publish(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	group := kafkatest.Name("undecodable")
+	c := NewConsumer(cfg, group)
+	bad, err := c.Fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad.Err == nil || bad.Offset != 0 || bad.Partition != 0 {
+		t.Fatalf("first record: %+v, want offset 0 with a decode error", bad)
+	}
+	if bad.HighWaterMark != 2 {
+		t.Errorf("high-water mark %d, want 2 (two records in the partition)", bad.HighWaterMark)
+	}
+	if err := c.Commit(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c2 := NewConsumer(cfg, group)
+	defer c2.Close()
+	next, err := c2.Fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Err != nil || next.ID != "after" || next.Offset != 1 {
+		t.Fatalf("after the commit: %+v, want the delivery at offset 1", next)
 	}
 }
