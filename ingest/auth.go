@@ -144,6 +144,17 @@ func NewTokenAuth(source string, c TokenConfig, missing error, check TokenCheck)
 	return TokenAuth{token: c.Token, open: open, check: check}, err
 }
 
+// NewTokenReceiver returns the receiver of a source authenticated by a
+// token (see NewTokenAuth); build makes the source around its
+// authentication.
+func NewTokenReceiver(source string, c TokenConfig, missing error, check TokenCheck, build func(TokenAuth) Source) (*Receiver, error) {
+	auth, err := NewTokenAuth(source, c, missing, check)
+	if err != nil {
+		return nil, err
+	}
+	return NewReceiver(build(auth), c.ReceiverOptions)
+}
+
 // NewBearerAuth is NewTokenAuth for "Authorization: Bearer <token>".
 func NewBearerAuth(source string, c TokenConfig, missing error) (TokenAuth, error) {
 	return NewTokenAuth(source, c, missing, CheckBearer)
@@ -174,6 +185,30 @@ func NewSignatureAuth(source string, haveKey, insecure bool, missing error, log 
 	verify func(h http.Header, body []byte) error, check func(h http.Header) error) (SignatureAuth, error) {
 	open, err := CheckSecret(source, haveKey, insecure, missing, log)
 	return SignatureAuth{open: open, verify: verify, check: check}, err
+}
+
+// KeySignature is how a source checks a signature under one key: verify
+// against the body; check, when not nil, refuses a missing or malformed
+// signature from the headers alone.
+type KeySignature struct {
+	Verify func(key []byte, h http.Header, body []byte) error
+	Check  func(key []byte, h http.Header) error
+}
+
+// NewKeyReceiver returns the receiver of a source whose senders sign the
+// body with c.Secret; build makes the source around its authentication.
+func NewKeyReceiver(source string, c KeyConfig, missing error, sig KeySignature, build func(SignatureAuth) Source) (*Receiver, error) {
+	key := []byte(c.Secret)
+	var check func(http.Header) error
+	if sig.Check != nil {
+		check = func(h http.Header) error { return sig.Check(key, h) }
+	}
+	auth, err := NewSignatureAuth(source, c.Secret != "", c.Insecure, missing, c.Logger,
+		func(h http.Header, body []byte) error { return sig.Verify(key, h, body) }, check)
+	if err != nil {
+		return nil, err
+	}
+	return NewReceiver(build(auth), c.ReceiverOptions)
 }
 
 // AuthenticateHeader implements HeaderAuthenticator.

@@ -60,12 +60,10 @@ type ReceiverConfig struct {
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	auth, err := ingest.NewBearerAuth(Source, ingest.TokenConfig{Token: cfg.Token, Insecure: cfg.Insecure,
-		ReceiverOptions: cfg.ReceiverOptions}, ErrEmptyToken)
-	if err != nil {
-		return nil, err
-	}
-	return ingest.NewReceiver(&source{auth, Options{ServiceLabel: cfg.ServiceLabel}}, cfg.ReceiverOptions)
+	opts := Options{ServiceLabel: cfg.ServiceLabel}
+	return ingest.NewTokenReceiver(Source, ingest.TokenConfig{Token: cfg.Token, Insecure: cfg.Insecure,
+		ReceiverOptions: cfg.ReceiverOptions}, ErrEmptyToken, ingest.CheckBearer,
+		func(a ingest.TokenAuth) ingest.Source { return &source{a, opts} })
 }
 
 type source struct {

@@ -41,11 +41,8 @@ type ReceiverConfig = ingest.TokenConfig
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	auth, err := ingest.NewBearerAuth(Source, cfg, ErrEmptyToken)
-	if err != nil {
-		return nil, err
-	}
-	return ingest.NewReceiver(&source{auth}, cfg.ReceiverOptions)
+	return ingest.NewTokenReceiver(Source, cfg, ErrEmptyToken, ingest.CheckBearer,
+		func(a ingest.TokenAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {

@@ -48,13 +48,8 @@ type ReceiverConfig = ingest.KeyConfig
 // secret is an error unless cfg.Insecure is set, in which case a warning
 // is logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	secret := []byte(cfg.Secret)
-	auth, err := ingest.NewSignatureAuth(Source, cfg.Secret != "", cfg.Insecure, ErrEmptySecret, cfg.Logger,
-		func(h http.Header, body []byte) error { return VerifySignature(secret, h, body) }, nil)
-	if err != nil {
-		return nil, err
-	}
-	return ingest.NewReceiver(&source{auth}, cfg.ReceiverOptions)
+	return ingest.NewKeyReceiver(Source, cfg, ErrEmptySecret, ingest.KeySignature{Verify: VerifySignature},
+		func(a ingest.SignatureAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {

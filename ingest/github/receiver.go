@@ -35,14 +35,9 @@ type ReceiverConfig = ingest.KeyConfig
 // is logged. A missing or malformed signature is refused before the body
 // is read; the signature is then checked against the body.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	secret := []byte(cfg.Secret)
-	auth, err := ingest.NewSignatureAuth(Source, cfg.Secret != "", cfg.Insecure, ErrEmptySecret, cfg.Logger,
-		func(h http.Header, body []byte) error { return VerifySignature(secret, h, body) },
-		func(h http.Header) error { _, err := signatureHeader(secret, h); return err })
-	if err != nil {
-		return nil, err
-	}
-	return ingest.NewReceiver(&source{auth}, cfg.ReceiverOptions)
+	sig := ingest.KeySignature{Verify: VerifySignature,
+		Check: func(key []byte, h http.Header) error { _, err := signatureHeader(key, h); return err }}
+	return ingest.NewKeyReceiver(Source, cfg, ErrEmptySecret, sig, func(a ingest.SignatureAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {

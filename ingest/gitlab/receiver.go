@@ -49,11 +49,8 @@ type ReceiverConfig = ingest.TokenConfig
 // receiver falls back to a hash of the payload. The ordering key is the
 // project's path (see Key).
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	auth, err := ingest.NewTokenAuth(Source, cfg, ErrEmptyToken, ingest.HeaderToken(HeaderToken))
-	if err != nil {
-		return nil, err
-	}
-	return ingest.NewReceiver(&source{auth}, cfg.ReceiverOptions)
+	return ingest.NewTokenReceiver(Source, cfg, ErrEmptyToken, ingest.HeaderToken(HeaderToken),
+		func(a ingest.TokenAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {

@@ -51,11 +51,8 @@ type ReceiverConfig = ingest.TokenConfig
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	auth, err := ingest.NewTokenAuth(Source, cfg, ErrEmptyToken, CheckAuthorization)
-	if err != nil {
-		return nil, err
-	}
-	return ingest.NewReceiver(&source{auth}, cfg.ReceiverOptions)
+	return ingest.NewTokenReceiver(Source, cfg, ErrEmptyToken, CheckAuthorization,
+		func(a ingest.TokenAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {
