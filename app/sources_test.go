@@ -44,12 +44,20 @@ var acmeDescriptor = ingest.Descriptor{
 	},
 }
 
-// withAcme adds acme to the list for one test, as its one line would.
-func withAcme(t *testing.T) {
+// acmeConfig adds acme to the list for one test, as its one line would,
+// and loads a configuration that enables it alone, its secret in the
+// environment.
+func acmeConfig(t *testing.T, secret string) config.Config {
 	t.Helper()
 	saved := Sources
 	Sources = append(append([]ingest.Descriptor(nil), Sources...), acmeDescriptor)
 	t.Cleanup(func() { Sources = saved })
+	t.Setenv("DORA_ACME_WEBHOOK_SECRET", secret)
+	cfg, err := loadConfig(t, "sources:\n  github:\n    enabled: false\n  acme:\n    enabled: true\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func loadConfig(t *testing.T, yaml string) (config.Config, error) {
@@ -66,12 +74,7 @@ func loadConfig(t *testing.T, yaml string) (config.Config, error) {
 // DORA_<NAME>_WEBHOOK_SECRET, is mounted and authenticated by the
 // collector, and parsed by the aggregator.
 func TestASourceAddedToTheListAlone(t *testing.T) {
-	withAcme(t)
-	t.Setenv("DORA_ACME_WEBHOOK_SECRET", "acme-t0ken")
-	cfg, err := loadConfig(t, "sources:\n  github:\n    enabled: false\n  acme:\n    enabled: true\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := acmeConfig(t, "acme-t0ken")
 	pub := &ingesttest.Publisher{}
 	h, err := CollectorHandler(cfg, pub, NewRegistry(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
 	if err != nil {
@@ -108,13 +111,8 @@ func TestASourceAddedToTheListAlone(t *testing.T) {
 // header token with a trailing newline is refused at start, naming the
 // variable.
 func TestAListedSourceGetsItsSecretKindRules(t *testing.T) {
-	withAcme(t)
-	t.Setenv("DORA_ACME_WEBHOOK_SECRET", "acme-t0ken\n")
-	cfg, err := loadConfig(t, "sources:\n  github:\n    enabled: false\n  acme:\n    enabled: true\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = CollectorHandler(cfg, &ingesttest.Publisher{}, NewRegistry(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	cfg := acmeConfig(t, "acme-t0ken\n")
+	_, err := CollectorHandler(cfg, &ingesttest.Publisher{}, NewRegistry(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
 	if err == nil || !strings.Contains(err.Error(), "DORA_ACME_WEBHOOK_SECRET") || strings.Contains(err.Error(), "t0ken") {
 		t.Errorf("err = %v, want the refusal naming DORA_ACME_WEBHOOK_SECRET without the token", err)
 	}

@@ -54,3 +54,18 @@ func ValidDeploymentID(v string) (string, bool) {
 	}
 	return v, true
 }
+
+// HasLabel reports whether one of labels is one of wanted, compared
+// case-insensitively and without the blanks around them: how an issue's
+// labels make it an incident.
+func HasLabel(labels, wanted []string) bool {
+	for _, l := range labels {
+		l = strings.TrimSpace(l)
+		for _, w := range wanted {
+			if strings.EqualFold(l, strings.TrimSpace(w)) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -372,18 +372,7 @@ func ParseIncident(body []byte) (*Incident, error) {
 	return in, nil
 }
 
-func isSHA(s string) bool {
-	if len(s) < 7 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+func isSHA(s string) bool { return len(s) >= 7 && len(s) <= 64 && ingest.IsHex(s) }
 
 func shorten(s string) string { return ingest.Truncate(s, 200) }
 

@@ -884,15 +884,7 @@ func hasIncidentLabel(labels, incident []string) bool {
 	if len(incident) == 0 {
 		incident = DefaultIncidentLabels
 	}
-	for _, l := range labels {
-		l = strings.TrimSpace(l)
-		for _, want := range incident {
-			if strings.EqualFold(l, strings.TrimSpace(want)) {
-				return true
-			}
-		}
-	}
-	return false
+	return ingest.HasLabel(labels, incident)
 }
 
 func firstNonEmpty(ss ...string) string {
