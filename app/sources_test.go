@@ -133,6 +133,10 @@ func TestAMisspeltSourceIsRefused(t *testing.T) {
 		!strings.Contains(err.Error(), "sources.githib") {
 		t.Errorf("collector: err = %v, want one naming sources.githib", err)
 	}
+	// A misspelt key under a source without a field is still an unknown key.
+	if _, err := loadConfig(t, "sources:\n  acme:\n    enabeld: true\n"); err == nil || !strings.Contains(err.Error(), "enabeld") {
+		t.Errorf("sources.acme.enabeld: err = %v, want one naming the key", err)
+	}
 }
 
 // Every listed source has a name and a path of its own.
