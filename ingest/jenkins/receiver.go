@@ -109,10 +109,4 @@ func (s *source) Identify(_ http.Header, body []byte) (ingest.Identity, error) {
 	}, nil
 }
 
-func shortErr(err error) string {
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
-}
+func shortErr(err error) string { return ingest.Truncate(err.Error(), 200) }
