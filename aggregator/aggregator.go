@@ -15,30 +15,30 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/derive"
 	"github.com/doraflow/doraflow/facts"
-	"github.com/doraflow/doraflow/ingest"
 )
 
 // Store is where the aggregator keeps the archive, the facts and the
 // derived records.
 type Store interface {
-	WriteRaw(ctx context.Context, ds []ingest.Delivery) error
+	WriteRaw(ctx context.Context, ds []delivery.Delivery) error
 	WriteFacts(ctx context.Context, b facts.Batch) error
 	HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error)
 	WriteDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error
 	IncidentRepos(ctx context.Context, keys []string) (map[string]string, error)
 }
 
-// Consumer is a Kafka consumer-group member with manual commits.
+// Consumer is a consumer-group member with manual commits: it hands out
+// deliveries with their log positions, and commits them once the batch is
+// stored.
 type Consumer interface {
-	Fetch(ctx context.Context) (kafka.Message, error)
-	Commit(ctx context.Context, msgs ...kafka.Message) error
+	Fetch(ctx context.Context) (delivery.Fetched, error)
+	Commit(ctx context.Context, fs ...delivery.Fetched) error
 	Lag() int64
 }
 
@@ -141,12 +141,12 @@ func (a *Aggregator) Run(ctx context.Context) error {
 
 // fetchBatch collects up to MaxBatch messages, waiting at most FlushInterval
 // after the first one.
-func (a *Aggregator) fetchBatch(ctx context.Context) ([]kafka.Message, error) {
+func (a *Aggregator) fetchBatch(ctx context.Context) ([]delivery.Fetched, error) {
 	first, err := a.cfg.Consumer.Fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	msgs := []kafka.Message{first}
+	msgs := []delivery.Fetched{first}
 	wait, cancel := context.WithTimeout(ctx, a.cfg.FlushInterval)
 	defer cancel()
 	for len(msgs) < a.cfg.MaxBatch {
@@ -162,7 +162,7 @@ func (a *Aggregator) fetchBatch(ctx context.Context) ([]kafka.Message, error) {
 	return msgs, nil
 }
 
-func (a *Aggregator) processWithRetry(ctx context.Context, msgs []kafka.Message) error {
+func (a *Aggregator) processWithRetry(ctx context.Context, msgs []delivery.Fetched) error {
 	backoff := 200 * time.Millisecond
 	for {
 		err := a.process(ctx, msgs)
@@ -181,18 +181,17 @@ func (a *Aggregator) processWithRetry(ctx context.Context, msgs []kafka.Message)
 	}
 }
 
-func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
+func (a *Aggregator) process(ctx context.Context, msgs []delivery.Fetched) error {
 	start := time.Now()
-	var deliveries []ingest.Delivery
+	var deliveries []delivery.Delivery
 	for _, m := range msgs {
-		d, err := broker.FromMessage(m)
-		if err != nil {
+		if m.Err != nil {
 			// Not ours to repair: count it and move past it.
 			a.m.undecodable.Inc()
-			a.cfg.Logger.Warn("skipping undecodable record", "err", err)
+			a.cfg.Logger.Warn("skipping undecodable record", "err", m.Err)
 			continue
 		}
-		deliveries = append(deliveries, d)
+		deliveries = append(deliveries, m.Delivery)
 	}
 	batch := a.normalize(deliveries)
 	if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
@@ -229,7 +228,7 @@ func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
 // partitionLag is, for each partition of msgs, how many records lay beyond
 // its last message when that was fetched: the partition's high-water mark
 // is the offset of its next record.
-func partitionLag(msgs []kafka.Message) map[int]int64 {
+func partitionLag(msgs []delivery.Fetched) map[int]int64 {
 	out := map[int]int64{}
 	for _, m := range msgs {
 		lag := m.HighWaterMark - m.Offset - 1
@@ -243,7 +242,7 @@ func partitionLag(msgs []kafka.Message) map[int]int64 {
 
 // normalize parses every delivery; a payload its parser rejects is archived
 // and counted, never retried forever.
-func (a *Aggregator) normalize(ds []ingest.Delivery) facts.Batch {
+func (a *Aggregator) normalize(ds []delivery.Delivery) facts.Batch {
 	var batch facts.Batch
 	for _, d := range ds {
 		parse, ok := a.cfg.Parsers[d.Source]

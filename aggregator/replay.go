@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/ingest/gitlab"
 )
@@ -17,10 +17,10 @@ import (
 type Archive interface {
 	// RawDeliveries streams one source's deliveries (every source's for
 	// "") in the order they were received.
-	RawDeliveries(ctx context.Context, source string, fn func(ingest.Delivery) error) error
+	RawDeliveries(ctx context.Context, source string, fn func(delivery.Delivery) error) error
 	// ScanRaw streams the deliveries of the given sources in the archive's
 	// own order, each once: the cheap way to read most of it.
-	ScanRaw(ctx context.Context, sources []string, fn func(ingest.Delivery) error) error
+	ScanRaw(ctx context.Context, sources []string, fn func(delivery.Delivery) error) error
 	// RawSources lists the sources the archive holds.
 	RawSources(ctx context.Context) ([]string, error)
 	Repos(ctx context.Context) ([]string, error)
@@ -63,7 +63,7 @@ func (a *Aggregator) Replay(ctx context.Context, archive Archive) (int, error) {
 }
 
 // writeChunk normalizes deliveries and writes their facts.
-func (a *Aggregator) writeChunk(ctx context.Context, chunk []ingest.Delivery) error {
+func (a *Aggregator) writeChunk(ctx context.Context, chunk []delivery.Delivery) error {
 	batch := a.normalize(chunk)
 	if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
 		return err
@@ -75,7 +75,7 @@ func (a *Aggregator) writeChunk(ctx context.Context, chunk []ingest.Delivery) er
 // parses and writes the chunks read so far.
 func (a *Aggregator) replayOrderFree(ctx context.Context, archive Archive) (int, error) {
 	g, gctx := errgroup.WithContext(ctx)
-	chunks := make(chan []ingest.Delivery, 2)
+	chunks := make(chan []delivery.Delivery, 2)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		g.Go(func() error {
 			for chunk := range chunks {
@@ -89,7 +89,7 @@ func (a *Aggregator) replayOrderFree(ctx context.Context, archive Archive) (int,
 	n := 0
 	g.Go(func() error {
 		defer close(chunks)
-		var chunk []ingest.Delivery
+		var chunk []delivery.Delivery
 		send := func() error {
 			select {
 			case chunks <- chunk:
@@ -99,7 +99,7 @@ func (a *Aggregator) replayOrderFree(ctx context.Context, archive Archive) (int,
 				return gctx.Err()
 			}
 		}
-		err := archive.ScanRaw(gctx, orderFreeSources, func(d ingest.Delivery) error {
+		err := archive.ScanRaw(gctx, orderFreeSources, func(d delivery.Delivery) error {
 			n++
 			chunk = append(chunk, d)
 			if len(chunk) >= a.cfg.MaxBatch {
@@ -118,9 +118,9 @@ func (a *Aggregator) replayOrderFree(ctx context.Context, archive Archive) (int,
 
 // replayInOrder replays one source in reception order, a chunk at a time.
 func (a *Aggregator) replayInOrder(ctx context.Context, archive Archive, source string) (int, error) {
-	var chunk []ingest.Delivery
+	var chunk []delivery.Delivery
 	n := 0
-	err := archive.RawDeliveries(ctx, source, func(d ingest.Delivery) error {
+	err := archive.RawDeliveries(ctx, source, func(d delivery.Delivery) error {
 		n++
 		chunk = append(chunk, d)
 		if len(chunk) >= a.cfg.MaxBatch {

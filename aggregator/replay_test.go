@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/simulate"
@@ -19,27 +18,22 @@ import (
 )
 
 // queue is a consumer over fixed records, committing nothing anywhere.
-type queue struct{ msgs []kafka.Message }
+type queue struct{ msgs []delivery.Fetched }
 
-func (q *queue) Fetch(ctx context.Context) (kafka.Message, error) {
+func (q *queue) Fetch(ctx context.Context) (delivery.Fetched, error) {
 	if len(q.msgs) == 0 {
 		<-ctx.Done()
-		return kafka.Message{}, ctx.Err()
+		return delivery.Fetched{}, ctx.Err()
 	}
 	m := q.msgs[0]
 	q.msgs = q.msgs[1:]
 	return m, nil
 }
-func (q *queue) Commit(context.Context, ...kafka.Message) error { return nil }
-func (q *queue) Lag() int64                                     { return int64(len(q.msgs)) }
+func (q *queue) Commit(context.Context, ...delivery.Fetched) error { return nil }
+func (q *queue) Lag() int64                                        { return int64(len(q.msgs)) }
 
-func record(d ingest.Delivery) kafka.Message {
-	return kafka.Message{Key: []byte(d.Key), Value: d.Payload, Headers: []kafka.Header{
-		{Key: ingest.HeaderSource, Value: []byte(d.Source)},
-		{Key: ingest.HeaderEvent, Value: []byte(d.Event)},
-		{Key: ingest.HeaderDeliveryID, Value: []byte(d.ID)},
-		{Key: ingest.HeaderReceivedAt, Value: []byte(d.ReceivedAt.Format(time.RFC3339Nano))},
-	}}
+func record(d ingest.Delivery) delivery.Fetched {
+	return delivery.Fetched{Delivery: d}
 }
 
 func newAggregator(t *testing.T, st *store.Store, c aggregator.Consumer) *aggregator.Aggregator {
@@ -68,7 +62,7 @@ func TestReplayDerivesWhatTheLivePipelineDerived(t *testing.T) {
 	sim := org.DeliveriesWith(simulate.DeliveryOptions{ShuffleWindow: 6 * time.Hour, DuplicateShare: 0.05, Seed: 3})
 	received := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	var ds []ingest.Delivery
-	var msgs []kafka.Message
+	var msgs []delivery.Fetched
 	for i, d := range sim {
 		in := ingest.Delivery{Source: github.Source, Event: d.Event, ID: d.ID, Key: github.Key(d.Payload),
 			ReceivedAt: received.Add(time.Duration(i) * 17 * time.Minute), Payload: d.Payload}

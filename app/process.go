@@ -22,6 +22,9 @@ func Setup(name string, args []string) (context.Context, context.CancelFunc, con
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", name)
 	cfg, err := config.Load(*path)
+	if err == nil {
+		err = CheckSources(cfg.Sources)
+	}
 	if err != nil {
 		return nil, nil, cfg, log, err
 	}

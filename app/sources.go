@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/config"
-	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/alertmanager"
 	"github.com/doraflow/doraflow/ingest/cdevents"
@@ -25,71 +25,79 @@ import (
 	"github.com/doraflow/doraflow/spool"
 )
 
-// headerTokenSources are the sources whose secret is presented as is in a
-// request header (a token), not used as an HMAC key.
-var headerTokenSources = map[string]bool{
-	gitlab.Source: true, opsgenie.Source: true, alertmanager.Source: true,
-	jenkins.Source: true, cdevents.Source: true, generic.Source: true,
+// Sources lists every webhook source: the collector mounts the enabled
+// ones, and the aggregator parses whatever the archive holds of any of
+// them. A new source is its own package under ingest/ and one line here
+// (docs/sources.md, "Adding a source").
+var Sources = []ingest.Descriptor{
+	github.Descriptor,
+	gitlab.Descriptor,
+	pagerduty.Descriptor,
+	opsgenie.Descriptor,
+	alertmanager.Descriptor,
+	circleci.Descriptor,
+	jenkins.Descriptor,
+	cdevents.Descriptor,
+	generic.Descriptor,
+}
+
+// settings reads a source's configuration the way its kind of secret asks:
+// exactly as the variable holds it, and as a rotation list only for a
+// source whose vendor documents one.
+func settings(d ingest.Descriptor, n config.Source) ingest.Settings {
+	s := ingest.Settings{Secret: n.Secret(), Insecure: n.Insecure, IncidentLabels: n.IncidentLabels, Header: n.Header,
+		ServiceLabel: n.ServiceLabel}
+	if d.Secret == ingest.SecretRotationList {
+		s.Secrets = n.RotationSecrets()
+	}
+	return s
+}
+
+// CheckSources refuses a configured source that is not in Sources: the
+// configuration takes settings for sources it has no field for, so a
+// misspelt name is caught here.
+func CheckSources(s config.Sources) error {
+	known := make([]string, len(Sources))
+	for i, d := range Sources {
+		known[i] = d.Name
+	}
+	for _, n := range s.Each() {
+		if !slices.Contains(known, n.Name) {
+			return fmt.Errorf("config: sources.%s: no such source; the sources are %s", n.Name, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 // receivers builds the handler of every enabled source, by mount path.
 func receivers(s config.Sources, o ingest.ReceiverOptions) (map[string]http.Handler, error) {
-	out := map[string]http.Handler{}
-	add := func(name, path string, h http.Handler, err error) error {
-		if err != nil {
-			return fmt.Errorf("source %s: %w", name, err)
-		}
-		out[path] = h
-		return nil
+	if err := CheckSources(s); err != nil {
+		return nil, err
 	}
-	var err error
+	configured := map[string]config.NamedSource{}
 	for _, n := range s.Each() {
-		if !n.Enabled || err != nil {
+		configured[n.Name] = n
+	}
+	out := map[string]http.Handler{}
+	for _, d := range Sources {
+		n, ok := configured[d.Name]
+		if !ok || !n.Enabled {
 			continue
 		}
-		secret, insecure := n.Secret(), n.Insecure
-		if headerTokenSources[n.Name] && secret != strings.TrimSpace(secret) {
-			err = fmt.Errorf("source %s: the token in %s begins or ends with a blank or a newline, which an HTTP header cannot carry, so no delivery could match it: remove them", n.Name, n.SecretEnv)
-			break
+		secret := n.Secret()
+		if d.Secret == ingest.SecretHeaderToken && secret != strings.TrimSpace(secret) {
+			return nil, fmt.Errorf("source %s: the token in %s begins or ends with a blank or a newline, which an HTTP header cannot carry, so no delivery could match it: remove them", n.Name, n.SecretEnv)
 		}
-		switch n.Name {
-		case github.Source:
-			h, e := github.NewReceiver(github.ReceiverConfig{Secret: secret, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, github.Path, h, e)
-		case gitlab.Source:
-			h, e := gitlab.NewReceiver(gitlab.ReceiverConfig{Token: secret, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, gitlab.Path, h, e)
-		case pagerduty.Source:
-			h, e := pagerduty.NewReceiver(pagerduty.ReceiverConfig{Secrets: n.RotationSecrets(), Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, pagerduty.Path, h, e)
-		case opsgenie.Source:
-			h, e := opsgenie.NewReceiver(opsgenie.ReceiverConfig{Token: secret, Header: n.Header, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, opsgenie.Path, h, e)
-		case alertmanager.Source:
-			h, e := alertmanager.NewReceiver(alertmanager.ReceiverConfig{Token: secret, ServiceLabel: n.ServiceLabel,
-				Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, alertmanager.Path, h, e)
-		case circleci.Source:
-			h, e := circleci.NewReceiver(circleci.ReceiverConfig{Secret: secret, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, circleci.Path, h, e)
-		case jenkins.Source:
-			h, e := jenkins.NewReceiver(jenkins.ReceiverConfig{Token: secret, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, jenkins.Path, h, e)
-		case cdevents.Source:
-			h, e := cdevents.NewReceiver(cdevents.ReceiverConfig{Token: secret, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, cdevents.Path, h, e)
-		case generic.Source:
-			h, e := generic.NewHandler(generic.ReceiverConfig{Token: secret, Insecure: insecure, ReceiverOptions: o})
-			err = add(n.Name, generic.Path+"/", h, e)
-		}
+		h, err := d.Receiver(settings(d, *n.Source), o)
 		if err != nil {
-			err = fmt.Errorf("%w (the secret is read from %s; insecure: true is for local development only)", err, n.SecretEnv)
+			return nil, fmt.Errorf("source %s: %w (the secret is read from %s; insecure: true is for local development only)", n.Name, err, n.SecretEnv)
 		}
+		out[d.Path] = h
 	}
-	if err == nil && len(out) == 0 {
-		err = fmt.Errorf("no source is enabled: enable at least one under sources in the configuration")
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no source is enabled: enable at least one under sources in the configuration")
 	}
-	return out, err
+	return out, nil
 }
 
 // CollectorHandler serves the webhook endpoint of every enabled source
@@ -125,20 +133,13 @@ func CollectorHandler(cfg config.Config, pub ingest.Publisher, reg *prometheus.R
 // Parsers returns the parser of every source, configured. The aggregator
 // parses whatever the archive holds, enabled on the collector or not.
 func Parsers(cfg config.Config) map[string]aggregator.Parser {
-	ghOpts := github.Options{IncidentLabels: cfg.Sources.GitHub.IncidentLabels}
-	glOpts := gitlab.Options{IncidentLabels: cfg.Sources.GitLab.IncidentLabels}
-	amOpts := alertmanager.Options{ServiceLabel: cfg.Sources.Alertmanager.ServiceLabel}
-	return map[string]aggregator.Parser{
-		github.Source: func(e string, p []byte) (facts.Batch, error) { return github.Parse(e, p, ghOpts) },
-		gitlab.Source: func(e string, p []byte) (facts.Batch, error) { return gitlab.Parse(e, p, glOpts) },
-		pagerduty.Source: func(e string, p []byte) (facts.Batch, error) {
-			return pagerduty.Parse(e, p, pagerduty.Options{})
-		},
-		opsgenie.Source:     func(e string, p []byte) (facts.Batch, error) { return opsgenie.Parse(e, p, opsgenie.Options{}) },
-		alertmanager.Source: func(e string, p []byte) (facts.Batch, error) { return alertmanager.Parse(e, p, amOpts) },
-		circleci.Source:     func(e string, p []byte) (facts.Batch, error) { return circleci.Parse(e, p, circleci.Options{}) },
-		jenkins.Source:      func(e string, p []byte) (facts.Batch, error) { return jenkins.Parse(e, p, jenkins.Options{}) },
-		cdevents.Source:     func(e string, p []byte) (facts.Batch, error) { return cdevents.Parse(e, p, cdevents.Options{}) },
-		generic.Source:      func(e string, p []byte) (facts.Batch, error) { return generic.Parse(e, p, generic.Options{}) },
+	configured := map[string]config.Source{}
+	for _, n := range cfg.Sources.Each() {
+		configured[n.Name] = *n.Source
 	}
+	out := make(map[string]aggregator.Parser, len(Sources))
+	for _, d := range Sources {
+		out[d.Name] = aggregator.Parser(d.Parser(settings(d, configured[d.Name])))
+	}
+	return out
 }

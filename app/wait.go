@@ -10,10 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/doraflow/doraflow/aggregator"
 	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/store"
 )
@@ -71,8 +70,8 @@ type waitingConsumer struct {
 	log *slog.Logger
 }
 
-func (c waitingConsumer) Fetch(ctx context.Context) (kafka.Message, error) {
-	var m kafka.Message
+func (c waitingConsumer) Fetch(ctx context.Context) (delivery.Fetched, error) {
+	var m delivery.Fetched
 	var final error
 	err := retry(ctx, c.log, "fetch from Kafka", func() error {
 		var err error

@@ -13,7 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // DefaultTopic receives every raw delivery.
@@ -105,35 +105,35 @@ func allLed(parts []kafka.Partition) bool {
 
 // toMessage encodes a delivery as a Kafka record: raw payload as the value,
 // identity in the headers, keyed so one repository stays in order.
-func toMessage(d ingest.Delivery) kafka.Message {
+func toMessage(d delivery.Delivery) kafka.Message {
 	return kafka.Message{
 		Key:   []byte(d.Key),
 		Value: d.Payload,
 		Headers: []kafka.Header{
-			{Key: ingest.HeaderSource, Value: []byte(d.Source)},
-			{Key: ingest.HeaderEvent, Value: []byte(d.Event)},
-			{Key: ingest.HeaderDeliveryID, Value: []byte(d.ID)},
-			{Key: ingest.HeaderReceivedAt, Value: []byte(d.ReceivedAt.UTC().Format(time.RFC3339Nano))},
+			{Key: delivery.HeaderSource, Value: []byte(d.Source)},
+			{Key: delivery.HeaderEvent, Value: []byte(d.Event)},
+			{Key: delivery.HeaderDeliveryID, Value: []byte(d.ID)},
+			{Key: delivery.HeaderReceivedAt, Value: []byte(d.ReceivedAt.UTC().Format(time.RFC3339Nano))},
 		},
 	}
 }
 
-// FromMessage decodes a record written by the publisher. A record without a
+// fromMessage decodes a record written by the publisher. A record without a
 // source or delivery id is an error: it cannot be deduplicated.
-func FromMessage(m kafka.Message) (ingest.Delivery, error) {
-	d := ingest.Delivery{Key: string(m.Key), Payload: m.Value}
+func fromMessage(m kafka.Message) (delivery.Delivery, error) {
+	d := delivery.Delivery{Key: string(m.Key), Payload: m.Value}
 	for _, h := range m.Headers {
 		switch h.Key {
-		case ingest.HeaderSource:
+		case delivery.HeaderSource:
 			d.Source = string(h.Value)
-		case ingest.HeaderEvent:
+		case delivery.HeaderEvent:
 			d.Event = string(h.Value)
-		case ingest.HeaderDeliveryID:
+		case delivery.HeaderDeliveryID:
 			d.ID = string(h.Value)
-		case ingest.HeaderReceivedAt:
+		case delivery.HeaderReceivedAt:
 			t, err := time.Parse(time.RFC3339Nano, string(h.Value))
 			if err != nil {
-				return d, fmt.Errorf("broker: record %d/%d: bad %s header: %w", m.Partition, m.Offset, ingest.HeaderReceivedAt, err)
+				return d, fmt.Errorf("broker: record %d/%d: bad %s header: %w", m.Partition, m.Offset, delivery.HeaderReceivedAt, err)
 			}
 			d.ReceivedAt = t.UTC()
 		}

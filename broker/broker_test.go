@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/doraflow/doraflow/broker/kafkatest"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // A delivery published through the embedded broker over TCP comes back with
@@ -31,7 +33,7 @@ func publishConsumeCommitResume(t *testing.T, cfg Config) {
 	recv := time.Date(2026, 3, 4, 5, 6, 7, 89, time.UTC)
 	const n = 10
 	for i := 0; i < n; i++ {
-		d := ingest.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("d-%d", i),
+		d := delivery.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("d-%d", i),
 			ReceivedAt: recv, Key: "acme/api", Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 		if err := pub.Publish(ctx, d); err != nil {
 			t.Fatal(err)
@@ -46,7 +48,7 @@ func publishConsumeCommitResume(t *testing.T, cfg Config) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := FromMessage(m)
+		d, err := m.Delivery, m.Err
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +72,7 @@ func publishConsumeCommitResume(t *testing.T, cfg Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := FromMessage(m)
+	d := m.Delivery
 	if d.ID != fmt.Sprintf("d-%d", n/2) {
 		t.Fatalf("after restart got %q, want d-%d", d.ID, n/2)
 	}
@@ -81,7 +83,7 @@ func TestPublishFailsWithoutBroker(t *testing.T) {
 	defer pub.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := pub.Publish(ctx, ingest.Delivery{Source: "github", ID: "x", Payload: []byte("{}")})
+	err := pub.Publish(ctx, delivery.Delivery{Source: "github", ID: "x", Payload: []byte("{}")})
 	if err == nil {
 		t.Fatal("publish to a closed port succeeded")
 	}
@@ -102,10 +104,61 @@ func BenchmarkPublish(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		d := ingest.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("bench-%d", i), ReceivedAt: time.Now(),
+		d := delivery.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("bench-%d", i), ReceivedAt: time.Now(),
 			Key: fmt.Sprintf("acme/svc-%d", i%100), Payload: payload}
 		if err := pub.Publish(ctx, d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A record that is not a delivery (no headers: written by something else)
+// comes out of the consumer with its position and the reason, and
+// committing it moves the group past it to the next delivery.
+func TestUndecodableRecordIsHandedOutWithItsPosition(t *testing.T) {
+	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	cfg := Config{Brokers: emb.Addrs(), Topic: "undecodable", Partitions: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := EnsureTopic(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	pub := NewPublisher(cfg)
+	defer pub.Close()
+	if err := pub.w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	good := delivery.Delivery{Source: "github", Event: "push", ID: "after", ReceivedAt: time.Now(), Key: "k", Payload: []byte("{}")}
+	if err := pub.Publish(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	group := kafkatest.Name("undecodable")
+	c := NewConsumer(cfg, group)
+	bad, err := c.Fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad.Err == nil || bad.Offset != 0 || bad.Partition != 0 {
+		t.Fatalf("first record: %+v, want offset 0 with a decode error", bad)
+	}
+	if bad.HighWaterMark != 2 {
+		t.Errorf("high-water mark %d, want 2 (two records in the partition)", bad.HighWaterMark)
+	}
+	if err := c.Commit(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c2 := NewConsumer(cfg, group)
+	defer c2.Close()
+	next, err := c2.Fetch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Err != nil || next.ID != "after" || next.Offset != 1 {
+		t.Fatalf("after the commit: %+v, want the delivery at offset 1", next)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // Consumer reads deliveries as a member of a consumer group. Offsets are
@@ -125,20 +127,34 @@ func topicReady(ctx context.Context, client *kafka.Client, topic string) error {
 	return errors.New("not in the metadata")
 }
 
-// Fetch blocks until a message is available or ctx ends.
-func (c *Consumer) Fetch(ctx context.Context) (kafka.Message, error) {
+// Fetch blocks until a record is available or ctx ends, and decodes it. A
+// record that does not decode is returned with its position and Err set,
+// so that it can be committed with the rest.
+func (c *Consumer) Fetch(ctx context.Context) (delivery.Fetched, error) {
 	r, err := c.reader(ctx)
 	if err != nil {
-		return kafka.Message{}, err
+		return delivery.Fetched{}, err
 	}
-	return r.FetchMessage(ctx)
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		return delivery.Fetched{}, err
+	}
+	d, derr := fromMessage(m)
+	return delivery.Fetched{Delivery: d, Err: derr,
+		Position: delivery.Position{Partition: m.Partition, Offset: m.Offset, HighWaterMark: m.HighWaterMark}}, nil
 }
 
-// Commit records that msgs are fully processed.
-func (c *Consumer) Commit(ctx context.Context, msgs ...kafka.Message) error {
+// Commit records that the fetched records are fully processed.
+func (c *Consumer) Commit(ctx context.Context, fs ...delivery.Fetched) error {
 	r := c.joined()
 	if r == nil {
 		return errors.New("broker: commit before anything was fetched")
+	}
+	// A commit names the topic, partition and offset: nothing else of the
+	// record is needed.
+	msgs := make([]kafka.Message, len(fs))
+	for i, f := range fs {
+		msgs[i] = kafka.Message{Topic: c.cfg.Topic, Partition: f.Partition, Offset: f.Offset}
 	}
 	return r.CommitMessages(ctx, msgs...)
 }

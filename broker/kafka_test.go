@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/broker/kafkatest"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // realTopic creates a topic of its own on Apache Kafka and removes it when
@@ -56,11 +56,11 @@ func bigDeliveryRoundTrip(t *testing.T, cfg Config) {
 	want := sha256.Sum256(payload)
 	pub := NewPublisher(cfg)
 	defer pub.Close()
-	big := ingest.Delivery{Source: "github", Event: "push", ID: "big", ReceivedAt: time.Now(), Key: "acme/monorepo", Payload: payload}
+	big := delivery.Delivery{Source: "github", Event: "push", ID: "big", ReceivedAt: time.Now(), Key: "acme/monorepo", Payload: payload}
 	if err := pub.Publish(ctx, big); err != nil {
 		t.Fatalf("publish %d bytes: %v", len(payload), err)
 	}
-	small := ingest.Delivery{Source: "github", Event: "push", ID: "after", ReceivedAt: time.Now(), Key: "acme/monorepo", Payload: []byte("{}")}
+	small := delivery.Delivery{Source: "github", Event: "push", ID: "after", ReceivedAt: time.Now(), Key: "acme/monorepo", Payload: []byte("{}")}
 	if err := pub.Publish(ctx, small); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func bigDeliveryRoundTrip(t *testing.T, cfg Config) {
 		if err != nil {
 			t.Fatalf("fetch record %d: %v", i, err)
 		}
-		d, err := FromMessage(m)
+		d, err := m.Delivery, m.Err
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,8 +98,8 @@ func TestConsumerJoinedBeforeTheTopicExists(t *testing.T) {
 	got := make(chan error, 1)
 	go func() {
 		m, err := c.Fetch(ctx)
-		if err == nil && string(m.Key) != "acme/late" {
-			err = errors.New("fetched record keyed " + string(m.Key))
+		if err == nil && m.Key != "acme/late" {
+			err = errors.New("fetched record keyed " + m.Key)
 		}
 		got <- err
 	}()
@@ -109,7 +109,7 @@ func TestConsumerJoinedBeforeTheTopicExists(t *testing.T) {
 	}
 	pub := NewPublisher(cfg)
 	defer pub.Close()
-	d := ingest.Delivery{Source: "github", Event: "push", ID: "late", ReceivedAt: time.Now(), Key: "acme/late", Payload: []byte("{}")}
+	d := delivery.Delivery{Source: "github", Event: "push", ID: "late", ReceivedAt: time.Now(), Key: "acme/late", Payload: []byte("{}")}
 	if err := pub.Publish(ctx, d); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // Publisher writes deliveries to Kafka and returns once every in-sync
@@ -49,7 +49,7 @@ func NewPublisher(cfg Config) *Publisher {
 }
 
 // Publish implements ingest.Publisher.
-func (p *Publisher) Publish(ctx context.Context, d ingest.Delivery) error {
+func (p *Publisher) Publish(ctx context.Context, d delivery.Delivery) error {
 	if err := p.w.WriteMessages(ctx, toMessage(d)); err != nil {
 		return fmt.Errorf("broker: publish %s/%s: %w", d.Source, d.ID, err)
 	}
@@ -57,7 +57,7 @@ func (p *Publisher) Publish(ctx context.Context, d ingest.Delivery) error {
 }
 
 // PublishAll writes several deliveries in one acknowledged request.
-func (p *Publisher) PublishAll(ctx context.Context, ds []ingest.Delivery) error {
+func (p *Publisher) PublishAll(ctx context.Context, ds []delivery.Delivery) error {
 	msgs := make([]kafka.Message, len(ds))
 	for i, d := range ds {
 		msgs[i] = toMessage(d)

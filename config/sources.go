@@ -1,5 +1,10 @@
 package config
 
+import (
+	"sort"
+	"strings"
+)
+
 // Sources configures each webhook source. A source is mounted on the
 // collector when it is enabled; an enabled source needs its secret (read
 // from the variable its secret_env names) unless it is marked insecure,
@@ -14,6 +19,11 @@ type Sources struct {
 	Jenkins      Source `yaml:"jenkins"`
 	CDEvents     Source `yaml:"cdevents"`
 	Generic      Source `yaml:"generic"`
+	// Others holds the sources that have no field above, by name: a new
+	// source needs no change here (docs/sources.md, "Adding a source").
+	// Their secret is read from DORA_<NAME>_WEBHOOK_SECRET unless
+	// secret_env names another variable.
+	Others map[string]*Source `yaml:",inline"`
 }
 
 // Source is one webhook source's settings. Not every field applies to
@@ -51,7 +61,7 @@ func (s Source) RotationSecrets() []string { return splitList(s.SecretValue) }
 // DORA_<SOURCE>_WEBHOOK_SECRET variable unless the file names another.
 func DefaultSources() Sources {
 	src := func(name string, enabled bool) Source {
-		return Source{Enabled: enabled, SecretEnv: "DORA_" + name + "_WEBHOOK_SECRET"}
+		return Source{Enabled: enabled, SecretEnv: defaultSecretEnv(name)}
 	}
 	s := Sources{
 		GitHub: src("GITHUB", true), GitLab: src("GITLAB", false), PagerDuty: src("PAGERDUTY", false),
@@ -63,13 +73,32 @@ func DefaultSources() Sources {
 	return s
 }
 
-// Each lists the sources by name, in a fixed order.
+// Each lists the sources by name, in a fixed order: those with a field
+// first, then the others by name.
 func (s *Sources) Each() []NamedSource {
-	return []NamedSource{
+	out := []NamedSource{
 		{"github", &s.GitHub}, {"gitlab", &s.GitLab}, {"pagerduty", &s.PagerDuty}, {"opsgenie", &s.Opsgenie},
 		{"alertmanager", &s.Alertmanager}, {"circleci", &s.CircleCI}, {"jenkins", &s.Jenkins},
 		{"cdevents", &s.CDEvents}, {"generic", &s.Generic},
 	}
+	names := make([]string, 0, len(s.Others))
+	for name := range s.Others {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if s.Others[name] == nil { // "name:" with nothing under it
+			s.Others[name] = &Source{}
+		}
+		out = append(out, NamedSource{name, s.Others[name]})
+	}
+	return out
+}
+
+// defaultSecretEnv is the variable a source's secret is read from unless
+// secret_env names another.
+func defaultSecretEnv(name string) string {
+	return "DORA_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(name)) + "_WEBHOOK_SECRET"
 }
 
 // NamedSource is a source and its name.
@@ -80,6 +109,9 @@ type NamedSource struct {
 
 func (s *Sources) readSecrets(getenv func(string) string) {
 	for _, n := range s.Each() {
+		if _, other := s.Others[n.Name]; other && n.SecretEnv == "" {
+			n.SecretEnv = defaultSecretEnv(n.Name)
+		}
 		if n.SecretEnv != "" {
 			n.SecretValue = getenv(n.SecretEnv)
 		}

@@ -122,7 +122,7 @@ func TestCollectorKilledWithEmbeddedBroker(t *testing.T) {
 			}
 			t.Fatal(err)
 		}
-		d, err := broker.FromMessage(m)
+		d, err := m.Delivery, m.Err
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -318,11 +318,8 @@ func CheckHeader(name, v string, max int) string {
 		return "missing " + name + " header"
 	case len(v) > max:
 		return name + " header is too long"
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= ' ' || c >= 0x7f {
-			return name + " header has characters outside printable ASCII"
-		}
+	case !VisibleASCII(v):
+		return name + " header has characters outside printable ASCII"
 	}
 	return ""
 }

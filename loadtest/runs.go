@@ -7,9 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/simulate"
@@ -106,7 +105,7 @@ type StampedConsumer struct {
 }
 
 // Fetch implements aggregator.Consumer.
-func (c *StampedConsumer) Fetch(ctx context.Context) (kafka.Message, error) {
+func (c *StampedConsumer) Fetch(ctx context.Context) (delivery.Fetched, error) {
 	m, err := c.Consumer.Fetch(ctx)
 	if err == nil {
 		c.first.CompareAndSwap(0, time.Now().UnixNano())

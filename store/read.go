@@ -10,8 +10,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/facts"
-	"github.com/doraflow/doraflow/ingest"
 )
 
 // History returns every fact of one repository, one row per entity (the
@@ -342,7 +342,7 @@ type rawKey struct {
 // and sorted first, then the payloads are fetched in chunks by primary key,
 // so neither side ever holds more than a day of keys and a chunk of
 // payloads, and no single query runs for long.
-func (s *Store) RawDeliveries(ctx context.Context, source string, fn func(ingest.Delivery) error) error {
+func (s *Store) RawDeliveries(ctx context.Context, source string, fn func(delivery.Delivery) error) error {
 	var days []uint32
 	err := s.each(ctx,
 		"SELECT intDiv(toUInt32(received_at), 86400) AS day FROM raw_deliveries WHERE (? = '' OR source = ?) GROUP BY day ORDER BY day",
@@ -402,8 +402,8 @@ func (s *Store) RawDeliveries(ctx context.Context, source string, fn func(ingest
 
 // scanDelivery reads a row of source, delivery_id, event, received_at, key,
 // payload.
-func scanDelivery(rows driver.Rows) (ingest.Delivery, error) {
-	var d ingest.Delivery
+func scanDelivery(rows driver.Rows) (delivery.Delivery, error) {
+	var d delivery.Delivery
 	var payload string
 	if err := rows.Scan(&d.Source, &d.ID, &d.Event, &d.ReceivedAt, &d.Key, &payload); err != nil {
 		return d, err
@@ -414,7 +414,7 @@ func scanDelivery(rows driver.Rows) (ingest.Delivery, error) {
 }
 
 // rawByKey fetches the first reception of each key.
-func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.Delivery, error) {
+func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]delivery.Delivery, error) {
 	set := make([]clickhouse.GroupSet, 0, len(keys)+1)
 	for _, k := range keys {
 		set = append(set, clickhouse.GroupSet{Value: []any{k.source, k.id}})
@@ -423,7 +423,7 @@ func (s *Store) rawByKey(ctx context.Context, keys []rawKey) (map[rawKey]ingest.
 		// A one-element list would read as a bare tuple on the right of IN.
 		set = append(set, set[0])
 	}
-	out := make(map[rawKey]ingest.Delivery, len(keys))
+	out := make(map[rawKey]delivery.Delivery, len(keys))
 	err := s.each(ctx,
 		"SELECT source, delivery_id, event, received_at, key, payload FROM raw_deliveries"+
 			" WHERE (source, delivery_id) IN (?)"+
@@ -502,11 +502,11 @@ type keyRange struct {
 // grows linearly with the archive. Of several receptions of one delivery it
 // returns any one (their payloads are the same). It stops at the first
 // error fn returns and returns that error.
-func (s *Store) ScanRaw(ctx context.Context, sources []string, fn func(ingest.Delivery) error) error {
+func (s *Store) ScanRaw(ctx context.Context, sources []string, fn func(delivery.Delivery) error) error {
 	return s.scanRaw(ctx, sources, scanRangeRows, fn)
 }
 
-func (s *Store) scanRaw(ctx context.Context, sources []string, rangeRows int, fn func(ingest.Delivery) error) error {
+func (s *Store) scanRaw(ctx context.Context, sources []string, rangeRows int, fn func(delivery.Delivery) error) error {
 	if len(sources) == 0 {
 		return nil
 	}

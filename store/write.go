@@ -8,8 +8,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/facts"
-	"github.com/doraflow/doraflow/ingest"
 )
 
 var epoch = time.Unix(0, 0).UTC()
@@ -96,7 +96,7 @@ const rawCols = "source, delivery_id, event, received_at, key, payload, archived
 // The batch is handed over a column at a time: the archive is the widest
 // insert of a batch, and whole columns skip the per-value conversions of
 // row-wise appends.
-func (s *Store) WriteRaw(ctx context.Context, ds []ingest.Delivery) error {
+func (s *Store) WriteRaw(ctx context.Context, ds []delivery.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Version is the webhook payload version this parser reads.
@@ -177,7 +178,7 @@ func (t *amTime) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return fmt.Errorf("time %q is not RFC 3339", truncate(s, 64))
+		return fmt.Errorf("time %q is not RFC 3339", ingest.Truncate(s, 64))
 	}
 	if v.Unix() <= 0 {
 		return nil
@@ -230,8 +231,8 @@ func parseAlert(a *alert, groupStatus string, opts Options) (facts.Incident, err
 			inc.UpdatedAt = floor
 		}
 	}
-	inc.CausedByDeployment = firstValid([]map[string]string{a.Annotations, a.Labels}, DeploymentRefKeys, validDeploymentID)
-	inc.CausedBySHA = firstValid([]map[string]string{a.Annotations, a.Labels}, CommitRefKeys, validSHA)
+	inc.CausedByDeployment = firstValid([]map[string]string{a.Annotations, a.Labels}, DeploymentRefKeys, ingest.ValidDeploymentID)
+	inc.CausedBySHA = firstValid([]map[string]string{a.Annotations, a.Labels}, CommitRefKeys, ingest.ValidSHA)
 	return inc, nil
 }
 
@@ -286,37 +287,4 @@ func firstValid(sources []map[string]string, keys []string, valid func(string) (
 		}
 	}
 	return ""
-}
-
-func validDeploymentID(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 128 {
-		return "", false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= ' ' || c >= 0x7f {
-			return "", false
-		}
-	}
-	return v, true
-}
-
-func validSHA(v string) (string, bool) {
-	v = strings.ToLower(strings.TrimSpace(v))
-	if len(v) < 7 || len(v) > 64 {
-		return "", false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return "", false
-		}
-	}
-	return v, true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -60,29 +60,18 @@ type ReceiverConfig struct {
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	s := &source{token: cfg.Token, opts: Options{ServiceLabel: cfg.ServiceLabel}, insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	opts := Options{ServiceLabel: cfg.ServiceLabel}
+	return ingest.NewTokenReceiver(Source, ingest.TokenConfig{Token: cfg.Token, Insecure: cfg.Insecure,
+		ReceiverOptions: cfg.ReceiverOptions}, ErrEmptyToken, ingest.CheckBearer,
+		func(a ingest.TokenAuth) ingest.Source { return &source{a, opts} })
 }
 
 type source struct {
-	token    string
-	opts     Options
-	insecure bool
+	ingest.TokenAuth // "Authorization: Bearer <token>"
+	opts             Options
 }
 
 func (s *source) Name() string { return Source }
-
-// Authenticate checks "Authorization: Bearer <token>" in constant time.
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	return ingest.CheckBearer(h, s.token)
-}
 
 // Identify accepts any JSON object as a notification. Alertmanager sends no
 // delivery id, so the id is left to the receiver: a hash of the payload. A

@@ -259,7 +259,7 @@ func (ce *cloudEvent) timestamp() (time.Time, error) {
 func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", truncate(s, 64))
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", ingest.Truncate(s, 64))
 	}
 	return t.UTC(), nil
 }
@@ -658,11 +658,4 @@ func parseIncident(ce *cloudEvent, predicate string) (facts.Batch, error) {
 		inc.ResolvedAt = ts
 	}
 	return facts.Batch{Incidents: []facts.Incident{inc}}, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

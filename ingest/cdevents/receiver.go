@@ -33,45 +33,26 @@ const (
 // Insecure.
 var ErrEmptyToken = errors.New("cdevents webhook token is empty")
 
-// ReceiverConfig configures the CDEvents receiver.
-type ReceiverConfig struct {
-	// Token is the bearer token senders present as
-	// "Authorization: Bearer <token>". Required unless Insecure is set.
-	Token string
-	// Insecure, with an empty Token, accepts deliveries without any
-	// credentials. For local development only.
-	Insecure bool
-	ingest.ReceiverOptions
-}
+// ReceiverConfig configures the CDEvents receiver: Token is the bearer
+// token senders present as "Authorization: Bearer <token>".
+type ReceiverConfig = ingest.TokenConfig
 
 // NewReceiver returns the handler for POST /webhooks/cdevents. An empty
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	s := &source{token: cfg.Token, insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	return ingest.NewTokenReceiver(Source, cfg, ErrEmptyToken, ingest.CheckBearer,
+		func(a ingest.TokenAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {
-	token    string
-	insecure bool
+	ingest.TokenAuth
 }
 
 func (s *source) Name() string { return Source }
 
 func (s *source) MediaTypes() []string {
 	return []string{MediaTypeJSON, MediaTypeCloudEventJSON, MediaTypeCDEventsJSON}
-}
-
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	return ingest.CheckBearer(h, s.token)
 }
 
 // Identify decodes the request into a CloudEvent with the CloudEvents SDK

@@ -87,7 +87,7 @@ func (t *ciTime) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("time %s is not a string", truncate(string(b), 64))
+		return fmt.Errorf("time %s is not a string", ingest.Truncate(string(b), 64))
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -96,7 +96,7 @@ func (t *ciTime) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return fmt.Errorf("time %q is not RFC 3339", truncate(s, 64))
+		return fmt.Errorf("time %q is not RFC 3339", ingest.Truncate(s, 64))
 	}
 	t.Time = v.UTC()
 	return nil
@@ -120,7 +120,7 @@ func (id *ciID) UnmarshalJSON(b []byte) error {
 		*id = ""
 		return nil
 	}
-	return fmt.Errorf("id %s is neither a string nor a number", truncate(string(b), 64))
+	return fmt.Errorf("id %s is neither a string nor a number", ingest.Truncate(string(b), 64))
 }
 
 type gitParams struct {
@@ -283,11 +283,4 @@ func conclusion(status string) string {
 	default:
 		return s
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

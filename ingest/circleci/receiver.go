@@ -40,42 +40,23 @@ const (
 // Insecure.
 var ErrEmptySecret = errors.New("circleci webhook secret is empty")
 
-// ReceiverConfig configures the CircleCI receiver.
-type ReceiverConfig struct {
-	// Secret is the webhook's "Secret token" in the CircleCI project
-	// settings. Required unless Insecure is set.
-	Secret string
-	// Insecure, with an empty Secret, accepts deliveries without checking
-	// any signature. For local development only.
-	Insecure bool
-	ingest.ReceiverOptions
-}
+// ReceiverConfig configures the CircleCI receiver: Secret is the
+// webhook's "Secret token" in the CircleCI project settings.
+type ReceiverConfig = ingest.KeyConfig
 
 // NewReceiver returns the handler for POST /webhooks/circleci. An empty
 // secret is an error unless cfg.Insecure is set, in which case a warning
 // is logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Secret != "", cfg.Insecure, ErrEmptySecret, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	s := &source{secret: []byte(cfg.Secret), insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	return ingest.NewKeyReceiver(Source, cfg, ErrEmptySecret, ingest.KeySignature{Verify: VerifySignature},
+		func(a ingest.SignatureAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {
-	secret   []byte
-	insecure bool
+	ingest.SignatureAuth
 }
 
 func (s *source) Name() string { return Source }
-
-func (s *source) Authenticate(h http.Header, body []byte) error {
-	if s.insecure {
-		return nil
-	}
-	return VerifySignature(s.secret, h, body)
-}
 
 // Identify reads the event type from the circleci-event-type header (the
 // body's "type" when the header is missing) and the delivery id from the
@@ -99,17 +80,8 @@ func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 	if id == "" {
 		return ingest.Identity{}, errors.New("body has no id")
 	}
-	if len(id) > maxIDLen || !printable(id) {
+	if len(id) > maxIDLen || !ingest.VisibleASCII(id) {
 		return ingest.Identity{}, errors.New("body id is too long or has characters outside printable ASCII")
 	}
 	return ingest.Identity{Event: event, ID: id, Key: Key(body)}, nil
-}
-
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -191,7 +191,7 @@ func (r *reader) enum(name string, allowed []string, def string) string {
 			return s
 		}
 	}
-	r.addf("%s must be one of %s (got %q)", name, strings.Join(allowed, ", "), truncate(s, 32))
+	r.addf("%s must be one of %s (got %q)", name, strings.Join(allowed, ", "), ingest.Truncate(s, 32))
 	return def
 }
 
@@ -203,7 +203,7 @@ func (r *reader) time(name string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		r.addf("%s %q is not an RFC 3339 time such as 2024-05-06T09:10:11Z", name, truncate(s, 64))
+		r.addf("%s %q is not an RFC 3339 time such as 2024-05-06T09:10:11Z", name, ingest.Truncate(s, 64))
 		return time.Time{}
 	}
 	return t.UTC()
@@ -215,7 +215,7 @@ func (r *reader) sha(name string) string {
 		return ""
 	}
 	if !isSHA(s) {
-		r.addf("%s %q is not a commit SHA (7 to 64 hexadecimal digits)", name, truncate(s, 64))
+		r.addf("%s %q is not a commit SHA (7 to 64 hexadecimal digits)", name, ingest.Truncate(s, 64))
 		return ""
 	}
 	return strings.ToLower(s)
@@ -267,7 +267,7 @@ func (r *reader) repository() string {
 	}
 	repo := ingest.RepoFromURL(s)
 	if repo == "" {
-		r.addf("repository %q is neither owner/name nor a Git URL", truncate(s, 64))
+		r.addf("repository %q is neither owner/name nor a Git URL", ingest.Truncate(s, 64))
 	}
 	return repo
 }
@@ -372,26 +372,8 @@ func ParseIncident(body []byte) (*Incident, error) {
 	return in, nil
 }
 
-func isSHA(s string) bool {
-	if len(s) < 7 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+func isSHA(s string) bool { return len(s) >= 7 && len(s) <= 64 && ingest.IsHex(s) }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-func shorten(s string) string { return truncate(s, 200) }
+func shorten(s string) string { return ingest.Truncate(s, 200) }
 
 var errUnknownKind = errors.New("generic: kind must be " + KindDeployment + " or " + KindIncident)

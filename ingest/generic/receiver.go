@@ -39,16 +39,9 @@ const (
 // ErrEmptyToken is returned for an empty token without Insecure.
 var ErrEmptyToken = errors.New("generic webhook token is empty")
 
-// ReceiverConfig configures the generic receivers.
-type ReceiverConfig struct {
-	// Token is the bearer token senders present as
-	// "Authorization: Bearer <token>". Required unless Insecure is set.
-	Token string
-	// Insecure, with an empty Token, accepts documents without any
-	// credentials. For local development only.
-	Insecure bool
-	ingest.ReceiverOptions
-}
+// ReceiverConfig configures the generic receivers: Token is the bearer
+// token senders present as "Authorization: Bearer <token>".
+type ReceiverConfig = ingest.TokenConfig
 
 // NewReceiver returns the handler for one kind of document: POST
 // DeploymentsPath for KindDeployment, POST IncidentsPath for KindIncident.
@@ -71,12 +64,13 @@ func newReceiver(cfg ReceiverConfig, kind string, warn bool) (*ingest.Receiver, 
 	if kind != KindDeployment && kind != KindIncident {
 		return nil, fmt.Errorf("%w, not %q", errUnknownKind, kind)
 	}
-	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, quiet(cfg.Logger, warn))
+	quietly := cfg
+	quietly.Logger = quiet(cfg.Logger, warn)
+	auth, err := ingest.NewBearerAuth(Source, quietly, ErrEmptyToken)
 	if err != nil {
 		return nil, err
 	}
-	s := &source{kind: kind, token: cfg.Token, insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	return ingest.NewReceiver(&source{auth, kind}, cfg.ReceiverOptions)
 }
 
 // NewHandler returns one handler for every generic route: the two document
@@ -102,19 +96,11 @@ func NewHandler(cfg ReceiverConfig) (http.Handler, error) {
 }
 
 type source struct {
-	kind     string
-	token    string
-	insecure bool
+	ingest.TokenAuth
+	kind string
 }
 
 func (s *source) Name() string { return Source }
-
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	return ingest.CheckBearer(h, s.token)
-}
 
 // Identify validates the document, so that a bad one is answered 400 with
 // a message naming each wrong field. The delivery id is

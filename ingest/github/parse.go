@@ -141,11 +141,11 @@ func (t *ghTime) UnmarshalJSON(b []byte) error {
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return t.setEpoch(f)
 		}
-		return fmt.Errorf("time %q is neither RFC 3339 nor epoch seconds", truncate(s, 64))
+		return fmt.Errorf("time %q is neither RFC 3339 nor epoch seconds", ingest.Truncate(s, 64))
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return fmt.Errorf("time %s is neither RFC 3339 nor epoch seconds", truncate(string(b), 64))
+		return fmt.Errorf("time %s is neither RFC 3339 nor epoch seconds", ingest.Truncate(string(b), 64))
 	}
 	return t.setEpoch(f)
 }
@@ -410,7 +410,7 @@ func parseReview(payload []byte) (facts.Batch, error) {
 	}
 	id, err := strconv.ParseInt(string(e.Review.ID), 10, 64)
 	if err != nil {
-		return facts.Batch{}, fmt.Errorf("review id %q is not an integer", truncate(string(e.Review.ID), 32))
+		return facts.Batch{}, fmt.Errorf("review id %q is not an integer", ingest.Truncate(string(e.Review.ID), 32))
 	}
 	return facts.Batch{Reviews: []facts.Review{{
 		Repo:        repo,
@@ -547,7 +547,7 @@ func deploymentCommits(raw json.RawMessage) []string {
 			}
 		}
 		sha = strings.ToLower(strings.TrimSpace(sha))
-		if len(sha) >= 7 && len(sha) <= 64 && isHex(sha) {
+		if len(sha) >= 7 && len(sha) <= 64 && ingest.IsHex(sha) {
 			out = append(out, sha)
 		}
 	}
@@ -733,20 +733,5 @@ func hasIncidentLabel(labels, incident []string) bool {
 	if len(incident) == 0 {
 		incident = DefaultIncidentLabels
 	}
-	for _, l := range labels {
-		l = strings.TrimSpace(l)
-		for _, want := range incident {
-			if strings.EqualFold(l, strings.TrimSpace(want)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
+	return ingest.HasLabel(labels, incident)
 }

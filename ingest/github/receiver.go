@@ -26,55 +26,28 @@ const (
 	maxEventLen      = 128
 )
 
-// ReceiverConfig configures the GitHub receiver.
-type ReceiverConfig struct {
-	// Secret is the webhook secret configured on GitHub. Required unless
-	// Insecure is set.
-	Secret string
-	// Insecure, with an empty Secret, accepts deliveries without verifying
-	// any signature. For local development only.
-	Insecure bool
-	ingest.ReceiverOptions
-}
+// ReceiverConfig configures the GitHub receiver: Secret is the webhook
+// secret configured on GitHub.
+type ReceiverConfig = ingest.KeyConfig
 
 // NewReceiver returns the handler for POST /webhooks/github. An empty
 // secret is an error unless cfg.Insecure is set, in which case a warning
-// is logged.
+// is logged. A missing or malformed signature is refused before the body
+// is read; the signature is then checked against the body.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Secret != "", cfg.Insecure, ErrEmptySecret, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	s := &source{secret: []byte(cfg.Secret), insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	sig := ingest.KeySignature{Verify: VerifySignature,
+		Check: func(key []byte, h http.Header) error { _, err := signatureHeader(key, h); return err }}
+	return ingest.NewKeyReceiver(Source, cfg, ErrEmptySecret, sig, func(a ingest.SignatureAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {
-	secret   []byte
-	insecure bool
+	ingest.SignatureAuth
 }
 
 func (s *source) Name() string { return Source }
 
 func (s *source) MediaTypes() []string {
 	return []string{"application/json", "application/x-www-form-urlencoded"}
-}
-
-// AuthenticateHeader refuses a missing or malformed signature before the
-// body is read; Authenticate checks it against the body.
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	_, err := signatureHeader(s.secret, h)
-	return err
-}
-
-func (s *source) Authenticate(h http.Header, body []byte) error {
-	if s.insecure {
-		return nil
-	}
-	return VerifySignature(s.secret, h, body)
 }
 
 type pong struct {

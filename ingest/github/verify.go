@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Header names GitHub sends with every webhook delivery.
@@ -55,7 +57,7 @@ func signatureHeader(secret []byte, header http.Header) (string, error) {
 		return "", ErrMissingSignature
 	}
 	hexMAC, ok := strings.CutPrefix(sig, sha256Prefix)
-	if !ok || len(hexMAC) != 64 || !isHex(hexMAC) {
+	if !ok || len(hexMAC) != 64 || !ingest.IsHex(hexMAC) {
 		return "", ErrMalformedSig
 	}
 	return sig, nil
@@ -66,14 +68,4 @@ func verifySHA256(secret []byte, sig string, body []byte) error {
 		return ErrBadSignature
 	}
 	return nil
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // timeLayouts are the forms GitLab writes times in. Hooks built from
@@ -53,7 +55,7 @@ func ParseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q is in none of the forms GitLab uses", truncate(s, 64))
+	return time.Time{}, fmt.Errorf("time %q is in none of the forms GitLab uses", ingest.Truncate(s, 64))
 }
 
 // glTime is a JSON time in any form ParseTime reads; null is the zero time.
@@ -67,7 +69,7 @@ func (t *glTime) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("time %s is not a string", truncate(string(b), 64))
+		return fmt.Errorf("time %s is not a string", ingest.Truncate(string(b), 64))
 	}
 	v, err := ParseTime(s)
 	if err != nil {
@@ -228,11 +230,4 @@ func dropPath(node any, path []string) bool {
 		return dropped
 	}
 	return false
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -745,21 +745,11 @@ func deploymentSHA(commitURL, short string) string {
 	short = strings.ToLower(strings.TrimSpace(short))
 	if u, err := url.Parse(strings.TrimSpace(commitURL)); err == nil {
 		seg := strings.ToLower(u.Path[strings.LastIndexByte(u.Path, '/')+1:])
-		if (len(seg) == 40 || len(seg) == 64) && isHex(seg) && strings.HasPrefix(seg, short) {
+		if (len(seg) == 40 || len(seg) == 64) && ingest.IsHex(seg) && strings.HasPrefix(seg, short) {
 			return seg
 		}
 	}
 	return short
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // ---- releases ------------------------------------------------------------------
@@ -894,15 +884,7 @@ func hasIncidentLabel(labels, incident []string) bool {
 	if len(incident) == 0 {
 		incident = DefaultIncidentLabels
 	}
-	for _, l := range labels {
-		l = strings.TrimSpace(l)
-		for _, want := range incident {
-			if strings.EqualFold(l, strings.TrimSpace(want)) {
-				return true
-			}
-		}
-	}
-	return false
+	return ingest.HasLabel(labels, incident)
 }
 
 func firstNonEmpty(ss ...string) string {

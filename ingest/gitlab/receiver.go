@@ -34,16 +34,9 @@ const (
 // configured and Insecure is not set.
 var ErrEmptyToken = errors.New("gitlab webhook secret token is empty")
 
-// ReceiverConfig configures the GitLab receiver.
-type ReceiverConfig struct {
-	// Token is the webhook's secret token as configured in GitLab, sent
-	// back in X-Gitlab-Token. Required unless Insecure is set.
-	Token string
-	// Insecure, with an empty Token, accepts deliveries without any token.
-	// For local development only.
-	Insecure bool
-	ingest.ReceiverOptions
-}
+// ReceiverConfig configures the GitLab receiver: Token is the webhook's
+// secret token as configured in GitLab, sent back in X-Gitlab-Token.
+type ReceiverConfig = ingest.TokenConfig
 
 // NewReceiver returns the handler for POST /webhooks/gitlab. An empty token
 // is an error unless cfg.Insecure is set, in which case a warning is logged
@@ -56,27 +49,15 @@ type ReceiverConfig struct {
 // receiver falls back to a hash of the payload. The ordering key is the
 // project's path (see Key).
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	s := &source{token: cfg.Token, insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	return ingest.NewTokenReceiver(Source, cfg, ErrEmptyToken, ingest.HeaderToken(HeaderToken),
+		func(a ingest.TokenAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {
-	token    string
-	insecure bool
+	ingest.TokenAuth
 }
 
 func (s *source) Name() string { return Source }
-
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	return ingest.CheckToken(h.Get(HeaderToken), s.token)
-}
 
 func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 	event := h.Get(HeaderEvent)

@@ -155,7 +155,7 @@ func (n *jNumber) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<62 || f != math.Trunc(f) {
-			return fmt.Errorf("%s is not an integer", truncate(s, 32))
+			return fmt.Errorf("%s is not an integer", ingest.Truncate(s, 32))
 		}
 		v = int64(f)
 	}
@@ -191,7 +191,7 @@ func (t *jTime) UnmarshalJSON(b []byte) error {
 	}
 	var ms jNumber
 	if err := ms.UnmarshalJSON(b); err != nil {
-		return fmt.Errorf("timestamp %s is neither epoch milliseconds nor RFC 3339", truncate(string(b), 64))
+		return fmt.Errorf("timestamp %s is neither epoch milliseconds nor RFC 3339", ingest.Truncate(string(b), 64))
 	}
 	if ms > 0 && ms < 1<<53 {
 		t.Time = time.UnixMilli(int64(ms)).UTC()
@@ -279,11 +279,4 @@ func conclusion(status string) string {
 	default:
 		return strings.ToLower(s)
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -40,46 +40,26 @@ const (
 // Insecure.
 var ErrEmptyToken = errors.New("jenkins webhook token is empty")
 
-// ReceiverConfig configures the Jenkins receiver.
-type ReceiverConfig struct {
-	// Token is the shared secret Jenkins presents, either as
-	// "Authorization: Bearer <token>" or, since the Notification plugin can
-	// only send credentials from the endpoint URL's user info, as HTTP
-	// Basic authentication whose password is the token
-	// (https://jenkins:<token>@collector/webhooks/jenkins). Required
-	// unless Insecure is set.
-	Token string
-	// Insecure, with an empty Token, accepts deliveries without any
-	// credentials. For local development only.
-	Insecure bool
-	ingest.ReceiverOptions
-}
+// ReceiverConfig configures the Jenkins receiver: Token is the shared
+// secret Jenkins presents, either as "Authorization: Bearer <token>" or,
+// since the Notification plugin can only send credentials from the
+// endpoint URL's user info, as HTTP Basic authentication whose password is
+// the token (https://jenkins:<token>@collector/webhooks/jenkins).
+type ReceiverConfig = ingest.TokenConfig
 
 // NewReceiver returns the handler for POST /webhooks/jenkins. An empty
 // token is an error unless cfg.Insecure is set, in which case a warning is
 // logged once.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
-	s := &source{token: cfg.Token, insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	return ingest.NewTokenReceiver(Source, cfg, ErrEmptyToken, CheckAuthorization,
+		func(a ingest.TokenAuth) ingest.Source { return &source{a} })
 }
 
 type source struct {
-	token    string
-	insecure bool
+	ingest.TokenAuth
 }
 
 func (s *source) Name() string { return Source }
-
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	return CheckAuthorization(h, s.token)
-}
 
 // CheckAuthorization accepts "Authorization: Bearer <token>" and
 // "Authorization: Basic <base64(user:token)>" (any user name), comparing
@@ -129,10 +109,4 @@ func (s *source) Identify(_ http.Header, body []byte) (ingest.Identity, error) {
 	}, nil
 }
 
-func shortErr(err error) string {
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
-}
+func shortErr(err error) string { return ingest.Truncate(err.Error(), 200) }

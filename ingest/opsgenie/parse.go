@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Alert actions that become facts.
@@ -189,7 +190,7 @@ func (t *epoch) UnmarshalJSON(b []byte) error {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= math.MaxInt64 {
-		return fmt.Errorf("time %q is not an epoch number", truncate(s, 32))
+		return fmt.Errorf("time %q is not an epoch number", ingest.Truncate(s, 32))
 	}
 	t.Time = fromEpoch(int64(f))
 	return nil
@@ -336,8 +337,8 @@ func refs(details map[string]json.RawMessage, tags []string) (deployment, sha st
 		}
 		return ""
 	}
-	deployment = lookup(DeploymentRefKeys, validDeploymentID)
-	sha = lookup(CommitRefKeys, validSHA)
+	deployment = lookup(DeploymentRefKeys, ingest.ValidDeploymentID)
+	sha = lookup(CommitRefKeys, ingest.ValidSHA)
 	return deployment, sha
 }
 
@@ -361,32 +362,6 @@ func cutAny(s, seps string) (before, after string, found bool) {
 	return s, "", false
 }
 
-func validDeploymentID(v string) (string, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 128 {
-		return "", false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= ' ' || c >= 0x7f {
-			return "", false
-		}
-	}
-	return v, true
-}
-
-func validSHA(v string) (string, bool) {
-	v = strings.ToLower(strings.TrimSpace(v))
-	if len(v) < 7 || len(v) > 64 {
-		return "", false
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return "", false
-		}
-	}
-	return v, true
-}
-
 func nonEmpty(xs []string) []string {
 	var out []string
 	for _, x := range xs {
@@ -395,11 +370,4 @@ func nonEmpty(xs []string) []string {
 		}
 	}
 	return out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -53,37 +53,26 @@ type ReceiverConfig struct {
 // NewReceiver returns the handler for POST /webhooks/opsgenie. An empty token
 // is an error unless cfg.Insecure is set, in which case a warning is logged.
 func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
-	open, err := ingest.CheckSecret(Source, cfg.Token != "", cfg.Insecure, ErrEmptyToken, cfg.Logger)
-	if err != nil {
-		return nil, err
-	}
 	header := cfg.Header
 	if header == "" {
 		header = DefaultTokenHeader
 	}
+	auth, err := ingest.NewTokenAuth(Source, ingest.TokenConfig{Token: cfg.Token, Insecure: cfg.Insecure,
+		ReceiverOptions: cfg.ReceiverOptions}, ErrEmptyToken, ingest.HeaderToken(textproto.CanonicalMIMEHeaderKey(header)))
+	if err != nil {
+		return nil, err
+	}
 	if !validHeaderName(header) {
 		return nil, fmt.Errorf("opsgenie receiver: %q is not a valid header name", header)
 	}
-	s := &source{token: cfg.Token, header: textproto.CanonicalMIMEHeaderKey(header), insecure: open}
-	return ingest.NewReceiver(s, cfg.ReceiverOptions)
+	return ingest.NewReceiver(&source{auth}, cfg.ReceiverOptions)
 }
 
 type source struct {
-	token    string
-	header   string
-	insecure bool
+	ingest.TokenAuth // the token header, compared in constant time
 }
 
 func (s *source) Name() string { return Source }
-
-// Authenticate compares the token header with the configured token in
-// constant time.
-func (s *source) AuthenticateHeader(h http.Header) error {
-	if s.insecure {
-		return nil
-	}
-	return ingest.CheckToken(strings.TrimSpace(h.Get(s.header)), s.token)
-}
 
 // Identify reads the alert action as the event. Opsgenie sends no delivery
 // id, so the id is left to the receiver (a hash of the payload: a retried

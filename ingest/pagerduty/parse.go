@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Event types that become facts.
@@ -182,7 +183,7 @@ func (t *pdTime) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return fmt.Errorf("time %q is not ISO 8601", truncate(s, 64))
+		return fmt.Errorf("time %q is not ISO 8601", ingest.Truncate(s, 64))
 	}
 	t.Time = v.UTC()
 	return nil
@@ -255,11 +256,4 @@ func parseIncident(event string, ev *pdEvent) (facts.Incident, error) {
 		}
 	}
 	return inc, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -61,7 +61,9 @@ func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
 			return nil, fmt.Errorf("pagerduty receiver: secret %d: %w", i, ErrEmptySecret)
 		}
 	}
-	open, err := ingest.CheckSecret(Source, len(cfg.Secrets) > 0, cfg.Insecure, ErrEmptySecret, cfg.Logger)
+	secrets := append([]string(nil), cfg.Secrets...)
+	auth, err := ingest.NewSignatureAuth(Source, len(secrets) > 0, cfg.Insecure, ErrEmptySecret, cfg.Logger,
+		func(h http.Header, body []byte) error { return VerifySignature(secrets, h, body) }, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -73,23 +75,14 @@ func NewReceiver(cfg ReceiverConfig) (*ingest.Receiver, error) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &source{secrets: append([]string(nil), cfg.Secrets...), insecure: open}
-	return ingest.NewReceiver(s, opts)
+	return ingest.NewReceiver(&source{auth}, opts)
 }
 
 type source struct {
-	secrets  []string
-	insecure bool
+	ingest.SignatureAuth
 }
 
 func (s *source) Name() string { return Source }
-
-func (s *source) Authenticate(h http.Header, body []byte) error {
-	if s.insecure {
-		return nil
-	}
-	return VerifySignature(s.secrets, h, body)
-}
 
 // Identify reads the event type and id from the envelope. The delivery id is
 // event.id (stable across PagerDuty's retries), else the X-Webhook-Id
@@ -130,13 +123,11 @@ func (s *source) Identify(h http.Header, body []byte) (ingest.Identity, error) {
 // checkToken returns why an identifier read from a delivery is
 // unacceptable, or "".
 func checkToken(name, v string, max int) string {
-	if len(v) > max {
+	switch {
+	case len(v) > max:
 		return name + " is too long"
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= ' ' || c >= 0x7f {
-			return name + " has characters outside printable ASCII"
-		}
+	case !ingest.VisibleASCII(v):
+		return name + " has characters outside printable ASCII"
 	}
 	return ""
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/PagerDuty/go-pagerduty/webhookv3"
+
+	"github.com/doraflow/doraflow/ingest"
 )
 
 // Header names PagerDuty sends with every v3 webhook delivery.
@@ -110,20 +112,10 @@ func normalizeSignatures(values []string) (string, bool) {
 				continue
 			}
 			parts = append(parts, p)
-			if hexMAC, ok := strings.CutPrefix(p, sigPrefix); ok && len(hexMAC) == 64 && isHex(hexMAC) {
+			if hexMAC, ok := strings.CutPrefix(p, sigPrefix); ok && len(hexMAC) == 64 && ingest.IsHex(hexMAC) {
 				wellFormed = true
 			}
 		}
 	}
 	return strings.Join(parts, ","), wellFormed
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }

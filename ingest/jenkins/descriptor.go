@@ -1,0 +1,10 @@
+package jenkins
+
+import "github.com/doraflow/doraflow/ingest"
+
+// Descriptor is what the collector and the aggregator know of Jenkins.
+var Descriptor = ingest.Descriptor{
+	Name: Source, Path: Path, Secret: ingest.SecretHeaderToken,
+	Receiver: ingest.TokenReceiver(NewReceiver),
+	Parser:   ingest.DefaultParser(Parse),
+}
