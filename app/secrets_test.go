@@ -55,7 +55,7 @@ var sourceRequests = map[string]sourceRequest{
 	},
 	"gitlab": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		return "/webhooks/gitlab", http.Header{"Content-Type": {"application/json"}, "X-Gitlab-Event": {"Push Hook"},
-			"X-Gitlab-Token": {secret}}, fixture(t, "gitlab/testdata/push.json")
+			"X-Gitlab-Token": {secret}}, fixture(t, "gitlab/testdata/push/client-go.json")
 	},
 	"pagerduty": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		body := fixture(t, "pagerduty/testdata/incident.priority_updated/developer-docs.json")

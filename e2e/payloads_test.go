@@ -195,7 +195,7 @@ type glCommit struct {
 }
 
 // gitlabPushHook is a Push Hook of the real payload in
-// ingest/gitlab/testdata/push.json with only the project, ref, before and
+// ingest/gitlab/testdata/push/client-go.json with only the project, ref, before and
 // after (and checkout_sha, which GitLab sets to after), the commits' ids,
 // URLs and timestamps, and total_commits_count changed. Each commit is a
 // copy of the fixture's merge commit (merge) or of its plain commit.
@@ -240,7 +240,7 @@ type glMergeRequest struct {
 }
 
 // gitlabMergeRequestHook is a Merge Request Hook of the real payload in
-// ingest/gitlab/testdata/merge_request.json with the project, iid,
+// ingest/gitlab/testdata/merge_request/client-go.json with the project, iid,
 // branches, times, state, action and commits changed.
 func gitlabMergeRequestHook(t *testing.T, token, repo string, mr glMergeRequest) toolHook {
 	t.Helper()

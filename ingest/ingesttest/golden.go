@@ -84,6 +84,34 @@ func Golden[O any](t *testing.T, parse func(event string, payload []byte, opts O
 	}
 }
 
+// FolderEvents is the event argument of Golden for a source whose events
+// are no good folder names (GitLab's "Push Hook"): events maps each folder
+// under testdata to its event. A folder without an event, or an event
+// without a folder, fails the test at once.
+func FolderEvents(t testing.TB, events map[string]string) func(dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, ok := events[e.Name()]; !ok {
+			t.Fatalf("testdata/%s/ has no event", e.Name())
+		}
+		seen[e.Name()] = true
+	}
+	for dir := range events {
+		if !seen[dir] {
+			t.Fatalf("no folder testdata/%s/ for event %q", dir, events[dir])
+		}
+	}
+	return func(dir string) string { return events[dir] }
+}
+
 // goldenCases lists the payloads under root, in lexical order. A payload
 // directly under root or deeper than one folder, and a side file without
 // its payload, are errors: the layout is what the tests rely on.
