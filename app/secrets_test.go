@@ -67,7 +67,7 @@ var sourceRequests = map[string]sourceRequest{
 			fixture(t, "opsgenie/testdata/Create/opsgenie-docs.json")
 	},
 	"alertmanager": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		return "/webhooks/alertmanager", bearer(secret), fixture(t, "alertmanager/testdata/webhook-types-sample-v4.json")
+		return "/webhooks/alertmanager", bearer(secret), fixture(t, "alertmanager/testdata/notification/webhook-types-sample-v4.json")
 	},
 	"circleci": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		body := fixture(t, "circleci/testdata/workflow-completed.github.json")

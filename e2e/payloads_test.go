@@ -416,7 +416,7 @@ func pagerDutyHook(t *testing.T, secret, eventType, file, eventID, incidentID, s
 // ---- Prometheus Alertmanager ---------------------------------------------
 
 // alertmanagerHook is a version 4 webhook notification of the real payload
-// ingest/alertmanager/testdata/webhook-types-sample-v4.json with the extra
+// ingest/alertmanager/testdata/notification/webhook-types-sample-v4.json with the extra
 // labels added to its alert (and to the group's common labels), the
 // status, startsAt and endsAt changed, and the fingerprint recomputed from
 // the labels as Alertmanager computes it. A firing alert's endsAt is Go's
