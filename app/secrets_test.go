@@ -70,7 +70,7 @@ var sourceRequests = map[string]sourceRequest{
 		return "/webhooks/alertmanager", bearer(secret), fixture(t, "alertmanager/testdata/notification/webhook-types-sample-v4.json")
 	},
 	"circleci": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		body := fixture(t, "circleci/testdata/workflow-completed.github.json")
+		body := fixture(t, "circleci/testdata/workflow-completed/github.json")
 		return "/webhooks/circleci", http.Header{"Content-Type": {"application/json"},
 			"Circleci-Event-Type": {"workflow-completed"}, "Circleci-Signature": {"v1=" + hmacHex(secret, body)}}, body
 	},
