@@ -75,7 +75,7 @@ var sourceRequests = map[string]sourceRequest{
 			"Circleci-Event-Type": {"workflow-completed"}, "Circleci-Signature": {"v1=" + hmacHex(secret, body)}}, body
 	},
 	"jenkins": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		return "/webhooks/jenkins", bearer(secret), fixture(t, "jenkins/testdata/completed.json")
+		return "/webhooks/jenkins", bearer(secret), fixture(t, "jenkins/testdata/COMPLETED/asgard-18.json")
 	},
 	"cdevents": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		h := bearer(secret)
