@@ -83,7 +83,7 @@ var sourceRequests = map[string]sourceRequest{
 		h.Set("Ce-Id", "271069a8-fc18-44f1-b38f-9d70a1695819")
 		h.Set("Ce-Source", "/event/source/123")
 		h.Set("Ce-Type", "dev.cdevents.service.deployed.0.2.0")
-		return "/webhooks/cdevents", h, fixture(t, "cdevents/testdata/v0.4/service_deployed.json")
+		return "/webhooks/cdevents", h, fixture(t, "cdevents/testdata/service.deployed/v0.4.json")
 	},
 	"generic": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		return "/webhooks/generic/deployments", bearer(secret), fixture(t, "generic/testdata/deployment.minimal.json")

@@ -209,6 +209,23 @@ func checkCase(t testing.TB, root string, c Case, write bool, parse func(payload
 	}
 }
 
+// GoldenFacts reads the golden facts of payload name (slash-separated,
+// under testdata), for tests that check that another route to the parser
+// (a receiver's transport modes, an older header) gives the same facts.
+func GoldenFacts(t testing.TB, name string) facts.Batch {
+	t.Helper()
+	c := Case{Dir: path.Dir(name), Name: strings.TrimSuffix(path.Base(name), ".json")}
+	raw, err := os.ReadFile(filepath.Join("testdata", filepath.FromSlash(c.facts())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b facts.Batch
+	if err := decodeStrict(raw, &b); err != nil {
+		t.Fatalf("%s: %v", c.facts(), err)
+	}
+	return b
+}
+
 // decodeStrict decodes one JSON value into v, refusing fields v lacks, so
 // that a misspelt field in a golden or options file is an error rather
 // than a silently zero value.
