@@ -86,7 +86,7 @@ var sourceRequests = map[string]sourceRequest{
 		return "/webhooks/cdevents", h, fixture(t, "cdevents/testdata/service.deployed/v0.4.json")
 	},
 	"generic": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		return "/webhooks/generic/deployments", bearer(secret), fixture(t, "generic/testdata/deployment.minimal.json")
+		return "/webhooks/generic/deployments", bearer(secret), fixture(t, "generic/testdata/deployment/minimal.json")
 	},
 }
 
