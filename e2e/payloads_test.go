@@ -201,7 +201,7 @@ type glCommit struct {
 // copy of the fixture's merge commit (merge) or of its plain commit.
 func gitlabPushHook(t *testing.T, token, repo, branch, before string, commits ...glCommit) toolHook {
 	t.Helper()
-	p := fixtureTree(t, "gitlab", "push.json")
+	p := fixtureTree(t, "gitlab", "push/client-go.json")
 	templates := field(t, p, "commits").([]any)
 	mergeTmpl, plainTmpl := templates[0].(map[string]any), templates[1].(map[string]any)
 	zone := time.FixedZone("CET", 3600)
@@ -244,7 +244,7 @@ type glMergeRequest struct {
 // branches, times, state, action and commits changed.
 func gitlabMergeRequestHook(t *testing.T, token, repo string, mr glMergeRequest) toolHook {
 	t.Helper()
-	p := fixtureTree(t, "gitlab", "merge_request.json")
+	p := fixtureTree(t, "gitlab", "merge_request/client-go.json")
 	stateID := map[string]int{"opened": 1, "closed": 2, "merged": 3, "locked": 4}[mr.state]
 	setField(t, p, "project.path_with_namespace", repo, false)
 	setField(t, p, "object_attributes.iid", mr.iid, false)
@@ -423,7 +423,7 @@ func pagerDutyHook(t *testing.T, secret, eventType, file, eventID, incidentID, s
 // zero time, as in the fixture.
 func alertmanagerHook(t *testing.T, token, status string, extra map[string]string, starts, ends time.Time) toolHook {
 	t.Helper()
-	p := fixtureTree(t, "alertmanager", "webhook-types-sample-v4.json")
+	p := fixtureTree(t, "alertmanager", "notification/webhook-types-sample-v4.json")
 	alerts := field(t, p, "alerts").([]any)
 	if len(alerts) != 1 {
 		t.Fatalf("alertmanager fixture has %d alerts", len(alerts))
