@@ -35,6 +35,14 @@ const (
 // hash is noticed (it would renumber stored pull requests).
 const syntheticNumber int64 = 7474783576668818302
 
+func TestParseSyntheticNumberPinned(t *testing.T) {
+	for _, name := range []string{"change.merged/v0.4.json", "change.merged/v0.5.json"} {
+		if n := mustParse(t, ingesttest.Fixture(t, name)).PullRequests[0].Number; n != syntheticNumber || n < SyntheticPRBase {
+			t.Errorf("%s: Number = %d, want %d", name, n, syntheticNumber)
+		}
+	}
+}
+
 // TestGolden parses every CDEvent under testdata/<subject>.<predicate>/
 // (one file per spec version) and compares the facts with the golden file
 // beside it. The files are bare CDEvents, whose context.type is the event.

@@ -111,6 +111,15 @@ func TestParsePushNewestFirstIsReversed(t *testing.T) {
 	}
 }
 
+func TestParsePushDeletedBranch(t *testing.T) {
+	// after = forty zeros: the branch is gone, and the push brings no
+	// commits (golden case push/derived-branch-deleted).
+	b := mustParse(t, EventPush, ingesttest.Fixture(t, "push/derived-branch-deleted.json"), Options{})
+	if p := b.Pushes[0]; p.After != zeroSHA || !p.Deleted || len(p.CommitSHAs) != 0 || len(b.Commits) != 0 {
+		t.Fatalf("batch = %+v", b)
+	}
+}
+
 func TestParsePushTotalNeverBelowListed(t *testing.T) {
 	payload := ingesttest.EditFixture(t, "push/client-go.json", func(m map[string]any) { delete(m, "total_commits_count") })
 	b := mustParse(t, EventPush, payload, Options{})
