@@ -55,7 +55,7 @@ var sourceRequests = map[string]sourceRequest{
 	},
 	"gitlab": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		return "/webhooks/gitlab", http.Header{"Content-Type": {"application/json"}, "X-Gitlab-Event": {"Push Hook"},
-			"X-Gitlab-Token": {secret}}, fixture(t, "gitlab/testdata/push.json")
+			"X-Gitlab-Token": {secret}}, fixture(t, "gitlab/testdata/push/client-go.json")
 	},
 	"pagerduty": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		body := fixture(t, "pagerduty/testdata/incident.priority_updated/developer-docs.json")
@@ -67,15 +67,15 @@ var sourceRequests = map[string]sourceRequest{
 			fixture(t, "opsgenie/testdata/Create/opsgenie-docs.json")
 	},
 	"alertmanager": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		return "/webhooks/alertmanager", bearer(secret), fixture(t, "alertmanager/testdata/webhook-types-sample-v4.json")
+		return "/webhooks/alertmanager", bearer(secret), fixture(t, "alertmanager/testdata/notification/webhook-types-sample-v4.json")
 	},
 	"circleci": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		body := fixture(t, "circleci/testdata/workflow-completed.github.json")
+		body := fixture(t, "circleci/testdata/workflow-completed/github.json")
 		return "/webhooks/circleci", http.Header{"Content-Type": {"application/json"},
 			"Circleci-Event-Type": {"workflow-completed"}, "Circleci-Signature": {"v1=" + hmacHex(secret, body)}}, body
 	},
 	"jenkins": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		return "/webhooks/jenkins", bearer(secret), fixture(t, "jenkins/testdata/completed.json")
+		return "/webhooks/jenkins", bearer(secret), fixture(t, "jenkins/testdata/COMPLETED/asgard-18.json")
 	},
 	"cdevents": func(t *testing.T, secret string) (string, http.Header, []byte) {
 		h := bearer(secret)
@@ -83,10 +83,10 @@ var sourceRequests = map[string]sourceRequest{
 		h.Set("Ce-Id", "271069a8-fc18-44f1-b38f-9d70a1695819")
 		h.Set("Ce-Source", "/event/source/123")
 		h.Set("Ce-Type", "dev.cdevents.service.deployed.0.2.0")
-		return "/webhooks/cdevents", h, fixture(t, "cdevents/testdata/v0.4/service_deployed.json")
+		return "/webhooks/cdevents", h, fixture(t, "cdevents/testdata/service.deployed/v0.4.json")
 	},
 	"generic": func(t *testing.T, secret string) (string, http.Header, []byte) {
-		return "/webhooks/generic/deployments", bearer(secret), fixture(t, "generic/testdata/deployment.minimal.json")
+		return "/webhooks/generic/deployments", bearer(secret), fixture(t, "generic/testdata/deployment/minimal.json")
 	},
 }
 

@@ -195,13 +195,13 @@ type glCommit struct {
 }
 
 // gitlabPushHook is a Push Hook of the real payload in
-// ingest/gitlab/testdata/push.json with only the project, ref, before and
+// ingest/gitlab/testdata/push/client-go.json with only the project, ref, before and
 // after (and checkout_sha, which GitLab sets to after), the commits' ids,
 // URLs and timestamps, and total_commits_count changed. Each commit is a
 // copy of the fixture's merge commit (merge) or of its plain commit.
 func gitlabPushHook(t *testing.T, token, repo, branch, before string, commits ...glCommit) toolHook {
 	t.Helper()
-	p := fixtureTree(t, "gitlab", "push.json")
+	p := fixtureTree(t, "gitlab", "push/client-go.json")
 	templates := field(t, p, "commits").([]any)
 	mergeTmpl, plainTmpl := templates[0].(map[string]any), templates[1].(map[string]any)
 	zone := time.FixedZone("CET", 3600)
@@ -240,11 +240,11 @@ type glMergeRequest struct {
 }
 
 // gitlabMergeRequestHook is a Merge Request Hook of the real payload in
-// ingest/gitlab/testdata/merge_request.json with the project, iid,
+// ingest/gitlab/testdata/merge_request/client-go.json with the project, iid,
 // branches, times, state, action and commits changed.
 func gitlabMergeRequestHook(t *testing.T, token, repo string, mr glMergeRequest) toolHook {
 	t.Helper()
-	p := fixtureTree(t, "gitlab", "merge_request.json")
+	p := fixtureTree(t, "gitlab", "merge_request/client-go.json")
 	stateID := map[string]int{"opened": 1, "closed": 2, "merged": 3, "locked": 4}[mr.state]
 	setField(t, p, "project.path_with_namespace", repo, false)
 	setField(t, p, "object_attributes.iid", mr.iid, false)
@@ -416,14 +416,14 @@ func pagerDutyHook(t *testing.T, secret, eventType, file, eventID, incidentID, s
 // ---- Prometheus Alertmanager ---------------------------------------------
 
 // alertmanagerHook is a version 4 webhook notification of the real payload
-// ingest/alertmanager/testdata/webhook-types-sample-v4.json with the extra
+// ingest/alertmanager/testdata/notification/webhook-types-sample-v4.json with the extra
 // labels added to its alert (and to the group's common labels), the
 // status, startsAt and endsAt changed, and the fingerprint recomputed from
 // the labels as Alertmanager computes it. A firing alert's endsAt is Go's
 // zero time, as in the fixture.
 func alertmanagerHook(t *testing.T, token, status string, extra map[string]string, starts, ends time.Time) toolHook {
 	t.Helper()
-	p := fixtureTree(t, "alertmanager", "webhook-types-sample-v4.json")
+	p := fixtureTree(t, "alertmanager", "notification/webhook-types-sample-v4.json")
 	alerts := field(t, p, "alerts").([]any)
 	if len(alerts) != 1 {
 		t.Fatalf("alertmanager fixture has %d alerts", len(alerts))

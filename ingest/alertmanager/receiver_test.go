@@ -41,7 +41,7 @@ func (h harness) send(t *testing.T, body []byte, authorization string) ingesttes
 
 func TestReceiverAcceptsBearer(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "webhook-types-sample-v4.json")
+	body := ingesttest.Fixture(t, "notification/webhook-types-sample-v4.json")
 	h.send(t, body, bearer).WantAccepted(t, "")
 	d := h.Pub.WantPublished(t, 1)[0]
 	if d.Source != "alertmanager" || d.Event != EventNotification || d.Key != "http_checks" || !strings.HasPrefix(d.ID, "sha256:") {
@@ -58,7 +58,7 @@ func TestReceiverAcceptsBearer(t *testing.T) {
 
 func TestReceiverBearerRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "zulip-alert.json")
+	body := ingesttest.Fixture(t, "notification/zulip-alert.json")
 	for name, auth := range map[string]string{
 		"wrong":        "Bearer not-the-token",
 		"missing":      "",
@@ -83,14 +83,14 @@ func TestReceiverBearerRefused(t *testing.T) {
 
 func TestReceiverRepeatIntervalResend(t *testing.T) {
 	h := newHarness(t, nil)
-	firing := ingesttest.Fixture(t, "zulip-alert.json")
+	firing := ingesttest.Fixture(t, "notification/zulip-alert.json")
 	first := h.send(t, firing, bearer)
 	first.WantAccepted(t, "")
 	// repeat_interval re-sends the identical group: a duplicate.
 	h.send(t, firing, bearer).WantDuplicate(t, first.Delivery())
 	// A changed group (one alert resolved) is a new delivery; its incidents
 	// share their ids with the first one's.
-	changed := ingesttest.Fixture(t, "zulip-alert-derived-one-resolved.json")
+	changed := ingesttest.Fixture(t, "notification/zulip-alert-derived-one-resolved.json")
 	h.send(t, changed, bearer).WantAccepted(t, "")
 	got := h.Pub.Deliveries()
 	if len(got) != 2 || got[0].ID == got[1].ID || got[0].Key != "{}/{}:{}" || got[1].Key != "{}/{}:{}" {
@@ -114,7 +114,7 @@ func TestReceiverRepeatIntervalResend(t *testing.T) {
 
 func TestReceiverServiceLabelKey(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.ServiceLabel = "monitor" })
-	h.send(t, ingesttest.Fixture(t, "webhook-types-sample-v4.json"), bearer).WantAccepted(t, "")
+	h.send(t, ingesttest.Fixture(t, "notification/webhook-types-sample-v4.json"), bearer).WantAccepted(t, "")
 	if got := h.Pub.Deliveries(); len(got) != 1 || got[0].Key != "master" {
 		t.Fatalf("published %+v", got)
 	}
@@ -132,7 +132,7 @@ func TestReceiverMalformed(t *testing.T) {
 		})
 	}
 	// Another version is archived like any unknown event.
-	h.send(t, ingesttest.Fixture(t, "alertmanager-exec-success.json"), bearer).WantAccepted(t, "")
+	h.send(t, ingesttest.Fixture(t, "notification/alertmanager-exec-success.json"), bearer).WantAccepted(t, "")
 	if got := h.Pub.Deliveries(); len(got) != 1 || got[0].Key != "1" {
 		t.Fatalf("published %+v", got)
 	}
@@ -147,7 +147,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 		t.Fatalf("%d warnings, want exactly 1:\n%s", n, h.Logs)
 	}
 	h = newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
-	h.send(t, ingesttest.Fixture(t, "zulip-alert.json"), "").WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+	h.send(t, ingesttest.Fixture(t, "notification/zulip-alert.json"), "").WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 
 func TestNewReceiverErrors(t *testing.T) {

@@ -153,7 +153,7 @@ func jsonEqual(a, b any) bool {
 
 func TestReceiverHandWrittenRequests(t *testing.T) {
 	// Requests written out as a curl user would, without the SDK.
-	cd := ingesttest.Fixture(t, "v0.5/incident_detected.json")
+	cd := ingesttest.Fixture(t, "incident.detected/v0.5.json")
 	binaryHeaders := http.Header{
 		"Content-Type":   {"application/json"},
 		"Ce-Specversion": {"1.0"},
@@ -203,7 +203,7 @@ func TestReceiverHandWrittenRequests(t *testing.T) {
 
 func TestReceiverTokenRefused(t *testing.T) {
 	h := newHarness(t)
-	ev := cloudEventOf(t, ingesttest.Fixture(t, "v0.4/service_deployed.json"), "application/json")
+	ev := cloudEventOf(t, ingesttest.Fixture(t, "service.deployed/v0.4.json"), "application/json")
 	for name, token := range map[string]string{"wrong": "not-the-token", "missing": ""} {
 		for _, m := range []mode{binary, structured} {
 			t.Run(name+"/"+string(m), func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestReceiverTokenRefused(t *testing.T) {
 
 func TestReceiverDuplicateIsPerSource(t *testing.T) {
 	h := newHarness(t)
-	ev := cloudEventOf(t, ingesttest.Fixture(t, "v0.5/service_deployed.json"), "application/json")
+	ev := cloudEventOf(t, ingesttest.Fixture(t, "service.deployed/v0.5.json"), "application/json")
 	ingesttest.Do(t, request(t, h.URL+Path, ev, binary, testToken)).WantAccepted(t, "")
 	// The same event again, even in the other mode, is a duplicate.
 	ingesttest.Do(t, request(t, h.URL+Path, ev, structured, testToken)).WantDuplicate(t, "")
@@ -239,7 +239,7 @@ func TestReceiverDuplicateIsPerSource(t *testing.T) {
 
 func TestReceiverRefusesBadEvents(t *testing.T) {
 	h := newHarness(t)
-	cd := ingesttest.Fixture(t, "v0.4/pipelinerun_finished.json")
+	cd := ingesttest.Fixture(t, "pipelinerun.finished/v0.4.json")
 	auth := "Bearer " + testToken
 	base := http.Header{
 		"Content-Type": {"application/json"}, "Authorization": {auth},
@@ -300,7 +300,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 	h := ingesttest.NewHarness(t, "", func(o ingest.ReceiverOptions) (http.Handler, error) {
 		return NewReceiver(ReceiverConfig{Insecure: true, ReceiverOptions: o})
 	})
-	for _, f := range []string{"v0.4/service_deployed.json", "v0.4/incident_detected.json"} {
+	for _, f := range []string{"service.deployed/v0.4.json", "incident.detected/v0.4.json"} {
 		ev := cloudEventOf(t, ingesttest.Fixture(t, f), "application/json")
 		ingesttest.Do(t, request(t, h.URL, ev, binary, "")).WantAccepted(t, "")
 	}

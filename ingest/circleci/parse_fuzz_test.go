@@ -1,7 +1,7 @@
 package circleci
 
 import (
-	"strings"
+	"path"
 	"testing"
 
 	"github.com/doraflow/doraflow/ingest/ingesttest"
@@ -11,7 +11,7 @@ import (
 // error, and that Key always gives a key.
 func FuzzParse(f *testing.F) {
 	for _, name := range ingesttest.Fixtures(f, 1) {
-		f.Add(strings.SplitN(name, ".", 2)[0], ingesttest.Fixture(f, name))
+		f.Add(path.Dir(name), ingesttest.Fixture(f, name))
 	}
 	f.Add(EventJobCompleted, []byte(`{"job":{"id":7,"started_at":null},"pipeline":{"trigger_parameters":{"git":null}}}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {

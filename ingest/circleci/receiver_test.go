@@ -53,7 +53,7 @@ func (h harness) send(t *testing.T, event string, body []byte, sig string) inges
 
 func TestReceiverAcceptsSignedDelivery(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "workflow-completed.github.json")
+	body := ingesttest.Fixture(t, "workflow-completed/github.json")
 	h.send(t, EventWorkflowCompleted, body, "").WantAccepted(t, "3888f21b-eaa7-38e3-8f3d-75a63bba8895")
 	d := h.Pub.WantPublished(t, 1)[0]
 	if d.Source != "circleci" || d.Event != "workflow-completed" || d.ID != "3888f21b-eaa7-38e3-8f3d-75a63bba8895" ||
@@ -70,7 +70,7 @@ func TestReceiverAcceptsSignedDelivery(t *testing.T) {
 
 func TestReceiverSignatureWithSeveralVersions(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "job-completed.github.json")
+	body := ingesttest.Fixture(t, "job-completed/github.json")
 	h.send(t, EventJobCompleted, body, "v2=0000,"+sign(testSecret, body)+",v3=ffff").WantAccepted(t, "")
 	got := h.Pub.Deliveries()
 	if len(got) != 1 || got[0].Event != "job-completed" || got[0].ID != "8bd71c28-4969-3677-8940-3e3a61c46660" {
@@ -80,7 +80,7 @@ func TestReceiverSignatureWithSeveralVersions(t *testing.T) {
 
 func TestReceiverSignatureRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "workflow-completed.gitlab.json")
+	body := ingesttest.Fixture(t, "workflow-completed/gitlab.json")
 	for name, sig := range map[string]string{
 		"wrong secret":   sign("not the secret", body),
 		"missing":        "-",
@@ -108,7 +108,7 @@ func TestReceiverSignatureRefused(t *testing.T) {
 
 func TestReceiverEventFromBody(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "job-completed.gitlab.json")
+	body := ingesttest.Fixture(t, "job-completed/gitlab.json")
 	h.send(t, "", body, "").WantAccepted(t, "")
 	got := h.Pub.Deliveries()
 	if len(got) != 1 || got[0].Event != "job-completed" || got[0].Key != "circleci/hello-world" {
@@ -146,7 +146,7 @@ func TestReceiverDuplicateAndRedelivery(t *testing.T) {
 		}
 		return nil
 	}
-	body := ingesttest.Fixture(t, "workflow-completed.github.json")
+	body := ingesttest.Fixture(t, "workflow-completed/github.json")
 	h.send(t, EventWorkflowCompleted, body, "").WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	h.send(t, EventWorkflowCompleted, body, "").WantAccepted(t, "")
 	h.send(t, EventWorkflowCompleted, body, "").WantDuplicate(t, "3888f21b-eaa7-38e3-8f3d-75a63bba8895")
@@ -165,7 +165,7 @@ func TestReceiverUnknownEventPublished(t *testing.T) {
 
 func TestReceiverOnlyJSON(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "workflow-completed.github.json")
+	body := ingesttest.Fixture(t, "workflow-completed/github.json")
 	req, _ := http.NewRequest(http.MethodPost, h.URL+Path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set(HeaderSignature, sign(testSecret, body))

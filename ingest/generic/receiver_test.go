@@ -41,14 +41,14 @@ func pathOf(kind string) string {
 func TestReceiverAcceptsEveryExample(t *testing.T) {
 	h := newHarness(t)
 	for name, want := range map[string]struct{ kind, id, key string }{
-		"deployment.success.json":     {KindDeployment, "deployment/shop-api-2024-05-06-1/success", "shop-api"},
-		"deployment.in-progress.json": {KindDeployment, "deployment/shop-api-2024-05-06-1/in_progress", "shop-api"},
-		"deployment.failure.json":     {KindDeployment, "deployment/shop-api-2024-05-06-2/failure", "shop-api"},
-		"deployment.commits.json":     {KindDeployment, "deployment/infra-release-88/success", "platform/infra/terraform"},
-		"deployment.minimal.json":     {KindDeployment, "", "billing"},
-		"incident.open.json":          {KindIncident, "incident/INC-2041/open", "shop-api"},
-		"incident.resolved.json":      {KindIncident, "incident/INC-2041/resolved", "shop-api"},
-		"incident.repository.json":    {KindIncident, "incident/alert-7f3a/open", "acme/shop"},
+		"deployment/success.json":     {KindDeployment, "deployment/shop-api-2024-05-06-1/success", "shop-api"},
+		"deployment/in-progress.json": {KindDeployment, "deployment/shop-api-2024-05-06-1/in_progress", "shop-api"},
+		"deployment/failure.json":     {KindDeployment, "deployment/shop-api-2024-05-06-2/failure", "shop-api"},
+		"deployment/commits.json":     {KindDeployment, "deployment/infra-release-88/success", "platform/infra/terraform"},
+		"deployment/minimal.json":     {KindDeployment, "", "billing"},
+		"incident/open.json":          {KindIncident, "incident/INC-2041/open", "shop-api"},
+		"incident/resolved.json":      {KindIncident, "incident/INC-2041/resolved", "shop-api"},
+		"incident/repository.json":    {KindIncident, "incident/alert-7f3a/open", "acme/shop"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			body := ingesttest.Fixture(t, name)
@@ -76,7 +76,7 @@ func TestReceiverAcceptsEveryExample(t *testing.T) {
 func TestReceiverTokenRefused(t *testing.T) {
 	h := newHarness(t)
 	for _, kind := range []string{KindDeployment, KindIncident} {
-		body := ingesttest.Fixture(t, kind+"."+map[string]string{KindDeployment: "success", KindIncident: "open"}[kind]+".json")
+		body := ingesttest.Fixture(t, kind+"/"+map[string]string{KindDeployment: "success", KindIncident: "open"}[kind]+".json")
 		for name, hd := range map[string]http.Header{
 			"wrong":   auth("not-the-token"),
 			"missing": auth(""),
@@ -145,7 +145,7 @@ func TestReceiverValidationMessages(t *testing.T) {
 			[]string{"resolved_at is set but status is open"}},
 		"resolved before created": {KindIncident, `{"id":"i","service":"s","status":"resolved","created_at":"2024-05-06T09:10:11Z","resolved_at":"2024-05-06T08:00:00Z"}`,
 			[]string{"resolved_at is before created_at"}},
-		"deployment sent as incident": {KindIncident, string(ingesttest.Fixture(t, "deployment.success.json")),
+		"deployment sent as incident": {KindIncident, string(ingesttest.Fixture(t, "deployment/success.json")),
 			[]string{"created_at is required"}},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -168,9 +168,9 @@ func TestReceiverValidationMessages(t *testing.T) {
 func TestReceiverStatusUpdatesAreNewDeliveries(t *testing.T) {
 	h := newHarness(t)
 	url := h.URL + DeploymentsPath
-	ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment.in-progress.json")).WantAccepted(t, "")
-	ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment.success.json")).WantAccepted(t, "")
-	a := ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment.success.json"))
+	ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment/in-progress.json")).WantAccepted(t, "")
+	ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment/success.json")).WantAccepted(t, "")
+	a := ingesttest.Post(t, url, auth(testToken), ingesttest.Fixture(t, "deployment/success.json"))
 	a.WantDuplicate(t, "deployment/shop-api-2024-05-06-1/success")
 	// An incident with the same id as a deployment is another thing.
 	h.Post(t, IncidentsPath, auth(testToken), []byte(`{"id":"shop-api-2024-05-06-1","service":"shop-api","created_at":"2024-05-06T10:00:00Z"}`)).
@@ -186,7 +186,7 @@ func TestReceiverBrokerDown(t *testing.T) {
 		}
 		return nil
 	}
-	body := ingesttest.Fixture(t, "incident.resolved.json")
+	body := ingesttest.Fixture(t, "incident/resolved.json")
 	h.Post(t, IncidentsPath, auth(testToken), body).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	h.Post(t, IncidentsPath, auth(testToken), body).WantAccepted(t, "")
 }
@@ -268,8 +268,8 @@ func TestNewReceiverErrorsAndInsecure(t *testing.T) {
 	h := ingesttest.NewHarness(t, "", func(o ingest.ReceiverOptions) (http.Handler, error) {
 		return NewHandler(ReceiverConfig{Insecure: true, ReceiverOptions: o})
 	})
-	h.Post(t, DeploymentsPath, auth(""), ingesttest.Fixture(t, "deployment.minimal.json")).WantAccepted(t, "")
-	h.Post(t, IncidentsPath, auth(""), ingesttest.Fixture(t, "incident.open.json")).WantAccepted(t, "")
+	h.Post(t, DeploymentsPath, auth(""), ingesttest.Fixture(t, "deployment/minimal.json")).WantAccepted(t, "")
+	h.Post(t, IncidentsPath, auth(""), ingesttest.Fixture(t, "incident/open.json")).WantAccepted(t, "")
 	if n := h.Logs.Warnings(); n != 1 {
 		t.Fatalf("logged %d warnings, want 1:\n%s", n, h.Logs)
 	}

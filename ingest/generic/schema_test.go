@@ -104,10 +104,10 @@ func TestSchemasMatchValidator(t *testing.T) {
 
 func TestTestdataPassesValidator(t *testing.T) {
 	for name, kind := range map[string]string{
-		"deployment.success.json": KindDeployment, "deployment.minimal.json": KindDeployment,
-		"deployment.commits.json": KindDeployment, "deployment.in-progress.json": KindDeployment,
-		"deployment.failure.json": KindDeployment, "argocd.deployment.json": KindDeployment,
-		"incident.open.json": KindIncident, "incident.resolved.json": KindIncident, "incident.repository.json": KindIncident,
+		"deployment/success.json": KindDeployment, "deployment/minimal.json": KindDeployment,
+		"deployment/commits.json": KindDeployment, "deployment/in-progress.json": KindDeployment,
+		"deployment/failure.json": KindDeployment, "deployment/argocd.json": KindDeployment,
+		"incident/open.json": KindIncident, "incident/resolved.json": KindIncident, "incident/repository.json": KindIncident,
 	} {
 		var err error
 		if kind == KindDeployment {

@@ -12,7 +12,7 @@ import (
 // returns is in UTC and names a project; and that Key always gives a key.
 func FuzzGitLabParse(f *testing.F) {
 	for _, name := range fixtureNames(f) {
-		f.Add(fixtureEvents[name], ingesttest.Fixture(f, name), "api")
+		f.Add(fixtureEvent(name), ingesttest.Fixture(f, name), "api")
 	}
 	f.Add(EventIssue, []byte(`{"project":{"path_with_namespace":"g/p"},"object_attributes":{"iid":1,"issue_type":"incident","state":"closed","closed_at":"2016-08-12 15:23:28 +0200","description":"deployment #12\ncommit 3f786850e387550fdab836ed7e6dc881de23001b","labels":[{"title":"severity::high"},null]}}`), "")
 	f.Add(EventPush, []byte(`{"ref":"refs/heads/main","after":"b","checkout_sha":"b","project":{"path_with_namespace":"g/p"},"commits":[{"id":"b","timestamp":"2016-08-12 15:23:28 UTC"},null,{"id":"a","timestamp":"2016-08-12T15:23:28Z"}],"total_commits_count":-3}`), "")

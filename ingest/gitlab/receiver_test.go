@@ -63,7 +63,7 @@ func (h harness) send(t *testing.T, d delivery) ingesttest.Answer {
 
 func TestReceiverAcceptsValidToken(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "push.json")
+	body := ingesttest.Fixture(t, "push/client-go.json")
 	h.send(t, delivery{event: "Push Hook", body: body, headers: map[string]string{
 		HeaderIdempotencyKey: "f8b7a9c2-0b8e-4e2e-9d39-3f1b7c5d2a10",
 		HeaderEventUUID:      "13792a34-cac6-4fda-95a8-c58e00a3954e",
@@ -86,10 +86,10 @@ func TestReceiverAcceptsValidToken(t *testing.T) {
 func TestReceiverEveryFixture(t *testing.T) {
 	h := newHarness(t, nil)
 	for i, name := range fixtureNames(t) {
-		h.send(t, delivery{event: fixtureEvents[name], body: ingesttest.Fixture(t, name),
+		h.send(t, delivery{event: fixtureEvent(name), body: ingesttest.Fixture(t, name),
 			headers: map[string]string{HeaderEventUUID: "uuid-" + name}}).WantAccepted(t, "uuid-"+name)
 		d := h.Pub.WantPublished(t, i+1)[i]
-		if d.Key != fixtureRepos[name] || d.Event != fixtureEvents[name] {
+		if d.Key != fixtureRepo(name) || d.Event != fixtureEvent(name) {
 			t.Fatalf("%s: delivery key %q event %q", name, d.Key, d.Event)
 		}
 	}
@@ -97,7 +97,7 @@ func TestReceiverEveryFixture(t *testing.T) {
 
 func TestReceiverTokenRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "merge_request.json")
+	body := ingesttest.Fixture(t, "merge_request/client-go.json")
 	for name, d := range map[string]delivery{
 		"wrong":        {event: "Merge Request Hook", body: body, token: "not-the-token"},
 		"prefix":       {event: "Merge Request Hook", body: body, token: testToken[:len(testToken)-1]},
@@ -123,7 +123,7 @@ func TestReceiverTokenRefused(t *testing.T) {
 
 func TestReceiverIdempotencyKeyDedupe(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "pipeline.json")
+	body := ingesttest.Fixture(t, "pipeline/client-go.json")
 	first := delivery{event: "Pipeline Hook", body: body, headers: map[string]string{
 		HeaderIdempotencyKey: "idem-1", HeaderEventUUID: "event-1"}}
 	h.send(t, first).WantAccepted(t, "idem-1")
@@ -142,7 +142,7 @@ func TestReceiverIdempotencyKeyDedupe(t *testing.T) {
 
 func TestReceiverEventUUIDDedupe(t *testing.T) {
 	h := newHarness(t, nil)
-	d := delivery{event: "Job Hook", body: ingesttest.Fixture(t, "job.json"), headers: map[string]string{HeaderEventUUID: "event-9"}}
+	d := delivery{event: "Job Hook", body: ingesttest.Fixture(t, "job/client-go.json"), headers: map[string]string{HeaderEventUUID: "event-9"}}
 	h.send(t, d).WantAccepted(t, "event-9")
 	h.send(t, d).WantDuplicate(t, "")
 	h.Pub.WantPublished(t, 1)
@@ -150,7 +150,7 @@ func TestReceiverEventUUIDDedupe(t *testing.T) {
 
 func TestReceiverNoDeliveryIDHashesPayload(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "release.json")
+	body := ingesttest.Fixture(t, "release/client-go.json")
 	sum := sha256.Sum256(body)
 	want := "sha256:" + hex.EncodeToString(sum[:])
 	h.send(t, delivery{event: "Release Hook", body: body}).WantAccepted(t, want)
@@ -160,7 +160,7 @@ func TestReceiverNoDeliveryIDHashesPayload(t *testing.T) {
 
 func TestReceiverMalformed(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "issue.json")
+	body := ingesttest.Fixture(t, "issue/client-go.json")
 	for name, d := range map[string]delivery{
 		"no event":         {body: body},
 		"long event":       {event: strings.Repeat("e", 200), body: body},
@@ -185,7 +185,7 @@ func TestReceiverMalformed(t *testing.T) {
 
 func TestReceiverMissingEventHeaderMessage(t *testing.T) {
 	h := newHarness(t, nil)
-	a := h.send(t, delivery{body: ingesttest.Fixture(t, "push.json")})
+	a := h.send(t, delivery{body: ingesttest.Fixture(t, "push/client-go.json")})
 	a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
 	if msg := a.Error.Message; msg != "missing X-Gitlab-Event header" {
 		t.Fatalf("message = %q", msg)
@@ -203,7 +203,7 @@ func TestReceiverOnlyJSON(t *testing.T) {
 		req.Header.Set(HeaderToken, testToken)
 		ingesttest.Do(t, req).WantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
 	}
-	h.send(t, delivery{contentType: "application/json; charset=utf-8", event: "Push Hook", body: ingesttest.Fixture(t, "push.json")}).
+	h.send(t, delivery{contentType: "application/json; charset=utf-8", event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json")}).
 		WantAccepted(t, "")
 }
 
@@ -229,7 +229,7 @@ func TestReceiverBrokerDownThenRetry(t *testing.T) {
 		}
 		return nil
 	}
-	d := delivery{event: "Deployment Hook", body: ingesttest.Fixture(t, "deployment.json"), headers: map[string]string{HeaderIdempotencyKey: "dep-15"}}
+	d := delivery{event: "Deployment Hook", body: ingesttest.Fixture(t, "deployment/client-go.json"), headers: map[string]string{HeaderIdempotencyKey: "dep-15"}}
 	h.send(t, d).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	h.Pub.WantPublished(t, 0)
 	h.send(t, d).WantAccepted(t, "dep-15")
@@ -239,7 +239,7 @@ func TestReceiverBrokerDownThenRetry(t *testing.T) {
 func TestReceiverInsecureMode(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.Token, c.Insecure = "", true })
 	for _, id := range []string{"i1", "i2"} {
-		h.send(t, delivery{event: "Push Hook", body: ingesttest.Fixture(t, "push.json"), token: "-",
+		h.send(t, delivery{event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json"), token: "-",
 			headers: map[string]string{HeaderIdempotencyKey: id}}).WantAccepted(t, id)
 	}
 	h.Pub.WantPublished(t, 2)
@@ -249,7 +249,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 
 	// Insecure with a token still checks it.
 	h = newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
-	h.send(t, delivery{event: "Push Hook", body: ingesttest.Fixture(t, "push.json"), token: "-"}).
+	h.send(t, delivery{event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json"), token: "-"}).
 		WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 

@@ -24,9 +24,10 @@ func Fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// Fixtures lists the JSON files under testdata, in its subfolders too, as
-// slash-separated names relative to testdata in walk (lexical) order. It
-// fails the test when there are fewer than atLeast, or none.
+// Fixtures lists the JSON payloads under testdata, in its subfolders too
+// (not the golden files beside them), as slash-separated names relative
+// to testdata in walk (lexical) order. It fails the test when there are
+// fewer than atLeast, or none.
 func Fixtures(t testing.TB, atLeast int) []string {
 	t.Helper()
 	var out []string
@@ -34,7 +35,7 @@ func Fixtures(t testing.TB, atLeast int) []string {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !strings.HasSuffix(path, ".json") {
+		if d.IsDir() || !strings.HasSuffix(path, ".json") || isSideFile(path) {
 			return nil
 		}
 		rel, err := filepath.Rel("testdata", path)

@@ -3,13 +3,18 @@ package jenkins
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
+
+// TestGolden parses every message under testdata/<phase>/ and compares
+// the facts with the golden file beside it.
+func TestGolden(t *testing.T) {
+	ingesttest.Golden(t, Parse, nil)
+}
 
 func mustParse(t *testing.T, name string) facts.PipelineRun {
 	t.Helper()
@@ -32,93 +37,21 @@ func mustParse(t *testing.T, name string) facts.PipelineRun {
 	return b.PipelineRuns[0]
 }
 
-func TestParseDocumentedExample(t *testing.T) {
-	// The plugin's own example has no timestamp or duration: the run is
-	// completed and successful, its times unknown.
-	got := mustParse(t, "completed.wiki.json")
-	want := facts.PipelineRun{
-		Repo:       "evgeny-goldin/asgard",
-		ID:         "asgard#18",
-		Attempt:    1,
-		Name:       "asgard",
-		Path:       "asgard",
-		HeadBranch: "master",
-		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
-		Status:     "completed",
-		Conclusion: "success",
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("run =\n%+v\nwant\n%+v", got, want)
-	}
-}
-
 func TestParsePhasesOfOneBuild(t *testing.T) {
-	queued := mustParse(t, "queued.json")
-	if queued.Status != "in_progress" || !queued.StartedAt.IsZero() || !queued.FinishedAt.IsZero() ||
-		!queued.UpdatedAt.Equal(ingesttest.Time("2024-05-06T12:53:15.5Z")) || queued.Conclusion != "" || queued.ID != "asgard#18" {
-		t.Fatalf("queued = %+v", queued)
-	}
-	started := mustParse(t, "started.json")
-	if started.Status != "in_progress" || !started.StartedAt.Equal(ingesttest.Time("2024-05-06T12:53:20Z")) || !started.FinishedAt.IsZero() || started.ID != "asgard#18" {
-		t.Fatalf("started = %+v", started)
-	}
-	completed := mustParse(t, "completed.json")
-	want := facts.PipelineRun{
-		Repo:       "evgeny-goldin/asgard",
-		ID:         "asgard#18",
-		Attempt:    1,
-		Name:       "asgard",
-		Path:       "asgard",
-		HeadBranch: "master",
-		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
-		Status:     "completed",
-		Conclusion: "success",
-		StartedAt:  ingesttest.Time("2024-05-06T12:53:20Z"),
-		FinishedAt: ingesttest.Time("2024-05-06T12:54:53.25Z"),
-		UpdatedAt:  ingesttest.Time("2024-05-06T12:54:53.25Z"),
-	}
-	if !reflect.DeepEqual(completed, want) {
-		t.Fatalf("completed =\n%+v\nwant\n%+v", completed, want)
-	}
-	// The completed run starts when the STARTED message said it did.
-	if !completed.StartedAt.Equal(started.StartedAt) {
-		t.Fatalf("StartedAt %v, STARTED said %v", completed.StartedAt, started.StartedAt)
+	// One build's messages are one run, and the completed run starts when
+	// the STARTED message said it did: COMPLETED's timestamp less the
+	// duration.
+	started := mustParse(t, "STARTED/asgard-18.json")
+	completed := mustParse(t, "COMPLETED/asgard-18.json")
+	if completed.ID != started.ID || !completed.StartedAt.Equal(started.StartedAt) {
+		t.Fatalf("started %+v\ncompleted %+v", started, completed)
 	}
 }
 
-func TestParseFinalizedFailure(t *testing.T) {
-	r := mustParse(t, "finalized-failure.json")
-	if r.ID != "asgard#19" || r.Status != "completed" || r.Conclusion != "failure" ||
-		!r.FinishedAt.Equal(ingesttest.Time("2024-05-06T13:55:02Z")) || !r.StartedAt.Equal(ingesttest.Time("2024-05-06T13:54:01Z")) {
-		t.Fatalf("run = %+v", r)
-	}
-}
-
-func TestParseMultibranchAborted(t *testing.T) {
-	r := mustParse(t, "finalized-aborted.multibranch.json")
-	want := facts.PipelineRun{
-		Repo:       "evgeny-goldin/asgard",
-		ID:         "asgard/main#7",
-		Attempt:    1,
-		Name:       "main",
-		Path:       "asgard/main",
-		HeadBranch: "main",
-		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
-		Status:     "completed",
-		Conclusion: "cancelled",
-		StartedAt:  ingesttest.Time("2024-05-06T14:54:30Z"),
-		FinishedAt: ingesttest.Time("2024-05-06T14:55:00Z"),
-		UpdatedAt:  ingesttest.Time("2024-05-06T14:55:00Z"),
-	}
-	if !reflect.DeepEqual(r, want) {
-		t.Fatalf("run =\n%+v\nwant\n%+v", r, want)
-	}
-}
-
-// variant is completed.json with edit applied to its "build" object.
+// variant is COMPLETED/asgard-18.json with edit applied to its "build" object.
 func variant(t *testing.T, edit func(build map[string]any)) []byte {
 	t.Helper()
-	return ingesttest.EditFixture(t, "completed.json", func(m map[string]any) { edit(m["build"].(map[string]any)) })
+	return ingesttest.EditFixture(t, "COMPLETED/asgard-18.json", func(m map[string]any) { edit(m["build"].(map[string]any)) })
 }
 
 func TestParseConclusions(t *testing.T) {
@@ -192,7 +125,7 @@ func TestParseJobPaths(t *testing.T) {
 		"view/all/builds/": "asgard",
 	} {
 		var m map[string]any
-		_ = json.Unmarshal(ingesttest.Fixture(t, "completed.json"), &m)
+		_ = json.Unmarshal(ingesttest.Fixture(t, "COMPLETED/asgard-18.json"), &m)
 		m["url"] = url
 		p, _ := json.Marshal(m)
 		b, err := Parse(PhaseCompleted, p, Options{})
@@ -227,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseUnknownPhase(t *testing.T) {
 	for _, ev := range []string{"NONE", "completed", ""} {
-		b, err := Parse(ev, ingesttest.Fixture(t, "completed.json"), Options{})
+		b, err := Parse(ev, ingesttest.Fixture(t, "COMPLETED/asgard-18.json"), Options{})
 		if err != nil || b.Len() != 0 {
 			t.Fatalf("Parse(%q) = %d facts, %v", ev, b.Len(), err)
 		}

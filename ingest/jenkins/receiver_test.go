@@ -32,7 +32,7 @@ func bearer(token string) http.Header {
 
 func TestReceiverAcceptsBearer(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "completed.wiki.json")
+	body := ingesttest.Fixture(t, "COMPLETED/wiki.json")
 	h.Post(t, Path, bearer(testToken), body).WantAccepted(t, "asgard#18/COMPLETED")
 	d := h.Pub.WantPublished(t, 1)[0]
 	if d.Source != "jenkins" || d.Event != "COMPLETED" || d.ID != "asgard#18/COMPLETED" || d.Key != "evgeny-goldin/asgard" ||
@@ -51,7 +51,7 @@ func TestReceiverAcceptsURLUserInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.User = url.UserPassword("jenkins", testToken)
-	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(ingesttest.Fixture(t, "started.json")))
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(ingesttest.Fixture(t, "STARTED/asgard-18.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestReceiverAcceptsURLUserInfo(t *testing.T) {
 
 func TestReceiverCredentialsRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	body := ingesttest.Fixture(t, "completed.json")
+	body := ingesttest.Fixture(t, "COMPLETED/asgard-18.json")
 	basic := func(user, pass string) string {
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 	}
@@ -102,11 +102,11 @@ func TestReceiverCredentialsRefused(t *testing.T) {
 func TestReceiverEveryFixture(t *testing.T) {
 	h := newHarness(t, nil)
 	want := map[string]struct{ event, id, key string }{
-		"queued.json":                        {"QUEUED", "asgard#18/QUEUED", "evgeny-goldin/asgard"},
-		"started.json":                       {"STARTED", "asgard#18/STARTED", "evgeny-goldin/asgard"},
-		"completed.json":                     {"COMPLETED", "asgard#18/COMPLETED", "evgeny-goldin/asgard"},
-		"finalized-failure.json":             {"FINALIZED", "asgard#19/FINALIZED", "evgeny-goldin/asgard"},
-		"finalized-aborted.multibranch.json": {"FINALIZED", "asgard/main#7/FINALIZED", "evgeny-goldin/asgard"},
+		"QUEUED/asgard-18.json":              {"QUEUED", "asgard#18/QUEUED", "evgeny-goldin/asgard"},
+		"STARTED/asgard-18.json":             {"STARTED", "asgard#18/STARTED", "evgeny-goldin/asgard"},
+		"COMPLETED/asgard-18.json":           {"COMPLETED", "asgard#18/COMPLETED", "evgeny-goldin/asgard"},
+		"FINALIZED/asgard-19-failure.json":   {"FINALIZED", "asgard#19/FINALIZED", "evgeny-goldin/asgard"},
+		"FINALIZED/multibranch-aborted.json": {"FINALIZED", "asgard/main#7/FINALIZED", "evgeny-goldin/asgard"},
 	}
 	for name, w := range want {
 		h.Post(t, Path, bearer(testToken), ingesttest.Fixture(t, name)).WantAccepted(t, "")
@@ -146,7 +146,7 @@ func TestReceiverRetryIsDuplicate(t *testing.T) {
 		}
 		return nil
 	}
-	body := ingesttest.Fixture(t, "finalized-failure.json")
+	body := ingesttest.Fixture(t, "FINALIZED/asgard-19-failure.json")
 	h.Post(t, Path, bearer(testToken), body).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	h.Post(t, Path, bearer(testToken), body).WantAccepted(t, "")
 	h.Post(t, Path, bearer(testToken), body).WantDuplicate(t, "")
@@ -160,14 +160,14 @@ func TestReceiverXMLRefused(t *testing.T) {
 
 func TestReceiverInsecureMode(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.Token, c.Insecure = "", true })
-	for _, f := range []string{"started.json", "completed.json"} {
+	for _, f := range []string{"STARTED/asgard-18.json", "COMPLETED/asgard-18.json"} {
 		h.Post(t, Path, http.Header{"Content-Type": {"application/json"}}, ingesttest.Fixture(t, f)).WantAccepted(t, "")
 	}
 	if n := h.Logs.Warnings(); n != 1 {
 		t.Fatalf("logged %d warnings, want 1:\n%s", n, h.Logs)
 	}
 	h = newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
-	h.Post(t, Path, http.Header{"Content-Type": {"application/json"}}, ingesttest.Fixture(t, "started.json")).
+	h.Post(t, Path, http.Header{"Content-Type": {"application/json"}}, ingesttest.Fixture(t, "STARTED/asgard-18.json")).
 		WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 

@@ -18,6 +18,12 @@ func fixtures(t testing.TB) []string {
 	return ingesttest.Fixtures(t, 12)
 }
 
+// TestGolden parses every payload under testdata/<event type>/ and
+// compares the facts with the golden file beside it.
+func TestGolden(t *testing.T) {
+	ingesttest.Golden(t, Parse, nil)
+}
+
 // mustParseOne parses a fixture under the event of its directory and
 // returns its only incident.
 func mustParseOne(t *testing.T, name string) facts.Incident {
@@ -27,66 +33,18 @@ func mustParseOne(t *testing.T, name string) facts.Incident {
 	})
 }
 
-var incidentEvents = map[string]bool{
-	EventTriggered: true, EventAcknowledged: true, EventResolved: true, EventReopened: true, EventPriorityUpdated: true,
-}
-
-func TestParseEveryFixture(t *testing.T) {
+func TestParseEventFromPayload(t *testing.T) {
+	// Without an event (a replayed delivery), the event type is read from
+	// the payload's envelope: the same facts as under its folder's event.
 	for _, name := range fixtures(t) {
-		eventType := path.Dir(name)
-		t.Run(name, func(t *testing.T) {
-			payload := ingesttest.Fixture(t, name)
-			// Under its own event name and with the name read from the payload.
-			for _, event := range []string{eventType, ""} {
-				b, err := Parse(event, payload, Options{})
-				if err != nil {
-					t.Fatalf("Parse(%q): %v", event, err)
-				}
-				if !incidentEvents[eventType] {
-					if b.Len() != 0 {
-						t.Fatalf("%s gave %d facts, want none", name, b.Len())
-					}
-					continue
-				}
-				if len(b.Incidents) != 1 || b.Len() != 1 {
-					t.Fatalf("%s gave %+v, want one incident", name, b)
-				}
-				inc := b.Incidents[0]
-				if inc.Source != Source || inc.ID == "" || inc.Repo != "" || inc.Service == "" || inc.Title == "" || inc.URL == "" {
-					t.Fatalf("incident = %+v", inc)
-				}
-				if inc.UpdatedAt.IsZero() || (inc.State != "open" && inc.State != "resolved") {
-					t.Fatalf("incident = %+v", inc)
-				}
-				if (inc.State == "resolved") != !inc.ResolvedAt.IsZero() {
-					t.Fatalf("state %q with ResolvedAt %v", inc.State, inc.ResolvedAt)
-				}
-				if inc.CausedByDeployment != "" || inc.CausedBySHA != "" {
-					t.Fatalf("cause references invented: %+v", inc)
-				}
-				ingesttest.WantUTC(t, b)
-			}
-		})
-	}
-}
-
-func TestParseDeveloperDocsPriorityUpdated(t *testing.T) {
-	// The example payload of PagerDuty's webhooks overview.
-	got := mustParseOne(t, "incident.priority_updated/developer-docs.json")
-	want := facts.Incident{
-		Source:    "pagerduty",
-		ID:        "PGR0VU2",
-		Service:   "PF9KMXH",
-		Title:     "A little bump in the road",
-		State:     "open",
-		Severity:  "P1",
-		URL:       "https://acme.pagerduty.com/incidents/PGR0VU2",
-		Labels:    []string{"service_name=API Service", "urgency=high", "team=Engineering"},
-		CreatedAt: ingesttest.Time("2020-04-09T15:16:27Z"),
-		UpdatedAt: ingesttest.Time("2020-10-02T18:45:22.169Z"),
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("incident =\n%+v\nwant\n%+v", got, want)
+		want, err := Parse(path.Dir(name), ingesttest.Fixture(t, name), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Parse("", ingesttest.Fixture(t, name), Options{})
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: Parse(\"\") = %+v, %v; want %+v", name, got, err, want)
+		}
 	}
 }
 
@@ -95,77 +53,16 @@ func TestParseTriggeredWithoutCreatedAt(t *testing.T) {
 	// priority: the triggering event's time is the creation time, and the
 	// urgency stands in for the severity.
 	got := mustParseOne(t, "incident.triggered/zulip.json")
-	if got.ID != "PFQZPSY" || got.Service != "PA2P440" || got.Title != "Test Incident 3" || got.State != "open" {
+	if !got.CreatedAt.Equal(ingesttest.Time("2021-06-04T13:35:29.781Z")) || !got.UpdatedAt.Equal(got.CreatedAt) || got.Severity != "high" {
 		t.Fatalf("incident = %+v", got)
-	}
-	if !got.CreatedAt.Equal(ingesttest.Time("2021-06-04T13:35:29.781Z")) || !got.UpdatedAt.Equal(got.CreatedAt) || !got.ResolvedAt.IsZero() {
-		t.Fatalf("times = created %v updated %v resolved %v", got.CreatedAt, got.UpdatedAt, got.ResolvedAt)
-	}
-	if got.Severity != "high" || got.URL != "https://pig208.pagerduty.com/incidents/PFQZPSY" {
-		t.Fatalf("severity %q url %q", got.Severity, got.URL)
-	}
-	if want := []string{"service_name=pig208", "urgency=high"}; !reflect.DeepEqual(got.Labels, want) {
-		t.Fatalf("labels = %q, want %q", got.Labels, want)
 	}
 }
 
-func TestParseAcknowledged(t *testing.T) {
-	got := mustParseOne(t, "incident.acknowledged/zulip.json")
-	if got.ID != "PQ1K5C8" || got.State != "open" || !got.ResolvedAt.IsZero() {
-		t.Fatalf("incident = %+v", got)
-	}
-	// Not a triggered event and no created_at in the payload: unknown.
-	if !got.CreatedAt.IsZero() {
+func TestParseAcknowledgedCreationUnknown(t *testing.T) {
+	// Not a triggered event and no created_at in the payload: the
+	// creation time is unknown (zero), not the event's time.
+	if got := mustParseOne(t, "incident.acknowledged/zulip.json"); !got.CreatedAt.IsZero() {
 		t.Fatalf("CreatedAt = %v, want zero (unknown)", got.CreatedAt)
-	}
-	if !got.UpdatedAt.Equal(ingesttest.Time("2021-06-04T13:55:30.394Z")) {
-		t.Fatalf("UpdatedAt = %v", got.UpdatedAt)
-	}
-}
-
-func TestParseResolved(t *testing.T) {
-	got := mustParseOne(t, "incident.resolved/zulip.json")
-	if got.ID != "PCPZE64" || got.Service != "PA2P440" || got.State != "resolved" {
-		t.Fatalf("incident = %+v", got)
-	}
-	at := ingesttest.Time("2021-06-04T13:16:53.816Z")
-	if !got.ResolvedAt.Equal(at) || !got.UpdatedAt.Equal(at) || !got.CreatedAt.IsZero() {
-		t.Fatalf("times = created %v updated %v resolved %v", got.CreatedAt, got.UpdatedAt, got.ResolvedAt)
-	}
-}
-
-func TestParseReopened(t *testing.T) {
-	got := mustParseOne(t, "incident.reopened/zulip.json")
-	if got.ID != "Q05XJA8GDXGOB3" || got.Service != "PLVTM9H" || got.State != "open" || !got.ResolvedAt.IsZero() {
-		t.Fatalf("incident = %+v", got)
-	}
-	if !got.CreatedAt.Equal(ingesttest.Time("2026-03-30T13:37:07Z")) || !got.UpdatedAt.Equal(ingesttest.Time("2026-04-01T02:15:02.274Z")) {
-		t.Fatalf("times = created %v updated %v", got.CreatedAt, got.UpdatedAt)
-	}
-	if got.Severity != "P3" {
-		t.Fatalf("Severity = %q, want P3", got.Severity)
-	}
-	if want := []string{"service_name=Default Service", "urgency=low", "incident_type=security_default"}; !reflect.DeepEqual(got.Labels, want) {
-		t.Fatalf("labels = %q, want %q", got.Labels, want)
-	}
-}
-
-func TestParsePriorityUpdated(t *testing.T) {
-	got := mustParseOne(t, "incident.priority_updated/zulip.json")
-	if got.ID != "Q3B15VLMF3ASBD" || got.Severity != "P2" || got.Title != "Critical: Checkout API High Latency" || got.State != "open" {
-		t.Fatalf("incident = %+v", got)
-	}
-	if !got.CreatedAt.Equal(ingesttest.Time("2026-04-01T02:07:30Z")) || !got.UpdatedAt.Equal(ingesttest.Time("2026-04-01T02:15:36.315Z")) {
-		t.Fatalf("times = created %v updated %v", got.CreatedAt, got.UpdatedAt)
-	}
-}
-
-func TestParseSignedLibraryExample(t *testing.T) {
-	// go-pagerduty's signature test body: conference_number is a number
-	// there, which must not matter.
-	got := mustParseOne(t, "incident.priority_updated/go-pagerduty-signed.json")
-	if got.ID != "PGR0VU2" || got.Severity != "P1" || !got.CreatedAt.IsZero() || !got.UpdatedAt.Equal(ingesttest.Time("2021-04-26T17:36:27.458Z")) {
-		t.Fatalf("incident = %+v", got)
 	}
 }
 
