@@ -204,10 +204,29 @@ type Trend struct {
 	Deployments           []TeamSeries `json:"deployments"`
 }
 
-// Builder builds reports from the toil engine and the DORA engine behind
-// it.
+// Metrics is what a report reads of the DORA engine; *metrics.Engine is
+// one.
+type Metrics interface {
+	TimeZone() string
+	Resolve(q metrics.Query) (metrics.Query, error)
+	Summary(ctx context.Context, q metrics.Query) ([]metrics.Result, error)
+	Series(ctx context.Context, q metrics.Query, bucket string) ([]metrics.SeriesRow, error)
+}
+
+// Toil is what a report reads of the toil engine; *metrics.ToilEngine is
+// one.
+type Toil interface {
+	Settings() metrics.ToilSettings
+	Summary(ctx context.Context, q metrics.Query) ([]metrics.ToilResult, error)
+	Series(ctx context.Context, q metrics.Query, bucket string) ([]metrics.ToilSeriesRow, error)
+	Onboarding(ctx context.Context, q metrics.Query, bucket string) (metrics.Onboarding, error)
+	Reinvented(ctx context.Context, q metrics.Query) (metrics.Reinvented, error)
+}
+
+// Builder builds reports from the DORA engine and the toil engine.
 type Builder struct {
-	Toil *metrics.ToilEngine
+	Metrics Metrics
+	Toil    Toil
 	// TimeZone overrides the engine's zone; Benchmark the default
 	// benchmark; Services and Teams narrow the report.
 	TimeZone  string
@@ -247,10 +266,10 @@ type Inputs struct {
 
 // Quarterly builds the review of quarter q.
 func (b Builder) Quarterly(ctx context.Context, q Quarter) (*Report, error) {
-	if b.Toil == nil {
-		return nil, errors.New("report: no toil engine")
+	if b.Metrics == nil || b.Toil == nil {
+		return nil, errors.New("report: no metrics or toil engine")
 	}
-	e := b.Toil.Metrics()
+	e := b.Metrics
 	tz := b.TimeZone
 	if strings.TrimSpace(tz) == "" {
 		tz = e.TimeZone()
