@@ -132,13 +132,13 @@ func Parsers(cfg config.Config) map[string]aggregator.Parser {
 		github.Source: func(e string, p []byte) (facts.Batch, error) { return github.Parse(e, p, ghOpts) },
 		gitlab.Source: func(e string, p []byte) (facts.Batch, error) { return gitlab.Parse(e, p, glOpts) },
 		pagerduty.Source: func(e string, p []byte) (facts.Batch, error) {
-			return pagerduty.Parse(e, p, pagerduty.Options{})
+			return pagerduty.Parse(e, p)
 		},
-		opsgenie.Source:     func(e string, p []byte) (facts.Batch, error) { return opsgenie.Parse(e, p, opsgenie.Options{}) },
+		opsgenie.Source:     func(e string, p []byte) (facts.Batch, error) { return opsgenie.Parse(e, p) },
 		alertmanager.Source: func(e string, p []byte) (facts.Batch, error) { return alertmanager.Parse(e, p, amOpts) },
-		circleci.Source:     func(e string, p []byte) (facts.Batch, error) { return circleci.Parse(e, p, circleci.Options{}) },
-		jenkins.Source:      func(e string, p []byte) (facts.Batch, error) { return jenkins.Parse(e, p, jenkins.Options{}) },
-		cdevents.Source:     func(e string, p []byte) (facts.Batch, error) { return cdevents.Parse(e, p, cdevents.Options{}) },
-		generic.Source:      func(e string, p []byte) (facts.Batch, error) { return generic.Parse(e, p, generic.Options{}) },
+		circleci.Source:     func(e string, p []byte) (facts.Batch, error) { return circleci.Parse(e, p) },
+		jenkins.Source:      func(e string, p []byte) (facts.Batch, error) { return jenkins.Parse(e, p) },
+		cdevents.Source:     func(e string, p []byte) (facts.Batch, error) { return cdevents.Parse(e, p) },
+		generic.Source:      func(e string, p []byte) (facts.Batch, error) { return generic.Parse(e, p) },
 	}
 }

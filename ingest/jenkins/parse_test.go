@@ -22,7 +22,7 @@ func mustParse(t *testing.T, name string) facts.PipelineRun {
 	if err := json.Unmarshal(payload, &m); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Parse(m.Build.Phase, payload, Options{})
+	b, err := Parse(m.Build.Phase, payload)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", name, err)
 	}
@@ -126,7 +126,7 @@ func TestParseConclusions(t *testing.T) {
 		"SUCCESS": "success", "FAILURE": "failure", "UNSTABLE": "failure",
 		"ABORTED": "cancelled", "NOT_BUILT": "skipped", "": "",
 	} {
-		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) { b["status"] = status }), Options{})
+		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) { b["status"] = status }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestParseTimestampForms(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := variant(t, func(b map[string]any) { b["timestamp"] = c.ts; b["duration"] = c.duration })
-			b, err := Parse(PhaseCompleted, p, Options{})
+			b, err := Parse(PhaseCompleted, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +173,7 @@ func TestParseBranchPrefixes(t *testing.T) {
 	} {
 		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) {
 			b["scm"].(map[string]any)["branch"] = in
-		}), Options{})
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestParseJobPaths(t *testing.T) {
 		_ = json.Unmarshal(ingesttest.Fixture(t, "completed.json"), &m)
 		m["url"] = url
 		p, _ := json.Marshal(m)
-		b, err := Parse(PhaseCompleted, p, Options{})
+		b, err := Parse(PhaseCompleted, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func TestParseErrors(t *testing.T) {
 		"bool duration": `{"name":"a","build":{"number":3,"duration":true}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(PhaseCompleted, []byte(payload), Options{})
+			b, err := Parse(PhaseCompleted, []byte(payload))
 			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
 				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
 			}
@@ -227,7 +227,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseUnknownPhase(t *testing.T) {
 	for _, ev := range []string{"NONE", "completed", ""} {
-		b, err := Parse(ev, ingesttest.Fixture(t, "completed.json"), Options{})
+		b, err := Parse(ev, ingesttest.Fixture(t, "completed.json"))
 		if err != nil || b.Len() != 0 {
 			t.Fatalf("Parse(%q) = %d facts, %v", ev, b.Len(), err)
 		}

@@ -23,7 +23,7 @@ func fixtures(t testing.TB) []string {
 func mustParseOne(t *testing.T, name string) facts.Incident {
 	t.Helper()
 	return ingesttest.OneIncident(t, name, func(event string, payload []byte) (facts.Batch, error) {
-		return Parse(event, payload, Options{})
+		return Parse(event, payload)
 	})
 }
 
@@ -35,7 +35,7 @@ func TestParseEveryFixture(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			payload := ingesttest.Fixture(t, name)
 			for _, event := range []string{action, "", strings.ToLower(action)} {
-				b, err := Parse(event, payload, Options{})
+				b, err := Parse(event, payload)
 				if err != nil {
 					t.Fatalf("Parse(%q): %v", event, err)
 				}
@@ -200,7 +200,7 @@ func TestParseServiceOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			payload := `{"action":"Create","alert":{"alertId":"A1","message":"m","createdAt":1700000000000,` + c.alert + `}}`
-			b, err := Parse("Create", []byte(payload), Options{})
+			b, err := Parse("Create", []byte(payload))
 			if err != nil || len(b.Incidents) != 1 {
 				t.Fatalf("Parse: %v %+v", err, b)
 			}
@@ -236,7 +236,7 @@ func TestParseReferenceForms(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			payload := `{"alert":{"alertId":"A1","message":"m",` + c.alert + `}}`
-			b, err := Parse("Create", []byte(payload), Options{})
+			b, err := Parse("Create", []byte(payload))
 			if err != nil || len(b.Incidents) != 1 {
 				t.Fatalf("Parse: %v %+v", err, b)
 			}
@@ -273,11 +273,11 @@ func TestEpochUnits(t *testing.T) {
 func TestParseIgnoredActions(t *testing.T) {
 	payload := ingesttest.Fixture(t, "Acknowledge/opsgenie-docs.json")
 	for _, action := range []string{"AddNote", "UnAcknowledge", "Delete", "TakeOwnership", "CustomAction"} {
-		if b, err := Parse(action, payload, Options{}); err != nil || b.Len() != 0 {
+		if b, err := Parse(action, payload); err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%s) = %d facts, %v", action, b.Len(), err)
 		}
 	}
-	if b, err := Parse("Delete", []byte(`{"alert":"gone"}`), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("Delete", []byte(`{"alert":"gone"}`)); err != nil || b.Len() != 0 {
 		t.Errorf("ignored action with odd shape: %d facts, %v", b.Len(), err)
 	}
 }
@@ -297,7 +297,7 @@ func TestParseMalformed(t *testing.T) {
 		"details not object": {"Create", `{"alert":{"alertId":"A","details":"x"}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(c.event, []byte(c.payload), Options{})
+			b, err := Parse(c.event, []byte(c.payload))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}

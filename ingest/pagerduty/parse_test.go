@@ -23,7 +23,7 @@ func fixtures(t testing.TB) []string {
 func mustParseOne(t *testing.T, name string) facts.Incident {
 	t.Helper()
 	return ingesttest.OneIncident(t, name, func(event string, payload []byte) (facts.Batch, error) {
-		return Parse(event, payload, Options{})
+		return Parse(event, payload)
 	})
 }
 
@@ -38,7 +38,7 @@ func TestParseEveryFixture(t *testing.T) {
 			payload := ingesttest.Fixture(t, name)
 			// Under its own event name and with the name read from the payload.
 			for _, event := range []string{eventType, ""} {
-				b, err := Parse(event, payload, Options{})
+				b, err := Parse(event, payload)
 				if err != nil {
 					t.Fatalf("Parse(%q): %v", event, err)
 				}
@@ -216,13 +216,13 @@ func TestParseIgnoredEvents(t *testing.T) {
 		{"incident.unacknowledged", "incident.triggered/zulip.json"},
 		{"pagey.ping", "incident.triggered/zulip.json"},
 	} {
-		b, err := Parse(c.event, ingesttest.Fixture(t, c.path), Options{})
+		b, err := Parse(c.event, ingesttest.Fixture(t, c.path))
 		if err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%s, %s) = %d facts, %v; want none, nil", c.event, c.path, b.Len(), err)
 		}
 	}
 	// An unknown event's payload of an unexpected shape is still no error.
-	if b, err := Parse("service.deleted", []byte(`{"event":"gone"}`), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("service.deleted", []byte(`{"event":"gone"}`)); err != nil || b.Len() != 0 {
 		t.Errorf("unknown event with odd shape: %d facts, %v", b.Len(), err)
 	}
 }
@@ -232,7 +232,7 @@ func TestParseStatusResolvedOnUpdate(t *testing.T) {
 	// resolved; the resolution time is not in the payload.
 	payload := ingesttest.Fixture(t, "incident.priority_updated/developer-docs.json")
 	payload = []byte(strings.Replace(string(payload), `"status": "triggered"`, `"status": "resolved"`, 1))
-	b, err := Parse(EventPriorityUpdated, payload, Options{})
+	b, err := Parse(EventPriorityUpdated, payload)
 	if err != nil || len(b.Incidents) != 1 {
 		t.Fatalf("Parse: %v, %+v", err, b)
 	}
@@ -258,7 +258,7 @@ func TestParseMalformed(t *testing.T) {
 		"service not an object": {EventReopened, `{"event":{"data":{"id":"P1","service":"PF9KMXH"}}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(c.event, []byte(c.payload), Options{})
+			b, err := Parse(c.event, []byte(c.payload))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
@@ -271,7 +271,7 @@ func TestParseMalformed(t *testing.T) {
 
 func TestParseMinimal(t *testing.T) {
 	// Only the id is required; missing times and service stay unknown.
-	b, err := Parse(EventAcknowledged, []byte(`{"event":{"data":{"id":"P1","priority":null,"service":null,"teams":[null]}}}`), Options{})
+	b, err := Parse(EventAcknowledged, []byte(`{"event":{"data":{"id":"P1","priority":null,"service":null,"teams":[null]}}}`))
 	if err != nil || len(b.Incidents) != 1 {
 		t.Fatalf("Parse: %v, %+v", err, b)
 	}
