@@ -17,14 +17,7 @@ func poissonN(rng *rand.Rand, mean float64) int {
 		n := int(math.Round(mean + math.Sqrt(mean)*rng.NormFloat64()))
 		return max(n, 0)
 	}
-	l, k, p := math.Exp(-mean), 0, 1.0
-	for {
-		p *= rng.Float64()
-		if p <= l {
-			return k
-		}
-		k++
-	}
+	return poisson(rng, mean)
 }
 
 // between is a whole-second duration in [lo, hi).
