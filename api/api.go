@@ -27,8 +27,13 @@ import (
 
 // Config wires the API to its dependencies.
 type Config struct {
-	// Metrics answers /api/v1/dora and /api/v1/dora/series.
-	Metrics *metrics.Engine
+	// Metrics answers /api/v1/dora, /api/v1/dora/series and the
+	// drill-downs. Nil: the summary and series answer 500 and nothing
+	// else under /api/v1/ but the catalog is served.
+	Metrics Metrics
+	// Toil answers /api/v1/toil/... and, with Metrics, the quarterly
+	// report. Nil: the toil engine Metrics carries, if it has one.
+	Toil Toil
 	// Tokens are the accepted bearer tokens. Empty: the API is open, and a
 	// warning is logged.
 	Tokens []string
@@ -105,6 +110,8 @@ func New(cfg Config) http.Handler {
 		r.HandleFunc("/api/v1/deployments", listHandler(s, cfg.Metrics.Deployments)).Methods(http.MethodGet)
 		r.HandleFunc("/api/v1/changes", listHandler(s, cfg.Metrics.Changes)).Methods(http.MethodGet)
 		r.HandleFunc("/api/v1/incidents", listHandler(s, cfg.Metrics.Incidents)).Methods(http.MethodGet)
+	}
+	if cfg.Metrics != nil && s.toilEngine() != nil {
 		r.HandleFunc("/api/v1/toil", s.toil).Methods(http.MethodGet)
 		r.HandleFunc("/api/v1/toil/changes", s.toilChanges).Methods(http.MethodGet)
 		r.HandleFunc("/api/v1/toil/onboarding", s.toilOnboarding).Methods(http.MethodGet)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,87 +22,48 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/doraflow/doraflow/api"
+	"github.com/doraflow/doraflow/api/apitest"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/metrics"
 	"github.com/doraflow/doraflow/metrics/metricstest"
-	"github.com/doraflow/doraflow/store/storetest"
 )
 
 const token = "s3cret-token"
 
 type fixture struct {
-	srv      *httptest.Server
+	apitest.Server
+	engine   *fakeEngine
 	ready    *atomic.Value // error or nil
 	registry *prometheus.Registry
 	logs     *bytes.Buffer
 }
 
-// newFixture serves the API over the metricstest scenario in a fresh
-// database, with the given tokens.
+// newFixture serves the API over a fake engine holding the metricstest
+// scenario's numbers, with the given tokens.
 func newFixture(t *testing.T, tokens []string) *fixture {
 	t.Helper()
-	st := storetest.New(t)
-	metricstest.Load(t, st)
 	cat := metricstest.Catalog()
-	e, err := metrics.New(st.Conn(), func() catalog.Catalog { return cat }, metrics.Options{TimeZone: metricstest.Zone, QueryTimeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{ready: &atomic.Value{}, registry: prometheus.NewRegistry(), logs: &bytes.Buffer{}}
+	e := newFakeEngine(t)
+	f := &fixture{engine: e, ready: &atomic.Value{}, registry: prometheus.NewRegistry(), logs: &bytes.Buffer{}}
 	f.ready.Store(errBox{})
 	h := api.New(api.Config{
 		Metrics: e,
+		Toil:    fakeToil{e},
 		Tokens:  tokens,
 		Ready: func(ctx context.Context) error {
-			if err := f.ready.Load().(errBox).err; err != nil {
-				return err
-			}
-			return st.Ping(ctx)
+			return f.ready.Load().(errBox).err
 		},
 		Registry: f.registry,
 		Logger:   slog.New(slog.NewTextHandler(f.logs, nil)),
 		Catalog:  func() catalog.Catalog { return cat },
 		Now:      func() time.Time { return time.Date(2026, 2, 10, 12, 30, 15, 500e6, time.UTC) },
 	})
-	f.srv = httptest.NewServer(h)
-	t.Cleanup(f.srv.Close)
+	f.Server = apitest.Server{Server: httptest.NewServer(h), Token: token}
+	t.Cleanup(f.Close)
 	return f
 }
 
 type errBox struct{ err error }
-
-func (f *fixture) get(t *testing.T, path, bearer string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, body
-}
-
-func (f *fixture) getJSON(t *testing.T, path string, wantStatus int) []byte {
-	t.Helper()
-	status, h, body := f.get(t, path, token)
-	if status != wantStatus {
-		t.Fatalf("GET %s: status %d, want %d: %s", path, status, wantStatus, body)
-	}
-	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("GET %s: content type %q", path, ct)
-	}
-	return body
-}
 
 // The summary range in both accepted forms: RFC 3339 with an offset and
 // epoch milliseconds.
@@ -110,21 +72,37 @@ var (
 	toParam   = strconv.FormatInt(metricstest.To.UnixMilli(), 10)
 )
 
+// TestDora checks what the API adds to the engine: the query it asks
+// (parsed, defaulted and resolved by the engine's rules), the echo, and
+// the engine's answer passed on unchanged.
 func TestDora(t *testing.T) {
 	f := newFixture(t, []string{"other-token", token})
+	results := f.engine.results
+	from := time.Date(2026, 1, 4, 23, 0, 0, 0, time.UTC)
 
 	t.Run("organization", func(t *testing.T) {
-		body := f.getJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam+"&group_by=organization", http.StatusOK)
+		var org []metrics.Result
+		if err := json.Unmarshal([]byte("["+metricstest.OrganizationJSON+"]"), &org); err != nil {
+			t.Fatal(err)
+		}
+		f.engine.results = org
+		defer func() { f.engine.results = results }()
+		body := f.GetJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam+"&group_by=organization", http.StatusOK)
 		metricstest.AssertJSON(t, body, `{
 		  "from": "2026-01-05T00:00:00+01:00", "from_ms": 1767567600000,
 		  "to": "2026-02-02T00:00:00+01:00", "to_ms": 1769986800000,
 		  "benchmark": "2023", "group_by": "organization", "time_zone": "Europe/Berlin",
 		  "services": [], "teams": [], "environment": "",
 		  "results": [`+metricstest.OrganizationJSON+`]}`)
+		q, _ := f.engine.last(t)
+		want := metrics.Query{From: from, To: metricstest.To, GroupBy: "organization", TimeZone: "Europe/Berlin", Benchmark: "2023"}
+		if !reflect.DeepEqual(q, want) {
+			t.Errorf("asked %+v, want %+v", q, want)
+		}
 	})
 
 	t.Run("by service", func(t *testing.T) {
-		body := f.getJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam, http.StatusOK)
+		body := f.GetJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam, http.StatusOK)
 		var resp struct {
 			GroupBy string            `json:"group_by"`
 			Results []json.RawMessage `json:"results"`
@@ -138,49 +116,53 @@ func TestDora(t *testing.T) {
 		metricstest.AssertJSON(t, resp.Results[0], metricstest.LegacyJSON)
 		metricstest.AssertJSON(t, resp.Results[1], metricstest.CheckoutJSON)
 		metricstest.AssertJSON(t, resp.Results[2], metricstest.SearchJSON)
+		if q, _ := f.engine.last(t); q.GroupBy != "service" {
+			t.Errorf("asked group_by %q, want service", q.GroupBy)
+		}
 	})
 
 	t.Run("service list, repeated and comma separated", func(t *testing.T) {
-		for _, q := range []string{"&service=checkout,search", "&service=search&service=checkout", "&team=payments&team=discovery"} {
-			body := f.getJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam+q, http.StatusOK)
-			var resp struct {
-				Results []json.RawMessage `json:"results"`
+		for _, c := range []struct {
+			q               string
+			services, teams []string
+		}{
+			{"&service=checkout,search", []string{"checkout", "search"}, nil},
+			{"&service=search&service=checkout", []string{"checkout", "search"}, nil},
+			{"&team=payments&team=discovery", nil, []string{"discovery", "payments"}},
+			{"&team=payments,%20discovery,&service=search", []string{"search"}, []string{"discovery", "payments"}},
+		} {
+			body := f.GetJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam+c.q, http.StatusOK)
+			q, _ := f.engine.last(t)
+			if !reflect.DeepEqual(q.Services, c.services) || !reflect.DeepEqual(q.Teams, c.teams) {
+				t.Errorf("%s: asked services %q teams %q, want %q %q", c.q, q.Services, q.Teams, c.services, c.teams)
 			}
+			var resp api.DoraResponse
 			if err := json.Unmarshal(body, &resp); err != nil {
 				t.Fatal(err)
 			}
-			if len(resp.Results) != 2 {
-				t.Fatalf("%s: %d results, want checkout and search: %s", q, len(resp.Results), body)
+			if !reflect.DeepEqual(resp.Services, nonNil(c.services)) || !reflect.DeepEqual(resp.Teams, nonNil(c.teams)) {
+				t.Errorf("%s: echo services %q teams %q", c.q, resp.Services, resp.Teams)
 			}
-			metricstest.AssertJSON(t, resp.Results[0], metricstest.CheckoutJSON)
-			metricstest.AssertJSON(t, resp.Results[1], metricstest.SearchJSON)
 		}
 	})
 
 	t.Run("environment and benchmark", func(t *testing.T) {
-		// checkout in "production" only: 6 deployments, 3 failed (see the
-		// metrics tests); under 2021 weekly 1 < 5, monthly 2 ≥ 1 → high,
-		// lead 9000 s → high, 50 % → low, restore 5400 s → high.
-		body := f.getJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam+"&service=checkout&environment=production&benchmark=2021", http.StatusOK)
+		body := f.GetJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam+"&service=checkout&environment=production&benchmark=2021", http.StatusOK)
 		var resp api.DoraResponse
 		if err := json.Unmarshal(body, &resp); err != nil {
 			t.Fatal(err)
 		}
-		if resp.Benchmark != "2021" || resp.Environment != "production" || len(resp.Results) != 1 {
+		if resp.Benchmark != "2021" || resp.Environment != "production" || len(resp.Results) != 3 {
 			t.Fatalf("response %s", body)
 		}
-		r := resp.Results[0]
-		if r.Deployments != 6 || r.FailedDeployments != 3 || *r.ChangeFailureRate != 0.5 || *r.LeadTime.Median != 9000 {
-			t.Errorf("checkout in production: %+v", r)
-		}
-		want := metrics.Levels{DeploymentFrequency: metrics.High, LeadTime: metrics.High, ChangeFailureRate: metrics.Low, RecoveryTime: metrics.High, Overall: metrics.Low}
-		if r.Level != want {
-			t.Errorf("levels %+v, want %+v", r.Level, want)
+		q, _ := f.engine.last(t)
+		if q.Environment != "production" || q.Benchmark != "2021" || !reflect.DeepEqual(q.Services, []string{"checkout"}) {
+			t.Errorf("asked %+v", q)
 		}
 	})
 
 	t.Run("default range is the last 30 days", func(t *testing.T) {
-		body := f.getJSON(t, "/api/v1/dora?group_by=organization&time_zone=UTC", http.StatusOK)
+		body := f.GetJSON(t, "/api/v1/dora?group_by=organization&time_zone=UTC", http.StatusOK)
 		var resp api.DoraResponse
 		if err := json.Unmarshal(body, &resp); err != nil {
 			t.Fatal(err)
@@ -188,15 +170,18 @@ func TestDora(t *testing.T) {
 		if resp.To != "2026-02-10T12:30:15Z" || resp.From != "2026-01-11T12:30:15Z" || resp.ToMs-resp.FromMs != 30*24*3600*1000 {
 			t.Errorf("default range %s – %s", resp.From, resp.To)
 		}
-		if resp.TimeZone != "UTC" || len(resp.Results) != 1 {
+		if resp.TimeZone != "UTC" {
 			t.Errorf("response %s", body)
+		}
+		if q, _ := f.engine.last(t); q.TimeZone != "UTC" || !q.To.Equal(time.Date(2026, 2, 10, 12, 30, 15, 0, time.UTC)) {
+			t.Errorf("asked %+v", q)
 		}
 	})
 
 	t.Run("series by month", func(t *testing.T) {
 		from := url.QueryEscape(metricstest.SeriesFrom.Format(time.RFC3339))
 		to := strconv.FormatInt(metricstest.SeriesTo.UnixMilli(), 10)
-		body := f.getJSON(t, "/api/v1/dora/series?from="+from+"&to="+to+"&group_by=organization&bucket=month", http.StatusOK)
+		body := f.GetJSON(t, "/api/v1/dora/series?from="+from+"&to="+to+"&group_by=organization&bucket=month", http.StatusOK)
 		metricstest.AssertJSON(t, body, `{
 		  "from": "2026-01-01T00:00:00+01:00", "from_ms": 1767222000000,
 		  "to": "2026-04-01T00:00:00+02:00", "to_ms": 1774994400000,
@@ -205,25 +190,21 @@ func TestDora(t *testing.T) {
 		  "rows": `+metricstest.SeriesByMonthJSON+`}`)
 	})
 
-	t.Run("series by week per service", func(t *testing.T) {
-		body := f.getJSON(t, "/api/v1/dora/series?from="+fromParam+"&to="+toParam+"&bucket=week&service=search", http.StatusOK)
-		var resp api.SeriesResponse
-		if err := json.Unmarshal(body, &resp); err != nil {
-			t.Fatal(err)
-		}
-		if resp.Bucket != "week" || len(resp.Rows) != 4 {
-			t.Fatalf("response %s", body)
-		}
-		if r := resp.Rows[0]; r.Bucket != "2026-01-05T00:00:00+01:00" || r.BucketMs != 1767567600000 || r.Deployments != 3 || r.Service != "search" {
-			t.Errorf("first week %+v", r)
-		}
-		if r := resp.Rows[3]; r.Bucket != "2026-01-26T00:00:00+01:00" || r.Deployments != 0 || r.ChangeFailureRate != nil {
-			t.Errorf("last week %+v", r)
+	t.Run("series bucket, month by default", func(t *testing.T) {
+		for q, want := range map[string]string{"&bucket=week&service=search": "week", "": "month", "&bucket=%20day%20": "day"} {
+			body := f.GetJSON(t, "/api/v1/dora/series?from="+fromParam+"&to="+toParam+q, http.StatusOK)
+			var resp api.SeriesResponse
+			if err := json.Unmarshal(body, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if _, bucket := f.engine.last(t); bucket != want || resp.Bucket != want {
+				t.Errorf("%q: asked bucket %q, echo %q, want %q", q, bucket, resp.Bucket, want)
+			}
 		}
 	})
 
 	t.Run("catalog", func(t *testing.T) {
-		body := f.getJSON(t, "/api/v1/catalog", http.StatusOK)
+		body := f.GetJSON(t, "/api/v1/catalog", http.StatusOK)
 		metricstest.AssertJSON(t, body, `{
 		  "services": [
 		    {"name": "checkout", "team": "payments", "repos": ["acme/checkout", "acme/checkout-web"]},
@@ -238,6 +219,8 @@ func TestDora(t *testing.T) {
 	})
 
 	t.Run("bad parameters", func(t *testing.T) {
+		// A series' bucket count is the engine's to bound (see the
+		// end-to-end tests over ClickHouse).
 		cases := []struct{ path, param string }{
 			{"/api/v1/dora?benchmark=2019", "benchmark"},
 			{"/api/v1/dora?from=" + toParam + "&to=" + fromParam, "from"},
@@ -247,11 +230,10 @@ func TestDora(t *testing.T) {
 			{"/api/v1/dora?group_by=repository", "group_by"},
 			{"/api/v1/dora?time_zone=Mars/Olympus", "time_zone"},
 			{"/api/v1/dora/series?bucket=year", "bucket"},
-			{"/api/v1/dora/series?bucket=day&from=2000-01-01T00:00:00Z", "bucket"},
 			{"/api/v1/dora/series?benchmark=2022&bucket=week", "benchmark"},
 		}
 		for _, c := range cases {
-			body := f.getJSON(t, c.path, http.StatusBadRequest)
+			body := f.GetJSON(t, c.path, http.StatusBadRequest)
 			var e struct{ Error, Param, Reason string }
 			if err := json.Unmarshal(body, &e); err != nil {
 				t.Fatal(err)
@@ -261,6 +243,58 @@ func TestDora(t *testing.T) {
 			}
 		}
 	})
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+// TestEngineFailures: the engine's refusal of a query is the caller's
+// 400; its other failures are 503 while the database does not answer,
+// 504 on a timeout and 500 otherwise.
+func TestEngineFailures(t *testing.T) {
+	f := newFixture(t, []string{token})
+	path := "/api/v1/dora?from=" + fromParam + "&to=" + toParam
+	for _, c := range []struct {
+		name   string
+		err    error
+		down   bool
+		status int
+		code   string
+	}{
+		{"refused", &metrics.QueryError{Param: "service", Reason: "too many"}, false, http.StatusBadRequest, "bad_request"},
+		{"failed", errors.New("code: 60, table does not exist"), false, http.StatusInternalServerError, "internal"},
+		{"database down", errors.New("connection refused"), true, http.StatusServiceUnavailable, "unavailable"},
+		{"timed out", fmt.Errorf("read: %w", context.DeadlineExceeded), false, http.StatusGatewayTimeout, "timeout"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f.engine.fail(c.err)
+			defer f.engine.fail(nil)
+			if c.down {
+				f.ready.Store(errBox{errors.New("clickhouse: connection refused")})
+				defer f.ready.Store(errBox{})
+			}
+			for _, p := range []string{path, "/api/v1/deployments?" + path[len("/api/v1/dora?"):], "/api/v1/toil/reinvented?" + path[len("/api/v1/dora?"):]} {
+				status, h, body := f.Get(t, p, token)
+				var e struct{ Error, Param, Reason string }
+				if err := json.Unmarshal(body, &e); err != nil {
+					t.Fatal(err)
+				}
+				if status != c.status || e.Error != c.code || e.Reason == "" {
+					t.Errorf("%s: %d %s, want %d %s", p, status, body, c.status, c.code)
+				}
+				if c.down && h.Get("Retry-After") == "" {
+					t.Errorf("%s: 503 without Retry-After", p)
+				}
+				if strings.Contains(string(body), "table does not exist") {
+					t.Errorf("%s: the database's error reached the client: %s", p, body)
+				}
+			}
+		})
+	}
 }
 
 func TestAuth(t *testing.T) {
@@ -277,11 +311,11 @@ func TestAuth(t *testing.T) {
 		{"empty bearer", "Bearer "},
 	} {
 		for _, path := range []string{"/api/v1/dora", "/api/v1/dora/series", "/api/v1/catalog", "/api/v1/nothing"} {
-			req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+			req, _ := http.NewRequest(http.MethodGet, f.URL+path, nil)
 			if c.header != "" {
 				req.Header.Set("Authorization", c.header)
 			}
-			resp, err := f.srv.Client().Do(req)
+			resp, err := f.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,9 +336,9 @@ func TestAuth(t *testing.T) {
 	}
 	// Either configured token works, with the scheme in any case.
 	for _, h := range []string{"Bearer " + token, "bearer second-token", "BEARER  " + token} {
-		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/api/v1/catalog", nil)
+		req, _ := http.NewRequest(http.MethodGet, f.URL+"/api/v1/catalog", nil)
 		req.Header.Set("Authorization", h)
-		resp, err := f.srv.Client().Do(req)
+		resp, err := f.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +349,7 @@ func TestAuth(t *testing.T) {
 	}
 	// Health, readiness, metrics and the OpenAPI document need no token.
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
-		if status, _, body := f.get(t, path, ""); status != http.StatusOK {
+		if status, _, body := f.Get(t, path, ""); status != http.StatusOK {
 			t.Errorf("%s without a token: %d %s", path, status, body)
 		}
 	}
@@ -326,7 +360,7 @@ func TestAuth(t *testing.T) {
 
 func TestOpenWhenNoTokens(t *testing.T) {
 	f := newFixture(t, nil)
-	if status, _, body := f.get(t, "/api/v1/catalog", ""); status != http.StatusOK {
+	if status, _, body := f.Get(t, "/api/v1/catalog", ""); status != http.StatusOK {
 		t.Errorf("open API: %d %s", status, body)
 	}
 	if !strings.Contains(f.logs.String(), "level=WARN") || !strings.Contains(f.logs.String(), "no bearer tokens") {
@@ -337,28 +371,28 @@ func TestOpenWhenNoTokens(t *testing.T) {
 func TestHealthReadinessMetrics(t *testing.T) {
 	f := newFixture(t, []string{token})
 
-	status, _, body := f.get(t, "/healthz", "")
+	status, _, body := f.Get(t, "/healthz", "")
 	if status != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
 		t.Errorf("healthz: %d %s", status, body)
 	}
-	status, _, body = f.get(t, "/readyz", "")
+	status, _, body = f.Get(t, "/readyz", "")
 	if status != http.StatusOK || !strings.Contains(string(body), `"ready"`) {
 		t.Errorf("readyz: %d %s", status, body)
 	}
 	f.ready.Store(errBox{errors.New("clickhouse: connection refused")})
-	status, _, body = f.get(t, "/readyz", "")
+	status, _, body = f.Get(t, "/readyz", "")
 	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), "connection refused") {
 		t.Errorf("readyz when not ready: %d %s", status, body)
 	}
 	// Liveness does not depend on readiness.
-	if status, _, _ = f.get(t, "/healthz", ""); status != http.StatusOK {
+	if status, _, _ = f.Get(t, "/healthz", ""); status != http.StatusOK {
 		t.Errorf("healthz when not ready: %d", status)
 	}
 	f.ready.Store(errBox{})
 
-	f.getJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam, http.StatusOK)
-	f.getJSON(t, "/api/v1/dora/series?from="+fromParam+"&to="+toParam+"&bucket=week", http.StatusOK)
-	status, _, body = f.get(t, "/metrics", "")
+	f.GetJSON(t, "/api/v1/dora?from="+fromParam+"&to="+toParam, http.StatusOK)
+	f.GetJSON(t, "/api/v1/dora/series?from="+fromParam+"&to="+toParam+"&bucket=week", http.StatusOK)
+	status, _, body = f.Get(t, "/metrics", "")
 	if status != http.StatusOK {
 		t.Fatalf("metrics: %d", status)
 	}
@@ -372,11 +406,11 @@ func TestHealthReadinessMetrics(t *testing.T) {
 		}
 	}
 
-	status, _, body = f.get(t, "/nowhere", "")
+	status, _, body = f.Get(t, "/nowhere", "")
 	if status != http.StatusNotFound || !strings.Contains(string(body), "not_found") {
 		t.Errorf("unknown path: %d %s", status, body)
 	}
-	resp, err := f.srv.Client().Post(f.srv.URL+"/healthz", "application/json", nil)
+	resp, err := f.Client().Post(f.URL+"/healthz", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +425,7 @@ func TestHealthReadinessMetrics(t *testing.T) {
 
 func TestOpenAPIDocument(t *testing.T) {
 	f := newFixture(t, []string{token})
-	status, _, body := f.get(t, "/openapi.json", "")
+	status, _, body := f.Get(t, "/openapi.json", "")
 	if status != http.StatusOK {
 		t.Fatalf("status %d", status)
 	}

@@ -38,7 +38,7 @@ func (s *server) quarterly(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	b := report.Builder{Toil: s.cfg.Metrics.Toil(), TimeZone: tz, Benchmark: strings.TrimSpace(v.Get("benchmark")),
+	b := report.Builder{Metrics: s.cfg.Metrics, Toil: s.toilEngine(), TimeZone: tz, Benchmark: strings.TrimSpace(v.Get("benchmark")),
 		Services: list(v, "service"), Teams: list(v, "team"), Now: s.cfg.Now}
 	rep, err := b.Quarterly(r.Context(), q)
 	if err != nil {

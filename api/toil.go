@@ -62,7 +62,7 @@ func (s *server) toil(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t := s.cfg.Metrics.Toil()
+	t := s.toilEngine()
 	bucket := strings.TrimSpace(r.URL.Query().Get("bucket"))
 	results, err := t.Summary(r.Context(), q)
 	if err != nil {
@@ -101,7 +101,7 @@ func (s *server) toilChanges(w http.ResponseWriter, r *http.Request) {
 		}
 		lq.ToilOnly = b
 	}
-	rows, err := s.cfg.Metrics.Toil().Changes(r.Context(), lq)
+	rows, err := s.toilEngine().Changes(r.Context(), lq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -114,7 +114,7 @@ func (s *server) toilOnboarding(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t := s.cfg.Metrics.Toil()
+	t := s.toilEngine()
 	bucket := strings.TrimSpace(r.URL.Query().Get("bucket"))
 	ob, err := t.Onboarding(r.Context(), q, bucket)
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *server) toilReinvented(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	t := s.cfg.Metrics.Toil()
+	t := s.toilEngine()
 	re, err := t.Reinvented(r.Context(), q)
 	if err != nil {
 		s.fail(w, r, err)
@@ -186,7 +186,7 @@ func (s *server) toilScorecard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	t := s.cfg.Metrics.Toil()
+	t := s.toilEngine()
 	sc, err := t.Scorecard(r.Context(), q)
 	if err != nil {
 		s.fail(w, r, err)

@@ -141,7 +141,7 @@ func (x *deriver) changes() []facts.ChangeLead {
 			}
 			if cm := x.commits[sha]; cm != nil {
 				c.Title = firstLine(cm.Message)
-				c.Author = firstNonEmpty(cm.AuthorLogin, cm.AuthorName, cm.AuthorEmail)
+				c.Author = cmp.Or(cm.AuthorLogin, cm.AuthorName, cm.AuthorEmail)
 				c.Paths = x.paths([]string{sha})
 				c.StartedAt = cm.AuthoredAt
 			}
@@ -268,13 +268,4 @@ func (x *deriver) firstReviews() {
 func firstLine(msg string) string {
 	line, _, _ := strings.Cut(msg, "\n")
 	return strings.TrimSpace(line)
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

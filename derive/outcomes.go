@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"cmp"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,7 +102,7 @@ func (g *group) link() {
 			if d != nil {
 				l.Link = facts.LinkExplicit
 			} else {
-				l.UnresolvedReference = firstNonEmpty(n.CausedByDeployment, n.CausedBySHA)
+				l.UnresolvedReference = cmp.Or(n.CausedByDeployment, n.CausedBySHA)
 				if d = g.inWindow(n.CreatedAt, x.rules.IncidentWindow); d != nil {
 					l.Link = facts.LinkWindow
 				}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -222,4 +223,12 @@ func daysPerPeriodMedian(p period, ds []day, from, to time.Time, loc *time.Locat
 		}
 	}
 	return float64(n) * p.periodDays() * secondsPerDay / to.Sub(from).Seconds()
+}
+
+func bucketPeriod(bucket string) (period, error) {
+	switch strings.TrimSpace(bucket) {
+	case BucketDay, BucketWeek, BucketMonth, BucketQuarter:
+		return period(strings.TrimSpace(bucket)), nil
+	}
+	return "", badQuery("bucket", "%q is not one of day, week, month, quarter", bucket)
 }

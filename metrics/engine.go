@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -139,12 +138,9 @@ func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRo
 	if err != nil {
 		return nil, err
 	}
-	var p period
-	switch strings.TrimSpace(bucket) {
-	case BucketDay, BucketWeek, BucketMonth, BucketQuarter:
-		p = period(strings.TrimSpace(bucket))
-	default:
-		return nil, badQuery("bucket", "%q is not one of day, week, month, quarter", bucket)
+	p, err := bucketPeriod(bucket)
+	if err != nil {
+		return nil, err
 	}
 	starts := p.starts(n.From, n.To, n.loc)
 	if len(starts) > MaxSeriesBuckets {
@@ -204,13 +200,7 @@ type cell struct {
 	unlinked          uint64
 }
 
-// reader runs one SQL file and stores each row into its cell.
-type reader struct {
-	file string
-	scan func(rows driver.Rows) (group string, bucket uint32, store func(*cell), err error)
-}
-
-var readers = []reader{
+var readers = []reader[cell]{
 	{"deployments", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
@@ -308,64 +298,7 @@ func (n *normalized) args(cat *attribution, bucket string) []any {
 // fetch runs every SQL file at once and gathers their rows by group and
 // bucket.
 func (e *Engine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*cell, error) {
-	ctx, cancel := e.bound(ctx)
-	defer cancel()
-
-	args := n.args(cat, bucket)
-	var (
-		mu    sync.Mutex
-		cells = map[cellKey]*cell{}
-		errs  = make([]error, len(readers))
-		wg    sync.WaitGroup
-	)
-	put := func(g string, b uint32, store func(*cell)) {
-		k := cellKey{g, dayFromYYYYMMDD(b)}
-		mu.Lock()
-		defer mu.Unlock()
-		c := cells[k]
-		if c == nil {
-			c = &cell{}
-			cells[k] = c
-		}
-		store(c)
-	}
-	for i, r := range readers {
-		wg.Go(func() {
-			if err := e.read(ctx, r, args, put); err != nil {
-				errs[i] = fmt.Errorf("metrics: %s.sql: %w", r.file, err)
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	// Report the first failure, not the cancellations it caused.
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return nil, err
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return cells, nil
-}
-
-func (e *Engine) read(ctx context.Context, r reader, args []any, put func(string, uint32, func(*cell))) error {
-	rows, err := e.conn.Query(ctx, queries[r.file], args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		g, b, store, err := r.scan(rows)
-		if err != nil {
-			return err
-		}
-		put(g, b, store)
-	}
-	return rows.Err()
+	return gather(ctx, e, readers, n.args(cat, bucket))
 }
 
 // groups lists the groups to report, ascending: the groups with data and
@@ -373,7 +306,7 @@ func (e *Engine) read(ctx context.Context, r reader, args []any, put func(string
 // named in a filter that neither the catalog nor the data knows gets no
 // row (the API notes it), and the organisation none when nothing the
 // filters name is known.
-func groups(n *normalized, cat *attribution, cells map[cellKey]*cell) []string {
+func groups[C any](n *normalized, cat *attribution, cells map[cellKey]*C) []string {
 	if n.GroupBy == GroupByOrganization {
 		if len(cells) == 0 && n.namesNothingKnown(cat) {
 			return nil

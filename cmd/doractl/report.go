@@ -93,7 +93,7 @@ func reportCmd(args []string) error {
 	if err := eng.SetToilSettings(cfg.ToilSettings()); err != nil {
 		return err
 	}
-	b := report.Builder{Toil: eng.Toil(), TimeZone: zone, Benchmark: *benchmark, Teams: splitComma(*teams),
+	b := report.Builder{Metrics: eng, Toil: eng.Toil(), TimeZone: zone, Benchmark: *benchmark, Teams: splitComma(*teams),
 		Services: splitComma(*services)}
 	rep, err := b.Quarterly(ctx, q)
 	if err != nil {
