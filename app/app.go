@@ -42,8 +42,22 @@ func NewRegistry() *prometheus.Registry {
 func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), err error) {
 	bc = broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions}
 	if len(bc.Brokers) > 0 {
+		// The topic is made (or checked) before anything writes to it. A
+		// topic that cannot take the largest delivery stops the start: an
+		// operator learns it now, not from the collector's 503s. Brokers
+		// that do not answer yet do not: the topic is made when they do.
+		first, cancelFirst := context.WithTimeout(context.Background(), 10*time.Second)
+		err := broker.EnsureTopic(first, bc)
+		cancelFirst()
+		var bad *broker.TopicConfigError
+		if errors.As(err, &bad) {
+			return bc, nil, fmt.Errorf("kafka: %w", err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
-		go ensureTopic(ctx, bc, log)
+		if err != nil {
+			log.Warn("could not make sure the delivery topic exists yet; retrying in the background", "topic", bc.Topic, "err", err)
+			go ensureTopic(ctx, bc, log)
+		}
 		return bc, cancel, nil
 	}
 	dir := cfg.Kafka.EmbeddedDataDir
@@ -75,9 +89,11 @@ func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), 
 }
 
 // ensureTopic creates the delivery topic, retrying with back-off while the
-// brokers cannot be reached: a process may start before Kafka does.
+// brokers cannot be reached: a process may start before Kafka does. A
+// topic found with too small a record limit is logged at every attempt
+// until an operator raises it.
 func ensureTopic(ctx context.Context, bc broker.Config, log *slog.Logger) {
-	retry(ctx, log, "ensure the delivery topic exists", func() error {
+	retry(ctx, log, "ensure the delivery topic "+bc.Topic+" exists with the pipeline's settings", func() error {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return broker.EnsureTopic(tctx, bc)
