@@ -24,6 +24,7 @@ import (
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/metrics"
 	"github.com/doraflow/doraflow/store"
 )
@@ -139,17 +140,22 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 	return agg, c.Close, nil
 }
 
-// WithBrokerReadiness adds /readyz to a collector's handler: 200 while
-// the brokers answer and the delivery topic has leaders, 503 otherwise,
-// so that a load balancer sends webhooks only to collectors that can make
-// them durable.
-func WithBrokerReadiness(h http.Handler, bc broker.Config) http.Handler {
+// WithBrokerReadiness adds /readyz to a collector's handler, so that a
+// load balancer sends webhooks only to collectors that can make them
+// durable: with the spool (pub has a Ready method), 200 while the spool
+// has room, whether Kafka answers or not; without it, 200 while the
+// brokers answer and the delivery topic has leaders. 503 otherwise.
+func WithBrokerReadiness(h http.Handler, bc broker.Config, pub ingest.Publisher) http.Handler {
+	ready := func(ctx context.Context) error { return broker.Ping(ctx, bc) }
+	if sp, ok := pub.(interface{ Ready() error }); ok {
+		ready = func(context.Context) error { return sp.Ready() }
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := broker.Ping(ctx, bc); err != nil {
+		if err := ready(ctx); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
