@@ -73,6 +73,7 @@ func expectedFacts(t *testing.T, name string) facts.Batch {
 		return facts.Batch{PipelineRuns: []facts.PipelineRun{{
 			ID: "mySubject123", Attempt: 1, Name: "myPipeline", Status: "completed", Conclusion: "failure",
 			FinishedAt: ingesttest.Time(deployedAt), UpdatedAt: ingesttest.Time(deployedAt),
+			URL: "https://www.example.com/mySubject123", // content.url (0.4), content.uri (0.5)
 		}}}
 	case "incident_detected":
 		return facts.Batch{Incidents: []facts.Incident{{

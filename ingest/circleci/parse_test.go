@@ -35,6 +35,7 @@ func TestParseWorkflowCompletedGitHub(t *testing.T) {
 		StartedAt:  ingesttest.Time("2021-09-01T22:49:03.616Z"),
 		FinishedAt: ingesttest.Time("2021-09-01T22:49:34.170Z"),
 		UpdatedAt:  ingesttest.Time("2021-09-01T22:49:34.317Z"),
+		URL:        "https://app.circleci.com/pipelines/github/circleci/webhook-service/130/workflows/fda08377-fe7e-46b1-8992-3a7aaecac9c3", // workflow.url
 	}}
 	if !reflect.DeepEqual(b.PipelineRuns, want) || b.Len() != 1 {
 		t.Fatalf("runs =\n%+v\nwant\n%+v", b.PipelineRuns, want)
@@ -57,6 +58,8 @@ func TestParseJobCompletedGitHub(t *testing.T) {
 		StartedAt:  ingesttest.Time("2021-09-01T22:49:28.841Z"),
 		FinishedAt: ingesttest.Time("2021-09-01T22:49:34.170Z"),
 		UpdatedAt:  ingesttest.Time("2021-09-01T22:49:34.279Z"),
+		// workflow.url + "/jobs/" + job.number (136)
+		URL: "https://app.circleci.com/pipelines/github/circleci/webhook-service/130/workflows/fda08377-fe7e-46b1-8992-3a7aaecac9c3/jobs/136",
 	}}
 	if !reflect.DeepEqual(b.PipelineRuns, want) {
 		t.Fatalf("runs =\n%+v\nwant\n%+v", b.PipelineRuns, want)
@@ -80,6 +83,7 @@ func TestParseWorkflowCompletedGitLab(t *testing.T) {
 		StartedAt:  ingesttest.Time("2022-05-27T16:20:07.631Z"),
 		FinishedAt: ingesttest.Time("2022-05-27T16:20:13.812Z"),
 		UpdatedAt:  ingesttest.Time("2022-05-27T16:20:13.954328Z"),
+		URL:        "https://app.circleci.com/pipelines/circleci/DdaVtNusHqi24D4YT3X4eu/6EkDPZoN4ZdMKKZtBkRodt/1/workflows/c2006ece-778d-49fc-9e6e-b9965f72bee9",
 	}}
 	if !reflect.DeepEqual(b.PipelineRuns, want) {
 		t.Fatalf("runs =\n%+v\nwant\n%+v", b.PipelineRuns, want)

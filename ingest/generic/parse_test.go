@@ -33,6 +33,7 @@ func TestParseDeploymentExamples(t *testing.T) {
 			Repo: "acme/shop", Service: "shop-api", ID: "shop-api-2024-05-06-1",
 			SHA: "9fceb02d0ae598e95dc970b74767f19372d61af8", Ref: "main", Environment: "production",
 			Description: "https://deploy.example.com/shop-api/1",
+			URL:         "https://deploy.example.com/shop-api/1",
 			CreatedAt:   ingesttest.Time("2024-05-06T09:08:30Z"), UpdatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
 		}},
 		DeploymentStatuses: []facts.DeploymentStatus{{
@@ -305,6 +306,7 @@ func TestArgoCDTemplate(t *testing.T) {
 			Repo: "argoproj/argocd-example-apps", Service: "guestbook", ID: wantID,
 			SHA: "53e28ff20cc530b9ada2173fbbd64d48338583ba", Environment: "production",
 			Description: "https://argocd.example.com/applications/guestbook",
+			URL:         "https://argocd.example.com/applications/guestbook",
 			CreatedAt:   ingesttest.Time("2024-05-06T09:09:58Z"), UpdatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
 		}},
 		DeploymentStatuses: []facts.DeploymentStatus{{

@@ -109,6 +109,7 @@ func TestParsePushNewBranch(t *testing.T) {
 		AuthorLogin: "Codertocat",
 		AuthoredAt:  ingesttest.Time("2019-05-15T15:19:25Z"),
 		Paths:       []string{"README.md"},
+		URL:         "https://github.com/Codertocat/Hello-World/commit/6113728f27ae82c7b1a177c8d03f9e96e0adf246", // commits[0].url
 	}
 	if !reflect.DeepEqual(b.Commits[0], wantCommit) {
 		t.Fatalf("commit =\n%+v\nwant\n%+v", b.Commits[0], wantCommit)
@@ -180,6 +181,7 @@ func TestParsePullRequestClosed(t *testing.T) {
 		CreatedAt:      ingesttest.Time("2019-05-15T15:20:33Z"),
 		ClosedAt:       ingesttest.Time("2019-05-15T15:21:18Z"),
 		UpdatedAt:      ingesttest.Time("2019-05-15T15:21:18Z"),
+		URL:            "https://github.com/Codertocat/Hello-World/pull/2", // pull_request.html_url
 	}
 	if !reflect.DeepEqual(b.PullRequests[0], want) {
 		t.Fatalf("pull request =\n%+v\nwant\n%+v", b.PullRequests[0], want)
@@ -256,6 +258,10 @@ func TestParseDeployment(t *testing.T) {
 	if d := b.Deployments[0]; d.Environment != "github-pages" || d.ProductionEnvironment || d.Creator != "github-pages[bot]" {
 		t.Fatalf("gh-pages deployment = %+v", d)
 	}
+	// The Actions run that deployed it (workflow_run.html_url) is its page.
+	if u := b.Deployments[0].URL; u != "https://github.com/Codertocat/Hello-World/actions/runs/289782451" {
+		t.Errorf("gh-pages deployment URL = %q", u)
+	}
 }
 
 func TestParseDeploymentStatus(t *testing.T) {
@@ -283,6 +289,10 @@ func TestParseDeploymentStatus(t *testing.T) {
 	b = mustParse(t, "deployment_status", "deployment_status/gh-pages.payload.json", Options{})
 	if s := b.DeploymentStatuses[0]; s.State != "in_progress" || s.Environment != "github-pages" || !s.CreatedAt.Equal(ingesttest.Time("2022-01-03T01:28:40Z")) {
 		t.Fatalf("gh-pages status = %+v", s)
+	}
+	// deployment_status.log_url, which wins over target_url.
+	if u := b.DeploymentStatuses[0].URL; u != "https://github.com/CorsixTH/CorsixTH/runs/4687056418?check_suite_focus=true" {
+		t.Errorf("gh-pages status URL = %q", u)
 	}
 }
 
@@ -348,6 +358,7 @@ func TestParseWorkflowRun(t *testing.T) {
 		StartedAt:  ingesttest.Time("2020-10-05T16:33:49Z"),
 		FinishedAt: ingesttest.Time("2020-10-05T16:33:49Z"),
 		UpdatedAt:  ingesttest.Time("2020-10-05T16:33:49Z"),
+		URL:        "https://github.com/octo-org/octo-repo/actions/runs/289782451", // workflow_run.html_url
 	}
 	if len(b.PipelineRuns) != 1 || !reflect.DeepEqual(b.PipelineRuns[0], want) {
 		t.Fatalf("runs = %+v\nwant %+v", b.PipelineRuns, want)
@@ -368,6 +379,7 @@ func TestParseRelease(t *testing.T) {
 		Target:      "master",
 		CreatedAt:   ingesttest.Time("2019-05-15T15:19:25Z"),
 		PublishedAt: ingesttest.Time("2019-05-15T15:20:53Z"),
+		URL:         "https://github.com/Codertocat/Hello-World/releases/tag/0.0.1", // release.html_url
 	}}
 	if !reflect.DeepEqual(b.Releases, want) {
 		t.Fatalf("releases = %+v\nwant %+v", b.Releases, want)

@@ -133,6 +133,7 @@ func TestParsePush(t *testing.T) {
 		AuthorEmail: "jordi@softcatala.org",
 		AuthoredAt:  ingesttest.Time("2011-12-12T12:27:31Z"),
 		Paths:       []string{"CHANGELOG", "app/controller/application.rb"},
+		URL:         "http://example.com/mike/diaspora/commit/" + diasporaOld, // commits[].url
 	}, {
 		Repo:        "mike/diaspora",
 		SHA:         diasporaHead,
@@ -141,6 +142,7 @@ func TestParsePush(t *testing.T) {
 		AuthorEmail: "gitlabdev@dv6700.(none)",
 		AuthoredAt:  ingesttest.Time("2012-01-03T21:36:29Z"),
 		Paths:       []string{"CHANGELOG", "app/controller/application.rb"},
+		URL:         "http://example.com/mike/diaspora/commit/" + diasporaHead,
 	}})
 }
 
@@ -218,6 +220,7 @@ func TestParseTagPush(t *testing.T) {
 		AuthorEmail: "johnsmith@example.com",
 		AuthoredAt:  ingesttest.Time("2012-01-03T21:36:29Z"),
 		Paths:       []string{"CHANGELOG", "UPGRADE.md"},
+		URL:         "http://example.com/jsmith/example/commit/" + sha,
 	}})
 }
 
@@ -234,6 +237,7 @@ var fixturePR = facts.PullRequest{
 	State:     "open",
 	CreatedAt: ingesttest.Time("2013-12-03T17:23:34Z"),
 	UpdatedAt: ingesttest.Time("2013-12-03T17:23:34Z"),
+	URL:       "http://example.com/diaspora/merge_requests/1", // object_attributes.url
 }
 
 func TestParseMergeRequest(t *testing.T) {
@@ -509,11 +513,21 @@ var fixturePipeline = facts.PipelineRun{
 	StartedAt:  ingesttest.Time("2016-08-12T15:23:28Z"),
 	FinishedAt: ingesttest.Time("2016-08-12T15:26:29Z"),
 	UpdatedAt:  ingesttest.Time("2016-08-12T15:26:29Z"),
+	// pipeline.json has no object_attributes.url: the pipeline's page under
+	// project.web_url.
+	URL: "http://192.168.64.1:3005/gitlab-org/gitlab-test/-/pipelines/31",
 }
 
 func TestParsePipeline(t *testing.T) {
 	b := mustParse(t, EventPipeline, ingesttest.Fixture(t, "pipeline.json"), Options{})
 	wantEqual(t, "runs", b.PipelineRuns, []facts.PipelineRun{fixturePipeline})
+	// Newer payloads carry the pipeline's own URL, which wins.
+	payload := ingesttest.EditFixture(t, "pipeline.json", func(m map[string]any) {
+		obj(m, "object_attributes")["url"] = "https://gitlab.example.com/g/p/-/pipelines/31"
+	})
+	if u := mustParse(t, EventPipeline, payload, Options{}).PipelineRuns[0].URL; u != "https://gitlab.example.com/g/p/-/pipelines/31" {
+		t.Errorf("URL = %q, want object_attributes.url", u)
+	}
 }
 
 func TestParsePipelineNamedTagCustomFile(t *testing.T) {
@@ -586,6 +600,7 @@ func TestParseJob(t *testing.T) {
 		StartedAt:  ingesttest.Time("2023-01-10T13:50:05Z"),
 		FinishedAt: ingesttest.Time("2023-01-10T13:50:54Z"),
 		UpdatedAt:  ingesttest.Time("2023-01-10T13:50:54Z"),
+		URL:        "https://gitlab.com/jsmithy2/release-tools-fake/-/jobs/3580121225", // repository.homepage + build_id
 	}})
 	// The older header name parses the same.
 	wantEqual(t, "Build Hook runs", mustParse(t, EventBuild, ingesttest.Fixture(t, "job.json"), Options{}).PipelineRuns, b.PipelineRuns)
@@ -604,6 +619,7 @@ func TestParseJobCreated(t *testing.T) {
 		Status:     "queued",
 		StartedAt:  ingesttest.Time("2021-02-23T02:41:37.886Z"),
 		UpdatedAt:  ingesttest.Time("2021-02-23T02:41:37.886Z"),
+		URL:        "http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/1977",
 	}})
 }
 
@@ -637,6 +653,7 @@ func TestParseDeployment(t *testing.T) {
 		Environment: "staging",
 		Creator:     "user1",
 		UpdatedAt:   ingesttest.Time("2021-04-28T19:50:00Z"),
+		URL:         "http://10.126.0.2:3000/root/test-deployment-webhooks/-/jobs/796", // deployable_url
 	}})
 	wantEqual(t, "statuses", b.DeploymentStatuses, []facts.DeploymentStatus{{
 		Repo:         "root/test-deployment-webhooks",
@@ -702,6 +719,7 @@ func TestParseRelease(t *testing.T) {
 		Name:        "1.0.0",
 		CreatedAt:   ingesttest.Time("2021-02-25T21:23:34Z"),
 		PublishedAt: ingesttest.Time("2021-02-25T21:23:34Z"),
+		URL:         "http://example.com/exm-namespace/example-project/-/releases/1.0.0", // url
 	}})
 	payload := ingesttest.EditFixture(t, "release.json", func(m map[string]any) { m["action"] = "delete" })
 	if b := mustParse(t, EventRelease, payload, Options{}); b.Len() != 0 {

@@ -46,6 +46,7 @@ func TestParseDocumentedExample(t *testing.T) {
 		HeadSHA:    "c6d86dc654b12425e706bcf951adfe5a8627a517",
 		Status:     "completed",
 		Conclusion: "success",
+		URL:        "http://localhost:8080/job/asgard/18/", // build.full_url
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("run =\n%+v\nwant\n%+v", got, want)
@@ -76,6 +77,7 @@ func TestParsePhasesOfOneBuild(t *testing.T) {
 		StartedAt:  ingesttest.Time("2024-05-06T12:53:20Z"),
 		FinishedAt: ingesttest.Time("2024-05-06T12:54:53.25Z"),
 		UpdatedAt:  ingesttest.Time("2024-05-06T12:54:53.25Z"),
+		URL:        "http://localhost:8080/job/asgard/18/",
 	}
 	if !reflect.DeepEqual(completed, want) {
 		t.Fatalf("completed =\n%+v\nwant\n%+v", completed, want)
@@ -109,6 +111,7 @@ func TestParseMultibranchAborted(t *testing.T) {
 		StartedAt:  ingesttest.Time("2024-05-06T14:54:30Z"),
 		FinishedAt: ingesttest.Time("2024-05-06T14:55:00Z"),
 		UpdatedAt:  ingesttest.Time("2024-05-06T14:55:00Z"),
+		URL:        "http://localhost:8080/job/asgard/job/main/7/",
 	}
 	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("run =\n%+v\nwant\n%+v", r, want)
