@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 

@@ -12,7 +12,7 @@ import (
 // Every drill-down row carries the page of its object in the tool it came
 // from, from the facts the payloads gave: the newest link of a
 // deployment (its own, its statuses', its CI run's, its release's) and of
-// a pull request; a commit's; '' where no payload gave one. Links of
+// a pull request; a commit's; ” where no payload gave one. Links of
 // another repository's objects with the same ids stay theirs.
 func TestDrillDownLinksToTheSource(t *testing.T) {
 	st := storetest.New(t)
