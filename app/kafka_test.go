@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/broker/kafkatest"
 	"github.com/doraflow/doraflow/config"
@@ -60,15 +58,7 @@ func TestKafkaRefusesATopicWithTooSmallARecordLimit(t *testing.T) {
 	cfg := config.Default()
 	cfg.Kafka.Brokers = brokers
 	cfg.Kafka.Topic = kafkatest.Name("small-limit")
-	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Kafka.Topic) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := kafka.Client{Addr: kafka.TCP(brokers...)}
-	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: cfg.Kafka.Topic, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "1000000"}}}}})
-	if err != nil || res.Errors[cfg.Kafka.Topic] != nil {
-		t.Fatal(err, res.Errors)
-	}
+	kafkatest.CreateTopic(t, brokers, cfg.Kafka.Topic, map[string]string{"max.message.bytes": "1000000"})
 	_, stop, err := Kafka(cfg, quietLog())
 	if err == nil {
 		stop()

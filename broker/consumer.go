@@ -64,12 +64,11 @@ func (c *Consumer) reader(ctx context.Context) (*kafka.Reader, error) {
 		if r != nil {
 			return r, nil
 		}
-		a, done := admin(c.cfg)
-		t, _, err := topicMetadata(ctx, a, c.cfg.Topic)
-		done()
+		_, done, t, _, err := lookupTopic(ctx, c.cfg)
 		if err != nil {
-			return nil, fmt.Errorf("broker: metadata from %v: %w", c.cfg.Brokers, err)
+			return nil, err
 		}
+		done()
 		if t.Error == nil {
 			c.mu.Lock()
 			if c.closed {

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -11,15 +10,11 @@ import (
 // replicas needs. It never makes Kafka auto-create the topic.
 func Ping(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
-	if len(cfg.Brokers) == 0 {
-		return errors.New("broker: no brokers configured")
-	}
-	c, done := admin(cfg)
-	defer done()
-	t, _, err := topicMetadata(ctx, c, cfg.Topic)
+	_, done, t, _, err := lookupTopic(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("broker: metadata from %v: %w", cfg.Brokers, err)
+		return err
 	}
+	done()
 	if t.Error != nil {
 		return fmt.Errorf("broker: topic %s: %w", cfg.Topic, t.Error)
 	}

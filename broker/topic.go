@@ -43,6 +43,21 @@ func admin(cfg Config) (*kafka.Client, func()) {
 	return &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: tr}, tr.CloseIdleConnections
 }
 
+// lookupTopic asks the brokers of cfg (with defaults) about its topic,
+// through an admin client that done closes (on success only).
+func lookupTopic(ctx context.Context, cfg Config) (c *kafka.Client, done func(), t kafka.Topic, brokers int, err error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, nil, t, 0, errors.New("broker: no brokers configured")
+	}
+	c, done = admin(cfg)
+	t, brokers, err = topicMetadata(ctx, c, cfg.Topic)
+	if err != nil {
+		done()
+		return nil, nil, t, 0, fmt.Errorf("broker: metadata from %v: %w", cfg.Brokers, err)
+	}
+	return c, done, t, brokers, nil
+}
+
 // topicMetadata returns the topic's metadata and the number of brokers; a
 // topic Kafka does not know has its error set to UnknownTopicOrPartition.
 func topicMetadata(ctx context.Context, c *kafka.Client, topic string) (kafka.Topic, int, error) {
@@ -65,15 +80,11 @@ func topicMetadata(ctx context.Context, c *kafka.Client, topic string) (kafka.To
 // record limit is below MaxRecordBytes is a *TopicConfigError.
 func EnsureTopic(ctx context.Context, cfg Config) error {
 	cfg = cfg.withDefaults()
-	if len(cfg.Brokers) == 0 {
-		return errors.New("broker: no brokers configured")
-	}
-	c, done := admin(cfg)
-	defer done()
-	t, brokers, err := topicMetadata(ctx, c, cfg.Topic)
+	c, done, t, brokers, err := lookupTopic(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("broker: metadata from %v: %w", cfg.Brokers, err)
+		return err
 	}
+	defer done()
 	if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
 		if err := createTopic(ctx, c, cfg, brokers); err != nil {
 			return err

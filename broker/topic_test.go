@@ -47,16 +47,24 @@ func topicState(t *testing.T, brokers []string, topic string) (partitions, repli
 	return partitions, replicas, overrides
 }
 
+// freshTopic is a Config for a topic of the test's own on brokers, removed
+// when the test ends, and a context bounding the test.
+func freshTopic(t *testing.T, brokers []string, prefix string, partitions int) (Config, context.Context) {
+	t.Helper()
+	cfg := Config{Brokers: brokers, Topic: kafkatest.Name(prefix), Partitions: partitions}
+	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Topic) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return cfg, ctx
+}
+
 // A topic the pipeline creates carries its own settings, whatever the
 // broker's defaults are (the test brokers default to 6 partitions). A
 // readiness probe and a consumer that look for the topic before it exists
 // must not make Kafka auto-create it with those defaults first.
 func TestEnsureTopicCreatesIntendedSettingsFirst(t *testing.T) {
 	brokers := kafkatest.Single(t)
-	cfg := Config{Brokers: brokers, Topic: kafkatest.Name("ensure"), Partitions: 3}
-	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Topic) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	cfg, ctx := freshTopic(t, brokers, "ensure", 3)
 
 	// What a collector's /readyz and an aggregator do before the topic exists.
 	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
@@ -101,10 +109,7 @@ func TestEnsureTopicCreatesIntendedSettingsFirst(t *testing.T) {
 // two in-sync replicas, so that acks=all survives one broker's loss.
 func TestEnsureTopicOnClusterReplicates(t *testing.T) {
 	brokers := kafkatest.Cluster(t)
-	cfg := Config{Brokers: brokers, Topic: kafkatest.Name("ensure-cluster"), Partitions: 2}
-	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Topic) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	cfg, ctx := freshTopic(t, brokers, "ensure-cluster", 2)
 	if err := EnsureTopic(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -122,17 +127,9 @@ func TestEnsureTopicOnClusterReplicates(t *testing.T) {
 // and what it must be, instead of succeeding.
 func TestEnsureTopicRefusesTooSmallRecordLimit(t *testing.T) {
 	brokers := kafkatest.Single(t)
-	cfg := Config{Brokers: brokers, Topic: kafkatest.Name("small"), Partitions: 1}
-	t.Cleanup(func() { kafkatest.DeleteTopic(brokers, cfg.Topic) })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := kafka.Client{Addr: kafka.TCP(brokers...), Transport: &kafka.Transport{}}
-	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: cfg.Topic, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "1048588"}}}}})
-	if err != nil || res.Errors[cfg.Topic] != nil {
-		t.Fatal(err, res.Errors)
-	}
-	err = EnsureTopic(ctx, cfg)
+	cfg, ctx := freshTopic(t, brokers, "small", 1)
+	kafkatest.CreateTopic(t, brokers, cfg.Topic, map[string]string{"max.message.bytes": "1048588"})
+	err := EnsureTopic(ctx, cfg)
 	var tc *TopicConfigError
 	if !errors.As(err, &tc) {
 		t.Fatalf("EnsureTopic = %v, want a TopicConfigError", err)

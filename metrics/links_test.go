@@ -83,47 +83,48 @@ func TestDrillDownLinksToTheSource(t *testing.T) {
 	q := metrics.ListQuery{Query: metrics.Query{From: at("2026-02-01T00:00:00Z"), To: at("2026-03-01T00:00:00Z")}, Limit: 50}
 
 	deps, err := e.Deployments(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotDeps := map[string]string{}
-	for _, r := range deps {
-		gotDeps[r.DeploymentID] = r.URL
-	}
+	gotDeps := urlsByID(t, deps, err, func(r metrics.DeploymentRow) (string, string) { return r.DeploymentID, r.URL })
 	wantDeps := map[string]string{
 		"42":        "https://git.example.com/acme/links/actions/runs/900/job/3", // the status, newer than the deployment
 		"run/77":    "https://ci.example.com/77/2",                               // the run's latest attempt
 		"release/5": "https://git.example.com/acme/links/releases/tag/v5",
 		"nolink":    "",
 	}
-	if len(gotDeps) != len(wantDeps) {
-		t.Errorf("deployments %v, want %v", gotDeps, wantDeps)
-	}
-	for id, want := range wantDeps {
-		if got, ok := gotDeps[id]; !ok || got != want {
-			t.Errorf("deployment %s url %q, want %q", id, got, want)
-		}
-	}
+	checkLinks(t, "deployment", gotDeps, wantDeps)
 
 	changes, err := e.Changes(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gotChanges := map[string]string{}
-	for _, r := range changes {
-		gotChanges[r.ChangeID] = r.URL
-	}
+	gotChanges := urlsByID(t, changes, err, func(r metrics.ChangeRow) (string, string) { return r.ChangeID, r.URL })
 	wantChanges := map[string]string{
 		"pr/3":    "https://git.example.com/acme/links/pull/3", // the newest state's
 		"abc1234": "https://git.example.com/acme/links/commit/abc1234",
 		"pr/9":    "", // acme/other's pull request 9 is not this repository's
 	}
-	if len(gotChanges) != len(wantChanges) {
-		t.Errorf("changes %v, want %v", gotChanges, wantChanges)
+	checkLinks(t, "change", gotChanges, wantChanges)
+}
+
+// urlsByID maps each row's id to its url; err is the listing's.
+func urlsByID[R any](t *testing.T, rows []R, err error, link func(R) (id, url string)) map[string]string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for id, want := range wantChanges {
-		if got, ok := gotChanges[id]; !ok || got != want {
-			t.Errorf("change %s url %q, want %q", id, got, want)
+	out := map[string]string{}
+	for _, r := range rows {
+		id, u := link(r)
+		out[id] = u
+	}
+	return out
+}
+
+// checkLinks compares the url of each listed row, by id, with want.
+func checkLinks(t *testing.T, what string, got, want map[string]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%ss %v, want %v", what, got, want)
+	}
+	for id, w := range want {
+		if g, ok := got[id]; !ok || g != w {
+			t.Errorf("%s %s url %q (listed %v), want %q", what, id, g, ok, w)
 		}
 	}
 }
