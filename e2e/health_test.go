@@ -298,9 +298,10 @@ func (p *prometheus) requireEmpty(t *testing.T, expr string) {
 }
 
 // TestCollectorReadiness: /readyz answers 200 while the broker answers,
-// and 503 naming the broker once it is gone.
+// and 503 naming the broker once it is gone. The test stops the broker, so
+// it runs on the embedded one, also where Apache Kafka is configured.
 func TestCollectorReadiness(t *testing.T) {
-	p := startPipeline(t, catalog.Catalog{})
+	p := startPipelineWith(t, catalog.Catalog{}, func(c *config.Config) { c.Kafka.Brokers = nil })
 	get := func() (int, string) {
 		resp, err := http.Get(p.CollectorURL + "/readyz")
 		if err != nil {
