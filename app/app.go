@@ -24,6 +24,7 @@ import (
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/metrics"
 	"github.com/doraflow/doraflow/store"
 )
@@ -42,8 +43,22 @@ func NewRegistry() *prometheus.Registry {
 func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), err error) {
 	bc = broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions}
 	if len(bc.Brokers) > 0 {
+		// The topic is made (or checked) before anything writes to it. A
+		// topic that cannot take the largest delivery stops the start: an
+		// operator learns it now, not from the collector's 503s. Brokers
+		// that do not answer yet do not: the topic is made when they do.
+		first, cancelFirst := context.WithTimeout(context.Background(), 10*time.Second)
+		err := broker.EnsureTopic(first, bc)
+		cancelFirst()
+		var bad *broker.TopicConfigError
+		if errors.As(err, &bad) {
+			return bc, nil, fmt.Errorf("kafka: %w", err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
-		go ensureTopic(ctx, bc, log)
+		if err != nil {
+			log.Warn("could not make sure the delivery topic exists yet; retrying in the background", "topic", bc.Topic, "err", err)
+			go ensureTopic(ctx, bc, log)
+		}
 		return bc, cancel, nil
 	}
 	dir := cfg.Kafka.EmbeddedDataDir
@@ -75,9 +90,11 @@ func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), 
 }
 
 // ensureTopic creates the delivery topic, retrying with back-off while the
-// brokers cannot be reached: a process may start before Kafka does.
+// brokers cannot be reached: a process may start before Kafka does. A
+// topic found with too small a record limit is logged at every attempt
+// until an operator raises it.
 func ensureTopic(ctx context.Context, bc broker.Config, log *slog.Logger) {
-	retry(ctx, log, "ensure the delivery topic exists", func() error {
+	retry(ctx, log, "ensure the delivery topic "+bc.Topic+" exists with the pipeline's settings", func() error {
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		return broker.EnsureTopic(tctx, bc)
@@ -123,17 +140,22 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 	return agg, c.Close, nil
 }
 
-// WithBrokerReadiness adds /readyz to a collector's handler: 200 while
-// the brokers answer and the delivery topic has leaders, 503 otherwise,
-// so that a load balancer sends webhooks only to collectors that can make
-// them durable.
-func WithBrokerReadiness(h http.Handler, bc broker.Config) http.Handler {
+// WithBrokerReadiness adds /readyz to a collector's handler, so that a
+// load balancer sends webhooks only to collectors that can make them
+// durable: with the spool (pub has a Ready method), 200 while the spool
+// has room, whether Kafka answers or not; without it, 200 while the
+// brokers answer and the delivery topic has leaders. 503 otherwise.
+func WithBrokerReadiness(h http.Handler, bc broker.Config, pub ingest.Publisher) http.Handler {
+	ready := func(ctx context.Context) error { return broker.Ping(ctx, bc) }
+	if sp, ok := pub.(interface{ Ready() error }); ok {
+		ready = func(context.Context) error { return sp.Ready() }
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := broker.Ping(ctx, bc); err != nil {
+		if err := ready(ctx); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

@@ -68,7 +68,8 @@ func StartLocal(ctx context.Context, cfg config.Config, log *slog.Logger) (*Loca
 	collectorAddr := make(chan string, 1)
 	apiAddr := make(chan string, 1)
 	aggAddr := make(chan string, 1)
-	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, WithBrokerReadiness(ch, bc), log, collectorAddr) }()
+	col := WithBrokerReadiness(ch, bc, pub)
+	go func() { l.errc <- Serve(ctx, cfg.Collector.Listen, col, log, collectorAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.API.Listen, ah, log, apiAddr) }()
 	go func() { l.errc <- Serve(ctx, cfg.Aggregator.Listen, AggregatorHandler(aggReg), log, aggAddr) }()
 	for _, w := range []struct {

@@ -4,11 +4,7 @@
 package broker
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -42,65 +38,6 @@ func (c Config) withDefaults() Config {
 		c.Partitions = 6
 	}
 	return c
-}
-
-// EnsureTopic creates the topic when the cluster does not have it yet.
-func EnsureTopic(ctx context.Context, cfg Config) error {
-	cfg = cfg.withDefaults()
-	if len(cfg.Brokers) == 0 {
-		return errors.New("broker: no brokers configured")
-	}
-	var d kafka.Dialer
-	conn, err := d.DialContext(ctx, "tcp", cfg.Brokers[0])
-	if err != nil {
-		return fmt.Errorf("broker: dial %s: %w", cfg.Brokers[0], err)
-	}
-	defer conn.Close()
-	if parts, err := conn.ReadPartitions(cfg.Topic); err == nil && len(parts) > 0 {
-		return nil
-	}
-	ctrl, err := conn.Controller()
-	if err != nil {
-		return fmt.Errorf("broker: find controller: %w", err)
-	}
-	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return fmt.Errorf("broker: dial controller: %w", err)
-	}
-	defer cc.Close()
-	// The topic carries its own record limit so that a broker left at
-	// Kafka's 1 MB default still takes every delivery the collector accepts.
-	limit := []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(MaxRecordBytes)}}
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: -1, ConfigEntries: limit})
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		// Some clusters refuse the "broker default" replication factor.
-		err = cc.CreateTopics(kafka.TopicConfig{Topic: cfg.Topic, NumPartitions: cfg.Partitions, ReplicationFactor: 1, ConfigEntries: limit})
-		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-			return fmt.Errorf("broker: create topic %s: %w", cfg.Topic, err)
-		}
-	}
-	// Kafka creates the partitions after it answers: wait until each has a
-	// leader, or the first publish fails with "unknown topic or partition".
-	for {
-		parts, err := conn.ReadPartitions(cfg.Topic)
-		if err == nil && len(parts) > 0 && allLed(parts) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("broker: topic %s created but its partitions have no leader yet: %w", cfg.Topic, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func allLed(parts []kafka.Partition) bool {
-	for _, p := range parts {
-		if p.Leader.Host == "" || p.Leader.ID < 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // toMessage encodes a delivery as a Kafka record: raw payload as the value,

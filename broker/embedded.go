@@ -37,7 +37,6 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
-		kfake.SeedTopics(int32(c.Partitions), c.Topic),
 		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(MaxRecordBytes)}),
 	}
 	if cfg.DataDir != "" {
@@ -46,6 +45,17 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	cl, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: start embedded broker: %w", err)
+	}
+	// The topic carries the record limit itself, as EnsureTopic gives it on
+	// a cluster: the broker setting above is what the embedded broker
+	// enforces, but a process pointed at it with kafka.brokers checks the
+	// topic's. A data directory keeps the topic of an earlier start.
+	if cl.TopicInfo(c.Topic) == nil {
+		err := cl.CreateTopic(c.Topic, int32(c.Partitions), map[string]string{"max.message.bytes": strconv.Itoa(MaxRecordBytes)})
+		if err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("broker: create the embedded broker's topic %s: %w", c.Topic, err)
+		}
 	}
 	return &Embedded{cluster: cl}, nil
 }

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/url"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,11 @@ func enableMixedSources(c *config.Config) {
 type mixedIDs struct {
 	billingFailed, searchFailed string // the deployments the incidents link to
 	pagerDutyIncident           string
+	// Links to the source as the payloads sent them: the Argo CD document's
+	// url for billing's failed deployment, MR !1's object_attributes.url,
+	// the url of g1's entry in its push.
+	billingFailedURL, billingMR1URL, g1URL string
+	g1                                     string // g1's SHA, its change id
 }
 
 // mixedHistory is the scripted week of Monday 16 March 2026 (UTC) of an
@@ -144,7 +151,9 @@ func mixedHistory(t *testing.T) ([]toolHook, mixedIDs) {
 
 	// Monday 16 March.
 	g1 := glCommit{sha: shas.SHA(), at: at("2026-03-16T09:00:00Z")}
-	add(gitlabPushHook(t, mixedGitLabToken, billing, "main", shas.SHA(), g1))
+	g1Push := gitlabPushHook(t, mixedGitLabToken, billing, "main", shas.SHA(), g1)
+	add(g1Push)
+	ids.g1, ids.g1URL = g1.sha, bodyString(t, g1Push, "commits.0.url")
 	f1 := glCommit{sha: shas.SHA(), at: at("2026-03-16T10:00:00Z")}
 	add(gitlabPushHook(t, mixedGitLabToken, billing, "feature/invoices", simulate.ZeroSHA, f1))
 	mr1 := glMergeRequest{iid: 1, source: "feature/invoices", target: "main", created: at("2026-03-16T10:30:00Z"),
@@ -153,7 +162,9 @@ func mixedHistory(t *testing.T) ([]toolHook, mixedIDs) {
 	m1 := glCommit{sha: shas.SHA(), at: at("2026-03-16T12:00:00Z"), merge: true}
 	add(gitlabPushHook(t, mixedGitLabToken, billing, "main", g1.sha, f1, m1))
 	mr1.updated, mr1.state, mr1.action, mr1.mergeCommit = at("2026-03-16T12:00:00Z"), "merged", "merge", m1.sha
-	add(gitlabMergeRequestHook(t, mixedGitLabToken, billing, mr1))
+	mr1Merged := gitlabMergeRequestHook(t, mixedGitLabToken, billing, mr1)
+	add(mr1Merged)
+	ids.billingMR1URL = bodyString(t, mr1Merged, "object_attributes.url")
 	add(argoDeploymentHook(t, mixedGenericToken, billingApp(m1.sha, at("2026-03-16T12:58:00Z"), at("2026-03-16T13:00:00Z")), "success"))
 
 	s1 := glCommit{sha: shas.SHA(), at: at("2026-03-16T14:00:00Z")}
@@ -176,7 +187,9 @@ func mixedHistory(t *testing.T) ([]toolHook, mixedIDs) {
 	add(argoDeploymentHook(t, mixedGenericToken, e1, "success"))
 	ids.searchFailed = argoID(e1)
 	d3 := billingApp(g2.sha, at("2026-03-17T10:27:00Z"), at("2026-03-17T10:30:00Z"))
-	add(argoDeploymentHook(t, mixedGenericToken, d3, "success"))
+	d3Hook := argoDeploymentHook(t, mixedGenericToken, d3, "success")
+	add(d3Hook)
+	ids.billingFailedURL = bodyString(t, d3Hook, "url")
 	ids.billingFailed = argoID(d3)
 
 	ids.pagerDutyIncident = "Q1BILL7INC0A2Z"
@@ -401,5 +414,70 @@ func checkMixedDrillDowns(t *testing.T, p *pipeline, week url.Values, ids mixedI
 		if !ok || r.FailureCause != "incident" || r.Recovery == nil || *r.Recovery != rec || r.Environment != "production" {
 			t.Errorf("failed deployment %+v, want one of %v failed by an incident", r, want)
 		}
+		// Its page in Argo CD, as the notification's document gave it.
+		if r.DeploymentID == ids.billingFailed && (!strings.HasPrefix(ids.billingFailedURL, "https://") || r.URL != ids.billingFailedURL) {
+			t.Errorf("deployment %s url %q, want the document's url %q", r.DeploymentID, r.URL, ids.billingFailedURL)
+		}
 	}
+	checkMixedSourceLinks(t, p, week, ids)
+}
+
+// checkMixedSourceLinks checks the links to the source of the changes and
+// deployments drill-downs against the payloads mixedHistory sent.
+func checkMixedSourceLinks(t *testing.T, p *pipeline, week url.Values, ids mixedIDs) {
+	t.Helper()
+	var changes struct {
+		Rows []metrics.ChangeRow `json:"rows"`
+	}
+	p.get(t, "/api/v1/changes", url.Values{"from": week["from"], "to": week["to"], "service": {"billing"}, "limit": {"100"}}, &changes)
+	got := map[string]string{}
+	for _, r := range changes.Rows {
+		got[r.ChangeID] = r.URL
+	}
+	for id, want := range map[string]string{"pr/1": ids.billingMR1URL, ids.g1: ids.g1URL} {
+		if u, ok := got[id]; !ok || want == "" || u != want {
+			t.Errorf("change %s url %q (listed %v), want the payload's %q", id, u, ok, want)
+		}
+	}
+	// The GitHub deployments of shop: the simulator's deployment_status
+	// payloads carry no log_url or target_url, nor a workflow_run: no link.
+	var deps struct {
+		Rows []metrics.DeploymentRow `json:"rows"`
+	}
+	p.get(t, "/api/v1/deployments", url.Values{"from": week["from"], "to": week["to"], "service": {"shop"}}, &deps)
+	if len(deps.Rows) != 2 {
+		t.Fatalf("shop deployments: %+v", deps.Rows)
+	}
+	for _, r := range deps.Rows {
+		if r.URL != "" {
+			t.Errorf("shop deployment %s url %q, want '' (no payload gave one)", r.DeploymentID, r.URL)
+		}
+	}
+}
+
+// bodyString reads the string at path ("a.b", "list.0.c") of a hook's
+// JSON body.
+func bodyString(t *testing.T, h toolHook, path string) string {
+	t.Helper()
+	var cur any
+	if err := json.Unmarshal(h.body, &cur); err != nil {
+		t.Fatalf("%s: %v", h.what, err)
+	}
+	for _, k := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i >= len(c) {
+				t.Fatalf("%s: no %s", h.what, path)
+			}
+			cur = c[i]
+		}
+	}
+	s, ok := cur.(string)
+	if !ok {
+		t.Fatalf("%s: %s is %v, not a string", h.what, path, cur)
+	}
+	return s
 }

@@ -92,6 +92,7 @@ type Commit struct {
 	AuthorLogin string // host user name where known
 	AuthoredAt  time.Time
 	Paths       []string // added, modified and removed paths
+	URL         string   // the commit's page on the host; "" when the payload has none
 }
 
 // Push is one update of a ref. Before and After chain pushes into history.
@@ -127,6 +128,7 @@ type PullRequest struct {
 	MergedAt       time.Time
 	ClosedAt       time.Time
 	UpdatedAt      time.Time
+	URL            string // the pull request's page on the host (html_url)
 }
 
 // Review is one submitted review of a pull request.
@@ -155,6 +157,9 @@ type Deployment struct {
 	UpdatedAt             time.Time
 	// CommitSHAs, when the source lists them, wins over the push chain.
 	CommitSHAs []string
+	// URL is the deployment's page in the tool that ran it (the Actions
+	// run, the GitLab job, the Argo CD application); "" when the payload has none.
+	URL string
 }
 
 // DeploymentStatus is one state change of a deployment.
@@ -165,6 +170,7 @@ type DeploymentStatus struct {
 	State        string // success, failure, error, inactive, in_progress, queued, pending
 	Environment  string
 	CreatedAt    time.Time
+	URL          string // the status's log or target page; "" when none
 }
 
 // PipelineRun is one attempt of a CI/CD pipeline (a GitHub workflow run).
@@ -183,6 +189,7 @@ type PipelineRun struct {
 	StartedAt  time.Time
 	FinishedAt time.Time // zero until completed
 	UpdatedAt  time.Time
+	URL        string // the run's page in the CI tool
 }
 
 // Release is a published release of a repository.
@@ -196,6 +203,7 @@ type Release struct {
 	Draft       bool
 	CreatedAt   time.Time
 	PublishedAt time.Time
+	URL         string // the release's page (html_url)
 }
 
 // Incident is the latest known state of an incident from any source.

@@ -45,6 +45,10 @@ type DeploymentRow struct {
 	Recovery        *int64    `json:"recovery_seconds"`
 	Rework          string    `ch:"rework" json:"rework"`
 	Changes         uint32    `ch:"changes" json:"changes"`
+	// URL is the deployment's page in the tool that ran it (an Actions run,
+	// a deployment status's log, a GitLab job or pipeline, an Argo CD
+	// application), from the payloads; "" when none gave one.
+	URL string `ch:"url" json:"url"`
 }
 
 // ChangeRow is one change that reached production.
@@ -79,6 +83,9 @@ type ChangeRow struct {
 	State      string `json:"state"`
 	AgeSeconds int64  `ch:"age_seconds" json:"-"`
 	Age        *int64 `json:"age_seconds"`
+	// URL is the pull request's page on its host, or the commit's for a
+	// direct commit, from the payloads; "" when none gave one.
+	URL string `ch:"url" json:"url"`
 }
 
 // IncidentRow is one incident and the deployment it is blamed on.

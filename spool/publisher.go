@@ -79,6 +79,7 @@ type Publisher struct {
 	// the drainer noticing the spool is empty.
 	mu       sync.RWMutex
 	spooling bool
+	full     bool // the last append was refused for want of room
 
 	state   sync.Mutex
 	up      bool
@@ -186,11 +187,12 @@ func (p *Publisher) append(d ingest.Delivery) error {
 	defer p.mu.Unlock()
 	if err := p.log.Append(d); err != nil {
 		if errors.Is(err, ErrFull) {
-			n, b := p.log.Depth()
-			return fmt.Errorf("spool: full (%d deliveries, %d of %d bytes) while Kafka is unreachable: %w", n, b, p.opts.MaxBytes, err)
+			p.full = true
+			return p.fullError(err)
 		}
 		return err
 	}
+	p.full = false
 	if !p.spooling {
 		p.opts.Logger.Warn("spool: Kafka does not answer; accepted deliveries go to the spool", "err", p.Health().LastError)
 	}
@@ -232,6 +234,9 @@ func (p *Publisher) drain() {
 				// publishes the batch again after the restart.
 				err = p.log.Remove(b)
 				if err == nil {
+					p.mu.Lock()
+					p.full = false
+					p.mu.Unlock()
 					p.drained.Add(float64(len(b.Deliveries)))
 					wait = p.opts.RetryMin
 					continue
@@ -282,6 +287,24 @@ func (p *Publisher) setUp(err error) {
 	if err != nil {
 		p.lastErr = err.Error()
 	}
+}
+
+func (p *Publisher) fullError(err error) error {
+	n, b := p.log.Depth()
+	return fmt.Errorf("spool: full (%d deliveries, %d of %d bytes) while Kafka is unreachable: %w", n, b, p.opts.MaxBytes, err)
+}
+
+// Ready reports whether a delivery would be made durable now: nil while
+// Kafka answers or the spool has room, an error once the spool refused a
+// delivery for want of room and nothing has been drained since.
+func (p *Publisher) Ready() error {
+	p.mu.RLock()
+	full := p.full
+	p.mu.RUnlock()
+	if full {
+		return p.fullError(ErrFull)
+	}
+	return nil
 }
 
 // Health is what /healthz reports about Kafka and the spool.

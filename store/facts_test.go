@@ -27,6 +27,7 @@ func fullBatch(repo string) facts.Batch {
 			Repo: repo, SHA: "c1c1c1", Message: "feat: it's \"quoted\"\n\nbody",
 			AuthorName: "Ada Lovelace", AuthorEmail: "ada@example.com", AuthorLogin: "ada",
 			AuthoredAt: ts("2026-03-01T10:00:00Z"), Paths: []string{"main.go", "deploy/app.yaml"},
+			URL: "https://github.com/" + repo + "/commit/c1c1c1",
 		}},
 		Pushes: []facts.Push{{
 			Repo: repo, Ref: "refs/heads/main", Before: "b0b0b0", After: "c1c1c1",
@@ -39,7 +40,7 @@ func fullBatch(repo string) facts.Batch {
 				HeadRef: "feature/x", HeadSHA: "d1d1d1", BaseRef: "main", State: "closed", Merged: true,
 				MergeCommitSHA: "e1e1e1", CreatedAt: ts("2026-03-01T09:00:00Z"),
 				MergedAt: ts("2026-03-02T09:00:00Z"), ClosedAt: ts("2026-03-02T09:00:00Z"),
-				UpdatedAt: ts("2026-03-02T09:00:01Z"),
+				UpdatedAt: ts("2026-03-02T09:00:01Z"), URL: "https://github.com/" + repo + "/pull/42",
 			},
 			{
 				Repo: repo, Number: 43, Title: "Open one", Author: "bob", HeadRef: "feature/y",
@@ -55,21 +56,22 @@ func fullBatch(repo string) facts.Batch {
 			Repo: repo, ID: "777", SHA: "e1e1e1", Ref: "main", Environment: "production",
 			ProductionEnvironment: true, Task: "deploy", Description: "ship it", Creator: "bot",
 			CreatedAt: ts("2026-03-02T10:00:00Z"), UpdatedAt: ts("2026-03-02T10:01:00Z"),
-			CommitSHAs: []string{"e1e1e1", "c1c1c1"},
+			CommitSHAs: []string{"e1e1e1", "c1c1c1"}, URL: "https://github.com/" + repo + "/actions/runs/5",
 		}},
 		DeploymentStatuses: []facts.DeploymentStatus{{
 			Repo: repo, DeploymentID: "777", StatusID: "s1", State: "success", Environment: "production",
-			CreatedAt: ts("2026-03-02T10:05:00Z"),
+			CreatedAt: ts("2026-03-02T10:05:00Z"), URL: "https://deploy.example.com/777/log",
 		}},
 		PipelineRuns: []facts.PipelineRun{{
 			Repo: repo, ID: "run-5", Attempt: 2, Name: "CI", Path: ".github/workflows/ci.yml",
 			HeadBranch: "main", HeadSHA: "e1e1e1", Event: "push", Status: "completed", Conclusion: "failure",
 			StartedAt: ts("2026-03-02T09:01:00Z"), FinishedAt: ts("2026-03-02T09:11:00Z"),
-			UpdatedAt: ts("2026-03-02T09:11:00Z"),
+			UpdatedAt: ts("2026-03-02T09:11:00Z"), URL: "https://ci.example.com/run-5/2",
 		}},
 		Releases: []facts.Release{{
 			Repo: repo, ID: "rel-1", Tag: "v1.0.0", Target: "main", Name: "One", Prerelease: true, Draft: true,
 			CreatedAt: ts("2026-03-02T11:00:00Z"), PublishedAt: ts("2026-03-02T11:30:00Z"),
+			URL: "https://github.com/" + repo + "/releases/tag/v1.0.0",
 		}},
 		Incidents: []facts.Incident{{
 			Source: "pagerduty", ID: "PD-" + repo, Repo: repo, Service: "checkout", Title: "500s", State: "open",

@@ -55,7 +55,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		{"commits", "SELECT " + commitCols + " FROM commits FINAL WHERE repo IN (?) ORDER BY repo, authored_at, sha",
 			func(rows driver.Rows) error {
 				var c facts.Commit
-				if err := rows.Scan(&c.Repo, &c.SHA, &c.Message, &c.AuthorName, &c.AuthorEmail, &c.AuthorLogin, &c.AuthoredAt, &c.Paths); err != nil {
+				if err := rows.Scan(&c.Repo, &c.SHA, &c.Message, &c.AuthorName, &c.AuthorEmail, &c.AuthorLogin, &c.AuthoredAt, &c.Paths, &c.URL); err != nil {
 					return err
 				}
 				c.AuthoredAt = fromDT(c.AuthoredAt)
@@ -89,7 +89,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				var version uint64
 				if err := rows.Scan(&p.Repo, &p.Number, &p.Title, &p.Author, &p.Labels, &p.HeadRef, &p.HeadSHA,
 					&p.BaseRef, &p.State, &merged, &p.MergeCommitSHA, &p.CreatedAt, &p.MergedAt, &p.ClosedAt,
-					&p.UpdatedAt, &version); err != nil {
+					&p.UpdatedAt, &version, &p.URL); err != nil {
 					return err
 				}
 				p.Merged = merged != 0
@@ -119,7 +119,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				var prod uint8
 				var version uint64
 				if err := rows.Scan(&d.Repo, &d.ID, &d.SHA, &d.Ref, &d.Environment, &prod, &d.Task,
-					&d.Description, &d.Creator, &d.CommitSHAs, &d.CreatedAt, &d.UpdatedAt, &version); err != nil {
+					&d.Description, &d.Creator, &d.CommitSHAs, &d.CreatedAt, &d.UpdatedAt, &version, &d.URL); err != nil {
 					return err
 				}
 				d.ProductionEnvironment = prod != 0
@@ -133,7 +133,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		{"deployment_statuses", "SELECT " + statusCols + " FROM deployment_statuses FINAL WHERE repo IN (?) ORDER BY repo, created_at, deployment_id, status_id",
 			func(rows driver.Rows) error {
 				var d facts.DeploymentStatus
-				if err := rows.Scan(&d.Repo, &d.DeploymentID, &d.StatusID, &d.State, &d.Environment, &d.CreatedAt); err != nil {
+				if err := rows.Scan(&d.Repo, &d.DeploymentID, &d.StatusID, &d.State, &d.Environment, &d.CreatedAt, &d.URL); err != nil {
 					return err
 				}
 				d.CreatedAt = fromDT(d.CreatedAt)
@@ -147,7 +147,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				var r facts.PipelineRun
 				var version uint64
 				if err := rows.Scan(&r.Repo, &r.ID, &r.Attempt, &r.Name, &r.Path, &r.HeadBranch, &r.HeadSHA,
-					&r.Event, &r.Status, &r.Conclusion, &r.StartedAt, &r.FinishedAt, &r.UpdatedAt, &version); err != nil {
+					&r.Event, &r.Status, &r.Conclusion, &r.StartedAt, &r.FinishedAt, &r.UpdatedAt, &version, &r.URL); err != nil {
 					return err
 				}
 				r.StartedAt, r.FinishedAt, r.UpdatedAt = fromDT(r.StartedAt), fromDT(r.FinishedAt), fromDT(r.UpdatedAt)
@@ -160,7 +160,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 			func(rows driver.Rows) error {
 				var r facts.Release
 				var pre, draft uint8
-				if err := rows.Scan(&r.Repo, &r.ID, &r.Tag, &r.Target, &r.Name, &pre, &draft, &r.CreatedAt, &r.PublishedAt); err != nil {
+				if err := rows.Scan(&r.Repo, &r.ID, &r.Tag, &r.Target, &r.Name, &pre, &draft, &r.CreatedAt, &r.PublishedAt, &r.URL); err != nil {
 					return err
 				}
 				r.Prerelease, r.Draft = pre != 0, draft != 0

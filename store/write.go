@@ -126,17 +126,17 @@ func (s *Store) WriteRaw(ctx context.Context, ds []delivery.Delivery) error {
 }
 
 const (
-	commitCols = "repo, sha, message, author_name, author_email, author_login, authored_at, paths"
+	commitCols = "repo, sha, message, author_name, author_email, author_login, authored_at, paths, url"
 	pushCols   = "repo, ref, before_sha, after_sha, commit_shas, total_commits, pushed_at, forced, deleted, pusher"
 	prCols     = "repo, number, title, author, labels, head_ref, head_sha, base_ref, state, merged, " +
-		"merge_commit_sha, created_at, merged_at, closed_at, updated_at, version"
+		"merge_commit_sha, created_at, merged_at, closed_at, updated_at, version, url"
 	reviewCols     = "repo, pr_number, review_id, state, author, submitted_at"
 	deploymentCols = "repo, deployment_id, sha, ref, environment, production_environment, task, " +
-		"description, creator, commit_shas, created_at, updated_at, version"
-	statusCols = "repo, deployment_id, status_id, state, environment, created_at"
+		"description, creator, commit_shas, created_at, updated_at, version, url"
+	statusCols = "repo, deployment_id, status_id, state, environment, created_at, url"
 	runCols    = "repo, run_id, attempt, name, path, head_branch, head_sha, event, status, conclusion, " +
-		"started_at, finished_at, updated_at, version"
-	releaseCols  = "repo, release_id, tag, target, name, prerelease, draft, created_at, published_at"
+		"started_at, finished_at, updated_at, version, url"
+	releaseCols  = "repo, release_id, tag, target, name, prerelease, draft, created_at, published_at, url"
 	incidentCols = "source, incident_id, repo, service, title, state, severity, url, labels, " +
 		"created_at, resolved_at, updated_at, caused_by_deployment, caused_by_sha, version"
 )
@@ -148,7 +148,7 @@ func (s *Store) WriteFacts(ctx context.Context, fb facts.Batch) error {
 	if err := s.insert(ctx, "commits", commitCols, len(fb.Commits), func(b driver.Batch, i int) error {
 		c := fb.Commits[i]
 		return b.Append(c.Repo, c.SHA, c.Message, c.AuthorName, c.AuthorEmail, c.AuthorLogin,
-			dt(c.AuthoredAt), strs(c.Paths))
+			dt(c.AuthoredAt), strs(c.Paths), c.URL)
 	}); err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Store) WriteFacts(ctx context.Context, fb facts.Batch) error {
 		p := fb.PullRequests[i]
 		return b.Append(p.Repo, p.Number, p.Title, p.Author, strs(p.Labels), p.HeadRef, p.HeadSHA,
 			p.BaseRef, p.State, b8(p.Merged), p.MergeCommitSHA, dt(p.CreatedAt), dt(p.MergedAt),
-			dt(p.ClosedAt), dt(p.UpdatedAt), versionOf(p.UpdatedAt))
+			dt(p.ClosedAt), dt(p.UpdatedAt), versionOf(p.UpdatedAt), p.URL)
 	}); err != nil {
 		return err
 	}
@@ -181,13 +181,13 @@ func (s *Store) WriteFacts(ctx context.Context, fb facts.Batch) error {
 		}
 		return b.Append(d.Repo, d.ID, d.SHA, d.Ref, d.Environment, b8(d.ProductionEnvironment),
 			d.Task, d.Description, d.Creator, strs(d.CommitSHAs), dt(d.CreatedAt), dt(d.UpdatedAt),
-			versionOf(ver))
+			versionOf(ver), d.URL)
 	}); err != nil {
 		return err
 	}
 	if err := s.insert(ctx, "deployment_statuses", statusCols, len(fb.DeploymentStatuses), func(b driver.Batch, i int) error {
 		d := fb.DeploymentStatuses[i]
-		return b.Append(d.Repo, d.DeploymentID, d.StatusID, d.State, d.Environment, dt(d.CreatedAt))
+		return b.Append(d.Repo, d.DeploymentID, d.StatusID, d.State, d.Environment, dt(d.CreatedAt), d.URL)
 	}); err != nil {
 		return err
 	}
@@ -195,14 +195,14 @@ func (s *Store) WriteFacts(ctx context.Context, fb facts.Batch) error {
 		r := fb.PipelineRuns[i]
 		return b.Append(r.Repo, r.ID, r.Attempt, r.Name, r.Path, r.HeadBranch, r.HeadSHA, r.Event,
 			r.Status, r.Conclusion, dt(r.StartedAt), dt(r.FinishedAt), dt(r.UpdatedAt),
-			versionOf(r.UpdatedAt))
+			versionOf(r.UpdatedAt), r.URL)
 	}); err != nil {
 		return err
 	}
 	if err := s.insert(ctx, "releases", releaseCols, len(fb.Releases), func(b driver.Batch, i int) error {
 		r := fb.Releases[i]
 		return b.Append(r.Repo, r.ID, r.Tag, r.Target, r.Name, b8(r.Prerelease), b8(r.Draft),
-			dt(r.CreatedAt), dt(r.PublishedAt))
+			dt(r.CreatedAt), dt(r.PublishedAt), r.URL)
 	}); err != nil {
 		return err
 	}

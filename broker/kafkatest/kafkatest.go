@@ -158,3 +158,27 @@ func DeleteTopic(brokers []string, topic string) {
 		return
 	}
 }
+
+// CreateTopic creates topic with one partition, one replica and the given
+// topic settings, as an operator might have before the pipeline first ran.
+func CreateTopic(t testing.TB, brokers []string, topic string, settings map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var entries []kafka.ConfigEntry
+	for k, v := range settings {
+		entries = append(entries, kafka.ConfigEntry{ConfigName: k, ConfigValue: v})
+	}
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	c := kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr}
+	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: topic,
+		NumPartitions: 1, ReplicationFactor: 1, ConfigEntries: entries}}})
+	if err == nil {
+		err = res.Errors[topic]
+	}
+	if err != nil {
+		t.Fatalf("kafkatest: create topic %s: %v", topic, err)
+	}
+	t.Cleanup(func() { DeleteTopic(brokers, topic) })
+}

@@ -32,5 +32,5 @@ func run() error {
 		return err
 	}
 	log.Info("collector listening", "addr", cfg.Collector.Listen)
-	return app.Serve(ctx, cfg.Collector.Listen, app.WithBrokerReadiness(h, bc), log, nil)
+	return app.Serve(ctx, cfg.Collector.Listen, app.WithBrokerReadiness(h, bc, pub), log, nil)
 }

@@ -2,6 +2,7 @@ package cdevents
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -62,7 +63,10 @@ const SyntheticPRBase int64 = 1 << 62
 //     subject.id, Name = content.pipelineName, FinishedAt = the timestamp,
 //     Conclusion from content.outcome: success → success, failure and
 //     error → failure, cancel → cancelled), with Repo, HeadBranch, HeadSHA
-//     and Service from customData (repository, branch, commit, service).
+//     and Service from customData (repository, branch, commit, service);
+//     URL = content.uri (content.url before spec 0.5).
+//   - A deployment's and a change's URL is customData's url when given:
+//     the specification has no field for it.
 //   - incident.detected and incident.reported: an open facts.Incident
 //     (Source "cdevents", ID = subject.id, Service = content.service.id,
 //     Title = content.description, URL = content.ticketURI, CreatedAt = the
@@ -521,6 +525,7 @@ func parseDeployment(ce *cloudEvent, predicate string) (facts.Batch, error) {
 		CreatedAt:   ts,
 		UpdatedAt:   ts,
 		CommitSHAs:  custom.commits(),
+		URL:         custom.str("url"),
 	}
 	st := facts.DeploymentStatus{
 		Repo:         repo,
@@ -565,6 +570,7 @@ func parseChangeMerged(ce *cloudEvent) (facts.Batch, error) {
 		MergedAt:       ts,
 		ClosedAt:       ts,
 		UpdatedAt:      ts,
+		URL:            custom.str("url"),
 	}
 	if m := trailingNumberRE.FindStringSubmatch(id); m != nil {
 		pr.Number, _ = strconv.ParseInt(m[1], 10, 64)
@@ -606,6 +612,8 @@ func parsePipelineRun(ce *cloudEvent) (facts.Batch, error) {
 		Conclusion: outcome(c.Outcome),
 		FinishedAt: ts,
 		UpdatedAt:  ts,
+		// content.url in spec 0.4, content.uri from 0.5.
+		URL: cmp.Or(strings.TrimSpace(c.URI), strings.TrimSpace(c.URL)),
 	}
 	return facts.Batch{PipelineRuns: []facts.PipelineRun{run}}, nil
 }

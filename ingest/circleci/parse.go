@@ -213,9 +213,11 @@ type webhookEvent struct {
 		Status    string `json:"status"`
 		CreatedAt ciTime `json:"created_at"`
 		StoppedAt ciTime `json:"stopped_at"`
+		URL       string `json:"url"`
 	} `json:"workflow"`
 	Job *struct {
 		ID        ciID   `json:"id"`
+		Number    ciID   `json:"number"`
 		Name      string `json:"name"`
 		Status    string `json:"status"`
 		StartedAt ciTime `json:"started_at"`
@@ -251,6 +253,10 @@ func parseRun(payload []byte, job bool) (facts.Batch, error) {
 		}
 		run.Conclusion = conclusion(j.Status)
 		run.StartedAt, run.FinishedAt = j.StartedAt.Time, j.StoppedAt.Time
+		// A job's page lies under its workflow's: .../workflows/<id>/jobs/<number>.
+		if e.Workflow != nil && e.Workflow.URL != "" && j.Number != "" {
+			run.URL = strings.TrimRight(e.Workflow.URL, "/") + "/jobs/" + string(j.Number)
+		}
 	} else {
 		w := e.Workflow
 		if w == nil || w.ID == "" {
@@ -260,6 +266,7 @@ func parseRun(payload []byte, job bool) (facts.Batch, error) {
 		run.Name = w.Name
 		run.Conclusion = conclusion(w.Status)
 		run.StartedAt, run.FinishedAt = w.CreatedAt.Time, w.StoppedAt.Time
+		run.URL = w.URL
 	}
 	if run.FinishedAt.IsZero() {
 		run.FinishedAt = e.HappenedAt.Time

@@ -109,6 +109,7 @@ func (d *Deployment) Facts() facts.Batch {
 		Ref:         d.Ref,
 		Environment: d.Environment,
 		Description: d.URL,
+		URL:         d.URL,
 		CreatedAt:   firstSet(d.StartedAt, d.FinishedAt),
 		UpdatedAt:   firstSet(d.FinishedAt, d.StartedAt),
 		CommitSHAs:  d.Commits,

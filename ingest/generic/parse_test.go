@@ -255,6 +255,7 @@ func TestArgoCDTemplate(t *testing.T) {
 			SHA: "53e28ff20cc530b9ada2173fbbd64d48338583ba", Environment: "production",
 			Description: "https://argocd.example.com/applications/guestbook",
 			CreatedAt:   ingesttest.Time("2024-05-06T09:09:58Z"), UpdatedAt: ingesttest.Time("2024-05-06T09:10:11Z"),
+			URL: "https://argocd.example.com/applications/guestbook", // the template's url field
 		}},
 		DeploymentStatuses: []facts.DeploymentStatus{{
 			Repo: "argoproj/argocd-example-apps", DeploymentID: wantID, StatusID: wantID + "/success",

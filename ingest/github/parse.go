@@ -2,6 +2,7 @@ package github
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,6 +226,7 @@ func requireRepo(r *ghRepo) (string, error) {
 
 type pushCommit struct {
 	ID        string `json:"id"`
+	URL       string `json:"url"` // the commit's page, https://github.com/<repo>/commit/<sha>
 	Message   string `json:"message"`
 	Timestamp ghTime `json:"timestamp"`
 	Author    struct {
@@ -299,6 +301,7 @@ func parsePush(payload []byte) (facts.Batch, error) {
 			AuthorLogin: c.Author.Username,
 			AuthoredAt:  c.Timestamp.Time,
 			Paths:       paths,
+			URL:         c.URL,
 		})
 	}
 	p.TotalCommits = len(p.CommitSHAs)
@@ -328,6 +331,7 @@ type ghPullRequest struct {
 	UpdatedAt      ghTime `json:"updated_at"`
 	ClosedAt       ghTime `json:"closed_at"`
 	MergedAt       ghTime `json:"merged_at"`
+	HTMLURL        string `json:"html_url"`
 }
 
 type pullRequestEvent struct {
@@ -372,6 +376,7 @@ func parsePullRequest(payload []byte) (facts.Batch, error) {
 		MergedAt:       pr.MergedAt.Time,
 		ClosedAt:       pr.ClosedAt.Time,
 		UpdatedAt:      pr.UpdatedAt.Time,
+		URL:            pr.HTMLURL,
 	}}}, nil
 }
 
@@ -444,9 +449,15 @@ type deploymentEvent struct {
 		ID          ghID   `json:"id"`
 		State       string `json:"state"`
 		Environment string `json:"environment"`
+		LogURL      string `json:"log_url"`
+		TargetURL   string `json:"target_url"`
 		CreatedAt   ghTime `json:"created_at"`
 		UpdatedAt   ghTime `json:"updated_at"`
 	} `json:"deployment_status"`
+	// The Actions run that made the deployment, when one did.
+	WorkflowRun *struct {
+		HTMLURL string `json:"html_url"`
+	} `json:"workflow_run"`
 	Repository *ghRepo `json:"repository"`
 }
 
@@ -479,6 +490,9 @@ func parseDeployment(payload []byte, withStatus bool) (facts.Batch, error) {
 	if d.ProductionEnvironment != nil {
 		dep.ProductionEnvironment = *d.ProductionEnvironment
 	}
+	if e.WorkflowRun != nil {
+		dep.URL = e.WorkflowRun.HTMLURL
+	}
 	b := facts.Batch{Deployments: []facts.Deployment{dep}}
 	if !withStatus {
 		return b, nil
@@ -494,6 +508,8 @@ func parseDeployment(payload []byte, withStatus bool) (facts.Batch, error) {
 		State:        strings.ToLower(s.State),
 		Environment:  s.Environment,
 		CreatedAt:    s.CreatedAt.Time,
+		// log_url replaced target_url; senders set either.
+		URL: cmp.Or(s.LogURL, s.TargetURL),
 	}
 	if st.Environment == "" {
 		st.Environment = dep.Environment
@@ -570,6 +586,7 @@ type workflowRunEvent struct {
 		RunStartedAt ghTime `json:"run_started_at"`
 		CreatedAt    ghTime `json:"created_at"`
 		UpdatedAt    ghTime `json:"updated_at"`
+		HTMLURL      string `json:"html_url"`
 	} `json:"workflow_run"`
 	Workflow *struct {
 		Name string `json:"name"`
@@ -604,6 +621,7 @@ func parseWorkflowRun(payload []byte) (facts.Batch, error) {
 		Conclusion: r.Conclusion,
 		StartedAt:  r.RunStartedAt.Time,
 		UpdatedAt:  r.UpdatedAt.Time,
+		URL:        r.HTMLURL,
 	}
 	if run.Attempt <= 0 {
 		run.Attempt = 1
@@ -638,6 +656,7 @@ type releaseEvent struct {
 		Draft           bool   `json:"draft"`
 		CreatedAt       ghTime `json:"created_at"`
 		PublishedAt     ghTime `json:"published_at"`
+		HTMLURL         string `json:"html_url"`
 	} `json:"release"`
 	Repository *ghRepo `json:"repository"`
 }
@@ -668,6 +687,7 @@ func parseRelease(payload []byte) (facts.Batch, error) {
 		Draft:       r.Draft,
 		CreatedAt:   r.CreatedAt.Time,
 		PublishedAt: r.PublishedAt.Time,
+		URL:         r.HTMLURL,
 	}}}, nil
 }
 

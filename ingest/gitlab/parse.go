@@ -294,6 +294,7 @@ var pushFields = withProject(
 
 type pushCommit struct {
 	id, message, name, email string
+	url                      string
 	at                       time.Time
 	paths                    []string
 }
@@ -303,7 +304,7 @@ func newPushCommit(c *gl.PushEventCommit) pushCommit {
 	paths = append(paths, c.Added...)
 	paths = append(paths, c.Modified...)
 	paths = append(paths, c.Removed...)
-	return pushCommit{id: c.ID, message: c.Message, name: c.Author.Name, email: c.Author.Email, at: utc(c.Timestamp), paths: paths}
+	return pushCommit{id: c.ID, message: c.Message, name: c.Author.Name, email: c.Author.Email, at: utc(c.Timestamp), paths: paths, url: c.URL}
 }
 
 // parseTagPush reads a Tag Push Hook as the Push Hook it is shaped like:
@@ -354,6 +355,7 @@ func parsePush(e *gl.PushEvent, normalized []byte, _ Options) (facts.Batch, erro
 			AuthorEmail: c.email,
 			AuthoredAt:  c.at,
 			Paths:       c.paths,
+			URL:         c.url,
 		})
 		if c.id == e.After || c.id == e.CheckoutSHA {
 			out.PushedAt = c.at
@@ -466,6 +468,7 @@ func parseMergeRequest(e *gl.MergeEvent, normalized []byte, _ Options) (facts.Ba
 		MergedAt:  x.ObjectAttributes.MergedAt.Time,
 		ClosedAt:  x.ObjectAttributes.ClosedAt.Time,
 		UpdatedAt: updated,
+		URL:       a.URL,
 	}
 	if e.User != nil && (e.User.ID != 0 && e.User.ID == a.AuthorID || a.AuthorID == 0 && action == "open") {
 		pr.Author = username(e.User)
@@ -601,6 +604,7 @@ func parsePipeline(e *gl.PipelineEvent, normalized []byte, _ Options) (facts.Bat
 		Event:      a.Source,
 		StartedAt:  created,
 		UpdatedAt:  updated,
+		URL:        firstNonEmpty(a.URL, projectPage(e.Project.WebURL, "pipelines", a.ID)),
 	}
 	return runBatch(run, a.Status, finished), nil
 }
@@ -652,11 +656,23 @@ func parseJob(e *gl.JobEvent, normalized []byte, _ Options) (facts.Batch, error)
 		HeadSHA:    e.SHA,
 		StartedAt:  started,
 		UpdatedAt:  latest(created, started, finished),
+		URL:        projectPage(e.Repository.Homepage, "jobs", e.BuildID),
 	}
 	if run.StartedAt.IsZero() {
 		run.StartedAt = created
 	}
 	return runBatch(run, e.BuildStatus, finished), nil
+}
+
+// projectPage is the page of a pipeline or job (kind "pipelines" or
+// "jobs") under the project's web URL, for payloads that give the project's
+// page but not the object's; "" without a project URL.
+func projectPage(web, kind string, id int64) string {
+	web = strings.TrimRight(strings.TrimSpace(web), "/")
+	if web == "" || id <= 0 {
+		return ""
+	}
+	return web + "/-/" + kind + "/" + strconv.FormatInt(id, 10)
 }
 
 // ---- deployments ---------------------------------------------------------------
@@ -723,6 +739,8 @@ func parseDeployment(e *gl.DeploymentEvent, normalized []byte, _ Options) (facts
 		ProductionEnvironment: strings.EqualFold(strings.TrimSpace(x.EnvironmentTier), "production"),
 		Creator:               username(e.User),
 		UpdatedAt:             changed,
+		// The job that ran the deployment.
+		URL: e.DeployableURL,
 	}
 	status := strings.ToLower(strings.TrimSpace(e.Status))
 	b := facts.Batch{Deployments: []facts.Deployment{dep}}
@@ -789,6 +807,7 @@ func parseRelease(e *gl.ReleaseEvent, normalized []byte, _ Options) (facts.Batch
 		Name:        e.Name,
 		CreatedAt:   created,
 		PublishedAt: released,
+		URL:         e.URL,
 	}}}, nil
 }
 

@@ -95,6 +95,7 @@ type message struct {
 }
 
 type buildState struct {
+	FullURL   string   `json:"full_url"` // the build's page, http://<jenkins>/job/<name>/<number>/
 	Number    jNumber  `json:"number"`
 	Phase     string   `json:"phase"`
 	Status    string   `json:"status"`
@@ -226,6 +227,7 @@ func parseRun(phase string, payload []byte) (facts.Batch, error) {
 		Path:       job,
 		Conclusion: conclusion(b.Status),
 		UpdatedAt:  b.Timestamp.Time,
+		URL:        b.FullURL,
 	}
 	if b.SCM != nil {
 		run.Repo = ingest.RepoFromURL(b.SCM.URL)

@@ -103,8 +103,11 @@ func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
 	return facts.Batch{Incidents: []facts.Incident{inc}}, nil
 }
 
-// Key is the ordering key of a delivery: the alert's service (as Parse
-// resolves it), else the alert's id, else "opsgenie".
+// Key is the ordering key of a delivery: the alert's id, the same in every
+// action on the alert, so that its Create, Acknowledge and Close stay in
+// order on one partition (the later actions often name no team, from which
+// the service is known); else the alert's service (as Parse resolves it);
+// else "opsgenie".
 func Key(payload []byte) string {
 	var p struct {
 		Alert *struct {
@@ -118,6 +121,9 @@ func Key(payload []byte) string {
 	if json.Unmarshal(payload, &p) != nil || p.Alert == nil {
 		return Source
 	}
+	if p.Alert.AlertID != "" {
+		return p.Alert.AlertID
+	}
 	var tags []string
 	for _, t := range p.Alert.Tags {
 		var s string
@@ -127,9 +133,6 @@ func Key(payload []byte) string {
 	}
 	if s := service(p.Alert.Entity, tags, p.Alert.Teams, p.Alert.Responders); s != "" {
 		return s
-	}
-	if p.Alert.AlertID != "" {
-		return p.Alert.AlertID
 	}
 	return Source
 }

@@ -76,8 +76,8 @@ func (s *source) Name() string { return Source }
 
 // Identify reads the alert action as the event. Opsgenie sends no delivery
 // id, so the id is left to the receiver (a hash of the payload: a retried
-// identical request is a duplicate); the ordering key is the alert's
-// service (see Key).
+// identical request is a duplicate); the ordering key is the alert
+// (see Key).
 func (s *source) Identify(_ http.Header, body []byte) (ingest.Identity, error) {
 	var p struct {
 		Action *string `json:"action"`

@@ -44,7 +44,7 @@ func TestReceiverAcceptsToken(t *testing.T) {
 	a := h.send(t, body, withToken(testToken))
 	a.WantAccepted(t, "")
 	d := h.Pub.WantPublished(t, 1)[0]
-	if d.Source != "opsgenie" || d.Event != "Create" || d.Key != "Server" || !strings.HasPrefix(d.ID, "sha256:") || d.ID != a.Body["delivery"] {
+	if d.Source != "opsgenie" || d.Event != "Create" || d.Key != "ec03dad6-62c8-4c94-b38b-d88f398e900f" || !strings.HasPrefix(d.ID, "sha256:") || d.ID != a.Body["delivery"] {
 		t.Fatalf("delivery = %+v", d)
 	}
 	if !bytes.Equal(d.Payload, body) || !d.ReceivedAt.Equal(h.Now) {
@@ -129,7 +129,7 @@ func TestReceiverUnknownActionPublished(t *testing.T) {
 	custom := []byte(`{"action":" Restart Server ","alert":{"alertId":"A","entity":"api"}}`)
 	h.send(t, custom, withToken(testToken)).WantAccepted(t, "")
 	got := h.Pub.Deliveries()
-	if len(got) != 2 || got[0].Event != "AddNote" || got[1].Event != "Restart Server" || got[1].Key != "api" {
+	if len(got) != 2 || got[0].Event != "AddNote" || got[1].Event != "Restart Server" || got[1].Key != "A" {
 		t.Fatalf("published %+v", got)
 	}
 }

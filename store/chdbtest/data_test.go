@@ -2,6 +2,7 @@ package chdbtest_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -26,12 +27,14 @@ func compatFacts() facts.Batch {
 	}
 	commit := func(repo, sha, login, when string, paths ...string) facts.Commit {
 		return facts.Commit{Repo: repo, SHA: sha, Message: "change " + sha, AuthorName: login,
-			AuthorEmail: login + "@example.com", AuthorLogin: login, AuthoredAt: at(when), Paths: paths}
+			AuthorEmail: login + "@example.com", AuthorLogin: login, AuthoredAt: at(when), Paths: paths,
+			URL: "https://github.com/" + repo + "/commit/" + sha}
 	}
 	run := func(repo, id string, attempt int64, conclusion, start, end string) facts.PipelineRun {
 		return facts.PipelineRun{Repo: repo, ID: id, Attempt: attempt, Name: "ci", Path: ".github/workflows/ci.yml",
 			HeadBranch: "main", HeadSHA: id + "sha", Event: "push", Status: "completed", Conclusion: conclusion,
-			StartedAt: at(start), FinishedAt: at(end), UpdatedAt: at(end)}
+			StartedAt: at(start), FinishedAt: at(end), UpdatedAt: at(end),
+			URL: fmt.Sprintf("https://github.com/%s/actions/runs/%s/attempts/%d", repo, id, attempt)}
 	}
 	return facts.Batch{
 		Commits: []facts.Commit{
@@ -43,6 +46,7 @@ func compatFacts() facts.Batch {
 			commit("acme/search", "s1", "dave", "2026-01-08T08:00:00Z", "helm/search/values.yaml", "k8s/deploy.yaml"),
 			commit("acme/search", "s2", "erin", "2026-01-20T08:00:00Z", "search/index.go"),
 			commit("acme/legacy", "l1", "frank", "2026-01-21T08:00:00Z", "deploy/legacy.hcl", "Dockerfile"),
+			commit("acme/platform", "c9", "gina", "2026-01-15T08:00:00Z", "infra/a.tf"),
 		},
 		PipelineRuns: []facts.PipelineRun{
 			run("acme/checkout", "r1", 1, "failure", "2026-01-05T10:00:00Z", "2026-01-05T10:12:00Z"),
@@ -54,6 +58,19 @@ func compatFacts() facts.Batch {
 			run("acme/legacy", "r5", 2, "failure", "2026-01-21T11:05:00Z", "2026-01-21T12:00:00Z"),
 			run("acme/legacy", "r5", 3, "success", "2026-01-21T12:05:00Z", "2026-01-21T12:30:00Z"),
 		},
+		// Links to the source of compatDerived's rows: two states of pr/1
+		// (the newer link wins), the direct commit c9, deployment p-pr/1
+		// and its status (the status, newer, wins).
+		PullRequests: []facts.PullRequest{
+			{Repo: "acme/platform", Number: 1, Title: "platform pr/1", State: "open", UpdatedAt: at("2026-01-05T09:00:00Z"),
+				URL: "https://git.example.com/acme/platform/pull/1?old"},
+			{Repo: "acme/platform", Number: 1, Title: "platform pr/1", State: "closed", Merged: true, UpdatedAt: at("2026-01-06T08:00:00Z"),
+				URL: "https://git.example.com/acme/platform/pull/1"},
+		},
+		Deployments: []facts.Deployment{{Repo: "acme/platform", ID: "p-pr/1", SHA: "p1", Environment: "production",
+			CreatedAt: at("2026-01-06T09:50:00Z"), UpdatedAt: at("2026-01-06T09:50:00Z"), URL: "https://ci.example.com/runs/7"}},
+		DeploymentStatuses: []facts.DeploymentStatus{{Repo: "acme/platform", DeploymentID: "p-pr/1", StatusID: "1", State: "success",
+			Environment: "production", CreatedAt: at("2026-01-06T10:00:00Z"), URL: "https://ci.example.com/runs/7/log"}},
 	}
 }
 
