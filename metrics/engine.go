@@ -1,9 +1,11 @@
 // Package metrics computes the DORA keys and rework rate from the derived
 // records in ClickHouse, at read time. Each metric's definition is one SQL
 // file under sql/, embedded here; the Go side binds the parameters (range,
-// time zone, catalog attribution, filters, grouping, bucket), computes the
-// exact quantiles and calendar medians from what the SQL returns, and bands
-// the results into performance levels (levels.go, benchmarks.json).
+// time zone, catalog attribution, filters, grouping, bucket), takes the
+// calendar medians from the deployment days the SQL returns, and bands the
+// results into performance levels (levels.go, benchmarks.json). The exact
+// quantiles of durations are computed in the SQL, so no sample is sent to
+// Go; Quantile is their reference definition.
 package metrics
 
 import (
@@ -189,10 +191,9 @@ type cell struct {
 	changeFailureRate *float64
 	rework            uint64
 	reworkRate        *float64
-	lead              []int64
-	leadSkewed        uint64
-	recovery          []int64
-	restore           []int64
+	lead              LeadTime
+	recovery          Duration
+	restore           Duration
 	stages            Stages
 	toilSeconds       uint64
 	allSeconds        uint64
@@ -204,16 +205,17 @@ var readers = []reader[cell]{
 	{"deployments", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
-		var n, failed, rework uint64
+		var n, failed, rework, recovered uint64
 		var days []uint32
-		var recovery []int64
-		err := rows.Scan(&g, &b, &n, &days, &failed, &rework, &recovery)
+		var recovery float64
+		err := rows.Scan(&g, &b, &n, &days, &failed, &rework, &recovered, &recovery)
 		return g, b, func(c *cell) {
 			c.deployments, c.deploymentDays = n, uint64(len(days))
 			for _, d := range days {
 				c.days = append(c.days, dayFromYYYYMMDD(d))
 			}
-			c.failed, c.rework, c.recovery = failed, rework, recovery
+			c.failed, c.rework = failed, rework
+			c.recovery = Duration{Median: exact(recovered, recovery), Count: recovered}
 			if n > 0 {
 				cfr, rr := float64(failed)/float64(n), float64(rework)/float64(n)
 				c.changeFailureRate, c.reworkRate = &cfr, &rr
@@ -223,33 +225,32 @@ var readers = []reader[cell]{
 	{"changes", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
-		var lead []int64
-		var leadSkewed uint64
+		var leads, leadSkewed uint64
+		var leadMedian, leadP75, leadP90 float64
 		var n, skewed [4]uint64
 		var med [4]float64
-		err := rows.Scan(&g, &b, &lead, &leadSkewed,
+		err := rows.Scan(&g, &b, &leads, &leadMedian, &leadP75, &leadP90, &leadSkewed,
 			&n[0], &med[0], &skewed[0], &n[1], &med[1], &skewed[1],
 			&n[2], &med[2], &skewed[2], &n[3], &med[3], &skewed[3])
 		stage := func(i int) Stage {
-			s := Stage{Count: n[i], Skewed: skewed[i]}
-			if n[i] > 0 {
-				m := med[i]
-				s.Median = &m
-			}
-			return s
+			return Stage{Median: exact(n[i], med[i]), Count: n[i], Skewed: skewed[i]}
 		}
 		return g, b, func(c *cell) {
-			c.lead, c.leadSkewed = lead, leadSkewed
+			c.lead = LeadTime{Median: exact(leads, leadMedian), P75: exact(leads, leadP75), P90: exact(leads, leadP90),
+				Count: leads, Skewed: leadSkewed}
 			c.stages = Stages{Coding: stage(0), Pickup: stage(1), Review: stage(2), Deploy: stage(3)}
 		}, err
 	}},
 	{"incidents", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
 		var b uint32
-		var n, unlinked uint64
-		var restore []int64
-		err := rows.Scan(&g, &b, &n, &unlinked, &restore)
-		return g, b, func(c *cell) { c.incidents, c.unlinked, c.restore = n, unlinked, restore }, err
+		var n, unlinked, restored uint64
+		var restore float64
+		err := rows.Scan(&g, &b, &n, &unlinked, &restored, &restore)
+		return g, b, func(c *cell) {
+			c.incidents, c.unlinked = n, unlinked
+			c.restore = Duration{Median: exact(restored, restore), Count: restored}
+		}, err
 	}},
 	{"toil_share", func(rows driver.Rows) (string, uint32, func(*cell), error) {
 		var g string
@@ -258,6 +259,15 @@ var readers = []reader[cell]{
 		err := rows.Scan(&g, &b, &toil, &all, &toilN, &allN)
 		return g, b, func(c *cell) { c.toilSeconds, c.allSeconds = toil, all }, err
 	}},
+}
+
+// exact is a quantile the SQL computed over count samples; a quantile of
+// no samples is absent.
+func exact(count uint64, v float64) *float64 {
+	if count == 0 {
+		return nil
+	}
+	return &v
 }
 
 // sentinel stands in for an empty list: ClickHouse 18.16 refuses empty
@@ -414,17 +424,11 @@ func (n *normalized) result(cat *attribution, g string, c *cell, lo, hi time.Tim
 		r.DeploymentDaysPerHalfYearMedian = daysPerPeriodMedian(periodHalf, c.days, olo, hi, n.loc)
 	}
 
-	r.LeadTime = LeadTime{
-		Median: Quantile(c.lead, 50),
-		P75:    Quantile(c.lead, 75),
-		P90:    Quantile(c.lead, 90),
-		Count:  uint64(len(c.lead)),
-		Skewed: c.leadSkewed,
-	}
+	r.LeadTime = c.lead
 	r.FailedDeployments = c.failed
 	r.ChangeFailureRate = c.changeFailureRate
-	r.RecoveryTime = Duration{Median: Median(c.recovery), Count: uint64(len(c.recovery))}
-	r.TimeToRestore = Duration{Median: Median(c.restore), Count: uint64(len(c.restore))}
+	r.RecoveryTime = c.recovery
+	r.TimeToRestore = c.restore
 	r.Stages = c.stages
 	if c.allSeconds > 0 {
 		share := float64(c.toilSeconds) / float64(c.allSeconds)

@@ -7,8 +7,12 @@
 -- Per group and bucket: the production deployments finished in [@from, @to)
 -- (to @environment only, when given, any case); days = their distinct dates
 -- in @tz (the caller takes the per-period medians); failed_deployments;
--- rework_deployments; recovery_samples = finish → recovery in seconds of the
--- failed ones that recovered, sorted (the caller takes the exact median).
+-- rework_deployments; recovery_count and recovery_median = the exact median
+-- of finish → recovery in seconds over the failed ones that recovered.
+-- quantileExact(0.5)(x) is the upper middle value x[floor(n/2)] and
+-- -quantileExact(0.5)(-x) the lower middle x[n - 1 - floor(n/2)]; their mean
+-- is the median (the mean of the two middle values for an even count), so
+-- no sample leaves the server.
 --
 -- Attribution follows the catalog at query time: a repository belongs to the
 -- service that lists it (or is its own service), a service belongs to its
@@ -24,7 +28,8 @@ SELECT
     arraySort(groupUniqArray(deploy_day)) AS days,
     sum(failed) AS failed_deployments,
     countIf(rework != '') AS rework_deployments,
-    arraySort(groupArrayIf(recovery_seconds, recovered = 1)) AS recovery_samples
+    countIf(recovered = 1) AS recovery_count,
+    (quantileExactIf(0.5)(recovery_seconds, recovered = 1) - quantileExactIf(0.5)(-recovery_seconds, recovered = 1)) / 2 AS recovery_median
 FROM
 (
     SELECT

@@ -2,14 +2,17 @@
 -- Definitions: docs/metrics.md ("Linking incidents to deployments", "Time to
 -- restore"). Per group and bucket: incidents created in [@from, @to) (with
 -- @environment, those blamed on a deployment to it, any case); the unlinked
--- ones (deployment_id empty); restore_samples = created → resolved in seconds
--- of the resolved ones, sorted (the caller takes the exact median).
+-- ones (deployment_id empty); restore_count and restore_median = the exact
+-- median of created → resolved in seconds over the resolved ones, computed
+-- here as in deployments.sql (the mean of the upper middle,
+-- quantileExact(0.5)(x), and the lower middle, -quantileExact(0.5)(-x)).
 SELECT
     grp,
     bucket,
     count() AS incidents,
     countIf(deployment_id = '') AS unlinked_incidents,
-    arraySort(groupArrayIf(restore_seconds, resolved = 1)) AS restore_samples
+    countIf(resolved = 1) AS restore_count,
+    (quantileExactIf(0.5)(restore_seconds, resolved = 1) - quantileExactIf(0.5)(-restore_seconds, resolved = 1)) / 2 AS restore_median
 FROM
 (
     SELECT
