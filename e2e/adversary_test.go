@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func TestSimulatedAdversary(t *testing.T) {
 		}
 		t.Skipf("no tzdata: %v", err)
 	}
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range adversarySeeds() {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			adv := simulate.GenerateAdversary(seed)
 			p := startPipelineWith(t, adv.Catalog(), func(c *config.Config) {
@@ -218,4 +219,15 @@ func compareAdvGroup(t *testing.T, what string, got metrics.Result, want simulat
 	if l.InsufficientHistory != want.InsufficientHistory {
 		t.Errorf("%s: insufficient history %v, want %v", what, l.InsufficientHistory, want.InsufficientHistory)
 	}
+}
+
+// adversarySeeds are 1, 2 and 3, or DORA_ADVERSARY_SEEDS more from 1 when
+// that is set (a longer hunt for disagreements).
+func adversarySeeds() []uint64 {
+	n, _ := strconv.Atoi(os.Getenv("DORA_ADVERSARY_SEEDS"))
+	seeds := []uint64{1, 2, 3}
+	for i := 4; i <= n; i++ {
+		seeds = append(seeds, uint64(i))
+	}
+	return seeds
 }
