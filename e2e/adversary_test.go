@@ -19,7 +19,8 @@ import (
 // through the whole pipeline and requires every number of /api/v1/dora per
 // service, team and organisation, in UTC and in Europe/Berlin (where its
 // late-evening deployments fall on the next day), and the deployments',
-// incidents' and waiting changes' drill-downs, to equal the truth the
+// incidents' and waiting changes' drill-downs, also filtered to one
+// production environment, to equal the truth the
 // simulator works out from its own record.
 func TestSimulatedAdversary(t *testing.T) {
 	skipIfShort(t, "posts three adversarial organisations through the whole pipeline")
@@ -44,6 +45,10 @@ func TestSimulatedAdversary(t *testing.T) {
 			// The second half alone: the late service is observed for
 			// most of it.
 			compareAdversary(t, p, adv.Truth(adv.Start.AddDate(0, 0, 14), adv.End, berlin))
+			// One production environment, named in another case than
+			// most of its deployments.
+			compareAdversary(t, p, adv.TruthIn(adv.Start, adv.End, berlin, "PROD-eu"))
+			compareAdversary(t, p, adv.TruthIn(adv.Start, adv.End, time.UTC, "prod-US"))
 		})
 	}
 }
@@ -52,6 +57,10 @@ func compareAdversary(t *testing.T, p *pipeline, tr simulate.AdversaryTruth) {
 	t.Helper()
 	base := url.Values{"from": {tr.From.Format(time.RFC3339)}, "to": {tr.To.Format(time.RFC3339)}, "time_zone": {tr.TimeZone}}
 	label := fmt.Sprintf("[%s, %s) %s", base.Get("from"), base.Get("to"), tr.TimeZone)
+	if tr.Environment != "" {
+		base.Set("environment", tr.Environment)
+		label += " in " + tr.Environment
+	}
 	dora := func(groupBy string) map[string]metrics.Result {
 		q := url.Values{"group_by": {groupBy}}
 		for k, v := range base {
@@ -125,6 +134,9 @@ func compareAdversary(t *testing.T, p *pipeline, tr simulate.AdversaryTruth) {
 		}
 	}
 
+	if tr.Environment != "" {
+		return // a change that never reached production has no environment
+	}
 	var waiting struct {
 		Rows []metrics.ChangeRow `json:"rows"`
 	}

@@ -19,6 +19,7 @@ type AdversaryTruth struct {
 	From         time.Time    `json:"from"`
 	To           time.Time    `json:"to"`
 	TimeZone     string       `json:"time_zone"`
+	Environment  string       `json:"environment,omitempty"`
 	Services     []AdvGroup   `json:"services"`
 	Teams        []AdvGroup   `json:"teams"`
 	Organization AdvGroup     `json:"organization"`
@@ -29,60 +30,79 @@ type AdversaryTruth struct {
 
 // AdvGroup is every number /api/v1/dora reports for one group.
 type AdvGroup struct {
-	Group, Service, Team string
+	Group   string `json:"group"`
+	Service string `json:"service,omitempty"`
+	Team    string `json:"team,omitempty"`
 
-	Deployments, DeploymentDays       uint64
-	DeploymentsPerWeek                float64
-	WeekMedian, MonthMedian, HalfYear float64
+	Deployments        uint64  `json:"deployments"`
+	DeploymentDays     uint64  `json:"deployment_days"`
+	DeploymentsPerWeek float64 `json:"deployments_per_week"`
+	WeekMedian         float64 `json:"deployment_days_per_week_median"`
+	MonthMedian        float64 `json:"deployment_days_per_month_median"`
+	HalfYear           float64 `json:"deployment_days_per_half_year_median"`
 
-	LeadTime                     LeadTimeTruth
-	LeadSkewed                   uint64
-	Coding, Pickup, Review, Ship AdvStage
+	LeadTime   LeadTimeTruth `json:"lead_time_seconds"`
+	LeadSkewed uint64        `json:"lead_time_skewed"`
+	Coding     AdvStage      `json:"coding"`
+	Pickup     AdvStage      `json:"pickup"`
+	Review     AdvStage      `json:"review"`
+	Ship       AdvStage      `json:"deploy"`
 
-	FailedDeployments uint64
-	ChangeFailureRate *float64
-	RecoveryTime      DurationTruth
-	TimeToRestore     DurationTruth
-	ReworkDeployments uint64
-	ReworkRate        *float64
-	Incidents         uint64
-	UnlinkedIncidents uint64
+	FailedDeployments uint64        `json:"failed_deployments"`
+	ChangeFailureRate *float64      `json:"change_failure_rate"`
+	RecoveryTime      DurationTruth `json:"recovery_time_seconds"`
+	TimeToRestore     DurationTruth `json:"time_to_restore_seconds"`
+	ReworkDeployments uint64        `json:"rework_deployments"`
+	ReworkRate        *float64      `json:"rework_rate"`
+	Incidents         uint64        `json:"incidents"`
+	UnlinkedIncidents uint64        `json:"unlinked_incidents"`
 
-	ObservedSince       *time.Time
-	ObservedDays        float64
-	Level               AdvLevels
-	InsufficientHistory bool
+	ObservedSince       *time.Time `json:"observed_since"`
+	ObservedDays        float64    `json:"observed_days"`
+	Level               AdvLevels  `json:"level"`
+	InsufficientHistory bool       `json:"insufficient_history"`
 }
 
 // AdvStage is a pull-request stage's median over Count samples and the
 // negative ones left out.
 type AdvStage struct {
-	Median        *float64
-	Count, Skewed uint64
+	Median *float64 `json:"median"`
+	Count  uint64   `json:"count"`
+	Skewed uint64   `json:"skewed"`
 }
 
 // AdvLevels are the 2023 levels ("" without one).
-type AdvLevels struct{ DeploymentFrequency, LeadTime, ChangeFailureRate, RecoveryTime, Overall string }
+type AdvLevels struct {
+	DeploymentFrequency string `json:"deployment_frequency"`
+	LeadTime            string `json:"lead_time"`
+	ChangeFailureRate   string `json:"change_failure_rate"`
+	RecoveryTime        string `json:"recovery_time"`
+	Overall             string `json:"overall"`
+}
 
 // AdvDeploy is one production deployment finishing in the range, with why it
 // failed ("" when it did not) and what repair it was.
 type AdvDeploy struct {
-	ID, Cause, Rework string
+	ID     string `json:"deployment_id"`
+	Cause  string `json:"failure_cause"`
+	Rework string `json:"rework"`
 }
 
 // AdvLink is an incident created in the range and the deployment it blames
 // (link explicit, window or none).
 type AdvLink struct {
-	ID, DeploymentID, Link string
-	UnresolvedReference    bool
+	ID                  string `json:"incident_id"`
+	DeploymentID        string `json:"deployment_id"`
+	Link                string `json:"link"`
+	UnresolvedReference bool   `json:"unresolved_reference"`
 }
 
 // AdvWaiting is a pull request merged in the range that had not reached
 // production by its end.
 type AdvWaiting struct {
-	Repo       string
-	Number     int64
-	AgeSeconds int64
+	Repo       string `json:"repo"`
+	Number     int64  `json:"number"`
+	AgeSeconds int64  `json:"age_seconds"`
 }
 
 // advProd is a successful production deployment with what the truth derived.
@@ -100,7 +120,15 @@ var advRevertRE = regexp.MustCompile(`This reverts commit ([0-9a-f]{64}|[0-9a-f]
 
 // Truth computes the numbers for [from, to), counting days in tz.
 func (a *Adversary) Truth(from, to time.Time, tz *time.Location) AdversaryTruth {
-	tr := AdversaryTruth{From: from.UTC(), To: to.UTC(), TimeZone: tz.String()}
+	return a.TruthIn(from, to, tz, "")
+}
+
+// TruthIn is Truth filtered to one production environment (any case; ""
+// for all): its deployments, the changes they shipped and the incidents
+// blamed on them.
+func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) AdversaryTruth {
+	tr := AdversaryTruth{From: from.UTC(), To: to.UTC(), TimeZone: tz.String(), Environment: env}
+	inEnv := func(p *advProd) bool { return env == "" || (p != nil && strings.EqualFold(p.env, env)) }
 	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(from) && t.Before(to) }
 	team := map[string]string{}
 	for _, s := range a.Services {
@@ -303,7 +331,7 @@ func (a *Adversary) Truth(from, to time.Time, tz *time.Location) AdversaryTruth 
 		}
 	}
 	for _, p := range prods {
-		if !in(p.finished) {
+		if !in(p.finished) || !inEnv(p) {
 			continue
 		}
 		at := AdvDeploy{ID: strconv.FormatInt(p.id, 10), Rework: p.rework}
@@ -365,7 +393,7 @@ func (a *Adversary) Truth(from, to time.Time, tz *time.Location) AdversaryTruth 
 		}
 	}
 	for _, l := range links {
-		if !in(l.n.created) {
+		if !in(l.n.created) || !inEnv(l.p) {
 			continue
 		}
 		il := AdvLink{ID: l.n.repo.name + "#" + strconv.FormatInt(l.n.number, 10), Link: l.link, UnresolvedReference: l.unresolved}
@@ -384,7 +412,7 @@ func (a *Adversary) Truth(from, to time.Time, tz *time.Location) AdversaryTruth 
 		}
 	}
 	for _, ch := range a.changes {
-		if !ch.pr || !in(ch.merged) {
+		if !ch.pr || !in(ch.merged) || env != "" {
 			continue
 		}
 		if p := deployedBy[ch.own]; p != nil && p.finished.Before(to) {
