@@ -44,6 +44,8 @@ type Adversary struct {
 	rng       *rand.Rand
 	depID     int64
 	issueN    int64
+	// incidentKinds cycles through the incident episodes' variants.
+	incidentKinds int
 }
 
 type advRepo struct {
@@ -324,9 +326,18 @@ var advEnvNames = map[string][]string{"eu": {"prod-eu", "Prod-EU", "PROD-EU"}, "
 func (a *Adversary) env(region string) string { return pickFrom(a.rng, advEnvNames[region]) }
 
 // episodes fills [from, to) with episodes on a service's repositories.
+//
+// Each run of ten episodes holds every kind once, in a random order, so that
+// every service long enough meets every case.
 func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 	t := from
+	var deck []int
 	for t.Before(to) {
+		if len(deck) == 0 {
+			deck = a.rng.Perm(10)
+		}
+		kind := deck[0]
+		deck = deck[1:]
 		r := pickFrom(a.rng, repos)
 		other := repos[(slices.Index(repos, r)+1)%len(repos)]
 		// Deployments cluster around midnight in Europe/Berlin.
@@ -337,7 +348,7 @@ func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 		o := a.changeOpts(t, fmt.Sprintf("Change %d of %s", len(a.changes), r.service))
 		var last *advDeploy
 		incidentsBefore := len(a.incidents)
-		switch k := a.rng.IntN(10); k {
+		switch kind {
 		case 0, 1: // plain, both regions, overlapping
 			ch := a.pullRequest(r, o)
 			eu := ch.merged.Add(time.Duration(10+a.rng.IntN(90)) * time.Minute)
@@ -408,7 +419,8 @@ func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 			ch := a.pullRequest(r, o)
 			d := a.deploy(r, ch.own, a.env("eu"), ch.merged.Add(15*time.Minute), "success")
 			last = d
-			switch a.rng.IntN(5) {
+			a.incidentKinds++
+			switch a.incidentKinds % 5 {
 			case 0:
 				a.incident(other, d.finished.Add(IncidentLinkWindow-time.Second), "")
 			case 1:
