@@ -49,7 +49,8 @@ type Adversary struct {
 }
 
 type advRepo struct {
-	name, service string
+	name, service string // service "" for a monorepo
+	mono          []catalog.RepoPath
 	sha256        bool
 	main          []*advCommit // the branch's commits in push order
 	prN           int64
@@ -59,6 +60,7 @@ type advRepo struct {
 
 type advCommit struct {
 	sha, message, author string
+	paths                []string
 	at, pushed           time.Time
 	idx                  int
 	change               *advChange
@@ -81,6 +83,7 @@ type advChange struct {
 type advDeploy struct {
 	id                int64
 	repo              *advRepo
+	service           string
 	commit            *advCommit
 	env, ref          string
 	created, finished time.Time
@@ -164,6 +167,8 @@ func GenerateAdversary(seed uint64) *Adversary {
 	o.base = "release/legacy"
 	a.pullRequest(etl, o)
 
+	a.addMonorepo()
+
 	// Around the range's edges: incidents a second inside and outside.
 	a.incident(repo("acme/ledger"), start.Add(-time.Second), "")
 	a.incident(repo("acme/ledger"), start, "")
@@ -195,6 +200,8 @@ type prOpts struct {
 	earlyReview bool
 	// reverts is the commit a revert pull request reverts.
 	reverts *advCommit
+	// paths are the files every commit changes (default: one of its own).
+	paths []string
 }
 
 func (r *advRepo) newSHA(seed uint64) string {
@@ -206,15 +213,18 @@ func (r *advRepo) newSHA(seed uint64) string {
 	return fmt.Sprintf("%016x%016x%08x", h, fnv(fmt.Sprint(h, "b")), uint32(r.shaN))
 }
 
-func (a *Adversary) commit(r *advRepo, msg, author string, at time.Time) Commit {
-	return Commit{SHA: r.newSHA(a.Seed), Message: msg, Author: author, At: at, Paths: []string{"src/" + branchSlug(msg) + ".go"}}
+func (a *Adversary) commit(r *advRepo, msg, author string, at time.Time, paths []string) Commit {
+	if len(paths) == 0 {
+		paths = []string{"src/" + branchSlug(msg) + ".go"}
+	}
+	return Commit{SHA: r.newSHA(a.Seed), Message: msg, Author: author, At: at, Paths: paths}
 }
 
 // direct pushes one commit straight to main.
-func (a *Adversary) direct(r *advRepo, msg, author string, at, pushed time.Time) *advCommit {
-	c := a.commit(r, msg, author, at)
+func (a *Adversary) direct(r *advRepo, msg, author string, at, pushed time.Time, paths ...string) *advCommit {
+	c := a.commit(r, msg, author, at, paths)
 	a.b.Push(r.name, "main", pushed, c)
-	mc := &advCommit{sha: c.SHA, message: msg, author: author, at: at, pushed: pushed, idx: len(r.main)}
+	mc := &advCommit{sha: c.SHA, message: msg, author: author, at: at, pushed: pushed, idx: len(r.main), paths: c.Paths}
 	r.main = append(r.main, mc)
 	ch := &advChange{repo: r, title: msg, author: author, merged: pushed, own: mc, base: "main"}
 	mc.change = ch
@@ -237,7 +247,7 @@ func (a *Adversary) pullRequest(r *advRepo, o prOpts) *advChange {
 		if o.rebased {
 			at = ch.opened.Add(time.Duration(i+1) * 7 * time.Minute)
 		}
-		c := a.commit(r, o.title, o.author, at)
+		c := a.commit(r, o.title, o.author, at, o.paths)
 		cs = append(cs, c)
 		ch.head = append(ch.head, &advCommit{sha: c.SHA, message: o.title, author: o.author, at: at})
 	}
@@ -271,9 +281,9 @@ func (a *Adversary) pullRequest(r *advRepo, o prOpts) *advChange {
 	if o.reverts != nil {
 		msg += fmt.Sprintf("\n\nThis reverts commit %s.", o.reverts.sha)
 	}
-	mc := a.commit(r, msg, ch.author, ch.merged)
+	mc := a.commit(r, msg, ch.author, ch.merged, o.paths)
 	a.b.Push(r.name, o.base, ch.merged, mc)
-	ch.own = &advCommit{sha: mc.SHA, message: msg, author: ch.author, at: ch.merged, pushed: ch.merged, change: ch}
+	ch.own = &advCommit{sha: mc.SHA, message: msg, author: ch.author, at: ch.merged, pushed: ch.merged, change: ch, paths: mc.Paths}
 	if o.base == "main" {
 		ch.own.idx = len(r.main)
 		r.main = append(r.main, ch.own)
@@ -291,7 +301,7 @@ func (a *Adversary) deploy(r *advRepo, c *advCommit, env string, finished time.T
 
 func (a *Adversary) deployRef(r *advRepo, c *advCommit, env, ref string, created, finished time.Time, state string) *advDeploy {
 	a.depID++
-	d := &advDeploy{id: a.depID, repo: r, commit: c, env: env, ref: ref, created: created, finished: finished, state: state}
+	d := &advDeploy{id: a.depID, repo: r, service: r.service, commit: c, env: env, ref: ref, created: created, finished: finished, state: state}
 	a.b.Deploy(r.name, Deployment{ID: d.id, SHA: c.sha, Ref: ref, Environment: env, CreatedAt: created, FinishedAt: finished, State: state})
 	a.deploys = append(a.deploys, d)
 	if state == "success" && strings.HasPrefix(strings.ToLower(env), "prod-") {

@@ -195,6 +195,20 @@ func TestAdversaryCoversTheEdges(t *testing.T) {
 		for _, c := range a.changes {
 			has["bot"] = has["bot"] || strings.HasSuffix(c.author, "[bot]")
 		}
+		failed := map[string]string{}
+		for _, d := range tr.Deployments {
+			failed[d.ID] = d.Cause
+		}
+		for _, d := range a.deploys {
+			if len(d.repo.mono) > 0 && failed[strconv.FormatInt(d.id, 10)] != "" {
+				has["monorepo "+failed[strconv.FormatInt(d.id, 10)]] = true
+			}
+		}
+		for _, g := range tr.Services {
+			if (g.Service == "billing" || g.Service == "notify") && g.LeadTime.Count > 0 {
+				has["monorepo "+g.Service] = true
+			}
+		}
 		if us := a.TruthIn(a.Start, a.End, berlin, "prod-us").Organization; us.Deployments == 0 || us.Deployments >= o.Deployments {
 			t.Errorf("seed %d: %d deployments to prod-us of %d", seed, us.Deployments, o.Deployments)
 		}
@@ -202,7 +216,8 @@ func TestAdversaryCoversTheEdges(t *testing.T) {
 			"rework rollback", "rework revert", "rework hotfix", "link explicit", "link window", "link none",
 			"unresolved reference", "lead skewed", "pickup skewed", "deploy skewed", "waiting changes",
 			"provisional search", "observed without deploying", "64-hex commit", "mixed-case environment",
-			"midnight in Berlin", "deployed 15 days after merge", "bot"} {
+			"midnight in Berlin", "deployed 15 days after merge", "bot", "monorepo billing", "monorepo notify",
+			"monorepo rollback", "monorepo revert"} {
 			if !has[want] {
 				t.Errorf("seed %d: no %s", seed, want)
 			}

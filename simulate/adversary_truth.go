@@ -139,23 +139,33 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 	var prods []*advProd
 	for _, d := range a.deploys {
 		if d.state == "success" && strings.HasPrefix(strings.ToLower(d.env), "prod-") {
-			prods = append(prods, &advProd{advDeploy: d, service: d.repo.service})
+			prods = append(prods, &advProd{advDeploy: d, service: d.service})
 		}
 	}
 	slices.SortStableFunc(prods, func(x, y *advProd) int { return x.finished.Compare(y.finished) })
-	shipped := map[*advRepo]int{}
+	// A monorepo's services are followed each on its own: a service's
+	// deployment ships its own changes since its previous deployment.
+	type part struct {
+		repo    *advRepo
+		service string
+	}
+	shipped := map[part]int{}
 	deployedBy := map[*advCommit]*advProd{}
 	for _, p := range prods {
-		hw, ok := shipped[p.repo]
+		k := part{p.repo, p.service}
+		hw, ok := shipped[k]
 		if !ok {
 			hw = -1
 		}
 		for i := hw + 1; i <= p.commit.idx; i++ {
 			c := p.repo.main[i]
+			if p.repo.owner(c) != p.service {
+				continue
+			}
 			p.contents = append(p.contents, c)
 			deployedBy[c] = p
 		}
-		shipped[p.repo] = max(hw, p.commit.idx)
+		shipped[k] = max(hw, p.commit.idx)
 	}
 	byID := map[string]*advProd{}
 	for _, p := range prods {
@@ -217,12 +227,12 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 
 	// Rollbacks: per repository and environment (any case).
 	type repoEnv struct {
-		repo *advRepo
-		env  string
+		part
+		env string
 	}
 	history := map[repoEnv][]*advProd{}
 	for _, p := range prods {
-		k := repoEnv{p.repo, strings.ToLower(p.env)}
+		k := repoEnv{part{p.repo, p.service}, strings.ToLower(p.env)}
 		h := history[k]
 		if len(h) >= 2 {
 			prev := h[len(h)-1]
@@ -284,24 +294,27 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 
 	// Observation: the earliest push, deployment status or merge.
 	observed := map[string]time.Time{}
-	note := func(service string, t time.Time) {
-		if o, ok := observed[service]; !ok || t.Before(o) {
-			observed[service] = t
+	// A repository's observation start is every service's in it.
+	note := func(r *advRepo, t time.Time) {
+		for _, service := range r.services() {
+			if o, ok := observed[service]; !ok || t.Before(o) {
+				observed[service] = t
+			}
 		}
 	}
 	for _, r := range a.repos {
 		for _, c := range r.main {
-			note(r.service, c.pushed)
+			note(r, c.pushed)
 		}
 	}
 	for _, ch := range a.changes {
-		note(ch.repo.service, ch.merged)
+		note(ch.repo, ch.merged)
 		if ch.pr {
-			note(ch.repo.service, ch.branchPushed())
+			note(ch.repo, ch.branchPushed())
 		}
 	}
 	for _, d := range a.deploys {
-		note(d.repo.service, d.created)
+		note(d.repo, d.created)
 	}
 
 	// Group samples.
@@ -496,6 +509,42 @@ func (ch *advChange) start() time.Time {
 		}
 	}
 	return s
+}
+
+// owner is the service a commit's change belongs to: the repository's, or
+// in a monorepo the one under whose prefixes most of its files lie (ties to
+// the first listed).
+func (r *advRepo) owner(c *advCommit) string {
+	if len(r.mono) == 0 {
+		return r.service
+	}
+	best, bestN := "", 0
+	for _, svc := range r.services() {
+		n := 0
+		for _, p := range c.paths {
+			for _, rp := range r.mono {
+				if rp.Prefix == advMonoPrefix(svc) && strings.HasPrefix(p, rp.Prefix) {
+					n++
+				}
+			}
+		}
+		if n > bestN {
+			best, bestN = svc, n
+		}
+	}
+	return best
+}
+
+// services are the services of a repository.
+func (r *advRepo) services() []string {
+	if len(r.mono) == 0 {
+		return []string{r.service}
+	}
+	var out []string
+	for _, rp := range r.mono {
+		out = append(out, strings.TrimSuffix(strings.TrimPrefix(rp.Prefix, "services/"), "/"))
+	}
+	return out
 }
 
 // branchPushed is when the pull request's head branch was pushed.
