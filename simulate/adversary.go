@@ -77,6 +77,7 @@ type advChange struct {
 	opened, firstReview time.Time // zero: no review by someone else
 	merged              time.Time
 	own                 *advCommit // the squash commit, or the direct commit
+	fork                bool       // no push of its head branch was seen
 	base                string     // main unless merged into a branch never deployed
 }
 
@@ -152,7 +153,14 @@ func GenerateAdversary(seed uint64) *Adversary {
 		a.deploy(r, c, "prod-eu", sStart.Add(time.Hour), "success")
 		sStart = sStart.Add(2 * time.Hour)
 	}
-	a.episodes([]*advRepo{repo("acme/search-api"), repo("acme/search-index")}, sStart.Add(3*time.Hour), a.End.Add(-30*time.Hour))
+	// A pull request from a fork, opened six days before search is first
+	// observed (an opening is no observation) and merged after.
+	fo := a.changeOpts(sStart.Add(-6*24*time.Hour), "Spelling suggestions")
+	fo.fork, fo.author = true, "outside-contributor"
+	fo.review = fo.review + 6*24*time.Hour
+	fork := a.pullRequest(repo("acme/search-api"), fo)
+	a.episodes([]*advRepo{repo("acme/search-api"), repo("acme/search-index")}, laterOf(sStart.Add(3*time.Hour), fork.merged.Add(time.Hour)),
+		a.End.Add(-30*time.Hour))
 
 	// etl never reaches production: merged changes, a staging deployment,
 	// a change merged into a branch that is never deployed.
@@ -194,6 +202,9 @@ type prOpts struct {
 	commits                int
 	base                   string
 	reviewed               bool
+	// fork: the head branch lives in a fork, so none of its pushes is
+	// seen: the change starts at the opening.
+	fork bool
 	// rebased: every commit is dated after the pull request's opening.
 	rebased bool
 	// earlyReview: the first review is stamped before the opening.
@@ -255,9 +266,13 @@ func (a *Adversary) pullRequest(r *advRepo, o prOpts) *advChange {
 	if o.rebased {
 		pushed = cs[len(cs)-1].At.Add(time.Minute)
 	}
-	a.b.Push(r.name, ch.headRef, pushed, cs...)
-	for _, h := range ch.head {
-		h.pushed = pushed
+	if o.fork {
+		ch.fork = true
+	} else {
+		a.b.Push(r.name, ch.headRef, pushed, cs...)
+		for _, h := range ch.head {
+			h.pushed = pushed
+		}
 	}
 	pr := PR{Number: ch.number, Title: ch.title, Author: ch.author, Labels: ch.labels, HeadRef: ch.headRef,
 		HeadSHA: cs[len(cs)-1].SHA, BaseRef: o.base, CreatedAt: ch.opened}

@@ -194,6 +194,9 @@ func TestAdversaryCoversTheEdges(t *testing.T) {
 		}
 		for _, c := range a.changes {
 			has["bot"] = has["bot"] || strings.HasSuffix(c.author, "[bot]")
+			if c.fork && c.merged.Before(a.End) && serviceTruth(tr, "search").ObservedSince.After(c.opened) {
+				has["fork opened before the observation start"] = true
+			}
 		}
 		failed := map[string]string{}
 		for _, d := range tr.Deployments {
@@ -217,10 +220,20 @@ func TestAdversaryCoversTheEdges(t *testing.T) {
 			"unresolved reference", "lead skewed", "pickup skewed", "deploy skewed", "waiting changes",
 			"provisional search", "observed without deploying", "64-hex commit", "mixed-case environment",
 			"midnight in Berlin", "deployed 15 days after merge", "bot", "monorepo billing", "monorepo notify",
-			"monorepo rollback", "monorepo revert"} {
+			"monorepo rollback", "monorepo revert", "fork opened before the observation start"} {
 			if !has[want] {
 				t.Errorf("seed %d: no %s", seed, want)
 			}
 		}
 	}
+}
+
+// serviceTruth is a service's numbers in a truth.
+func serviceTruth(tr AdversaryTruth, service string) AdvGroup {
+	for _, s := range tr.Services {
+		if s.Service == service {
+			return s
+		}
+	}
+	return AdvGroup{}
 }

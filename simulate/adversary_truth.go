@@ -309,7 +309,7 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 	}
 	for _, ch := range a.changes {
 		note(ch.repo, ch.merged)
-		if ch.pr {
+		if ch.pr && !ch.fork {
 			note(ch.repo, ch.branchPushed())
 		}
 	}
@@ -395,7 +395,9 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 					b.lead = append(b.lead, lead)
 				}
 				if ch.pr {
-					b.stages[0] = append(b.stages[0], ch.opened.Unix()-start.Unix())
+					if !ch.fork { // coding counts when a commit was seen
+						b.stages[0] = append(b.stages[0], ch.opened.Unix()-start.Unix())
+					}
 					if !ch.firstReview.IsZero() {
 						b.stages[1] = append(b.stages[1], ch.firstReview.Unix()-ch.opened.Unix())
 						b.stages[2] = append(b.stages[2], ch.merged.Unix()-ch.firstReview.Unix())
@@ -503,6 +505,9 @@ func (ch *advChange) start() time.Time {
 		return ch.own.at
 	}
 	s := ch.opened
+	if ch.fork {
+		return s
+	}
 	for _, c := range ch.head {
 		if c.at.Before(s) {
 			s = c.at
