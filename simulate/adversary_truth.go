@@ -30,32 +30,19 @@ type AdversaryTruth struct {
 
 // AdvGroup is every number /api/v1/dora reports for one group.
 type AdvGroup struct {
-	Group   string `json:"group"`
-	Service string `json:"service,omitempty"`
-	Team    string `json:"team,omitempty"`
+	// GroupTruth holds the numbers the steady organisation's truth has too
+	// (its toil is not modelled here and stays zero).
+	GroupTruth
 
-	Deployments        uint64  `json:"deployments"`
-	DeploymentDays     uint64  `json:"deployment_days"`
-	DeploymentsPerWeek float64 `json:"deployments_per_week"`
-	WeekMedian         float64 `json:"deployment_days_per_week_median"`
-	MonthMedian        float64 `json:"deployment_days_per_month_median"`
-	HalfYear           float64 `json:"deployment_days_per_half_year_median"`
+	WeekMedian  float64 `json:"deployment_days_per_week_median"`
+	MonthMedian float64 `json:"deployment_days_per_month_median"`
+	HalfYear    float64 `json:"deployment_days_per_half_year_median"`
 
-	LeadTime   LeadTimeTruth `json:"lead_time_seconds"`
-	LeadSkewed uint64        `json:"lead_time_skewed"`
-	Coding     AdvStage      `json:"coding"`
-	Pickup     AdvStage      `json:"pickup"`
-	Review     AdvStage      `json:"review"`
-	Ship       AdvStage      `json:"deploy"`
-
-	FailedDeployments uint64        `json:"failed_deployments"`
-	ChangeFailureRate *float64      `json:"change_failure_rate"`
-	RecoveryTime      DurationTruth `json:"recovery_time_seconds"`
-	TimeToRestore     DurationTruth `json:"time_to_restore_seconds"`
-	ReworkDeployments uint64        `json:"rework_deployments"`
-	ReworkRate        *float64      `json:"rework_rate"`
-	Incidents         uint64        `json:"incidents"`
-	UnlinkedIncidents uint64        `json:"unlinked_incidents"`
+	LeadSkewed uint64   `json:"lead_time_skewed"`
+	Coding     AdvStage `json:"coding"`
+	Pickup     AdvStage `json:"pickup"`
+	Review     AdvStage `json:"review"`
+	Ship       AdvStage `json:"deploy"`
 
 	ObservedSince       *time.Time `json:"observed_since"`
 	ObservedDays        float64    `json:"observed_days"`
@@ -438,8 +425,8 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 	}
 
 	result := func(key, group string, b *bag) AdvGroup {
-		g := AdvGroup{Group: group, Deployments: b.deploys, DeploymentDays: uint64(len(b.days)),
-			FailedDeployments: b.failed, ReworkDeployments: b.rework, Incidents: b.incidents, UnlinkedIncidents: b.unlinked,
+		g := AdvGroup{GroupTruth: GroupTruth{Group: group, Deployments: b.deploys, DeploymentDays: uint64(len(b.days)),
+			FailedDeployments: b.failed, ReworkDeployments: b.rework, Incidents: b.incidents, UnlinkedIncidents: b.unlinked},
 			LeadSkewed: b.leadSkewed}
 		g.LeadTime = LeadTimeTruth{Median: quantile(b.lead, 50), P75: quantile(b.lead, 75), P90: quantile(b.lead, 90), Count: uint64(len(b.lead))}
 		g.ChangeFailureRate = truthRatio(b.failed, b.deploys)
