@@ -44,8 +44,9 @@ type Adversary struct {
 	rng       *rand.Rand
 	depID     int64
 	issueN    int64
-	// incidentKinds cycles through the incident episodes' variants.
-	incidentKinds int
+	// incidentKinds and skewKinds cycle through the variants of the
+	// incident and clock-skew episodes.
+	incidentKinds, skewKinds int
 }
 
 type advRepo struct {
@@ -207,8 +208,9 @@ type prOpts struct {
 	fork bool
 	// rebased: every commit is dated after the pull request's opening.
 	rebased bool
-	// earlyReview: the first review is stamped before the opening.
-	earlyReview bool
+	// earlyReview: the first review is stamped before the opening;
+	// lateReview: the only review comes after the merge.
+	earlyReview, lateReview bool
 	// reverts is the commit a revert pull request reverts.
 	reverts *advCommit
 	// paths are the files every commit changes (default: one of its own).
@@ -291,6 +293,12 @@ func (a *Adversary) pullRequest(r *advRepo, o prOpts) *advChange {
 		ch.firstReview = at
 		a.b.Review(r.name, pr, pickFrom(a.rng, []string{"eve", "finn"}), "approved", at)
 	}
+	defer func() {
+		if o.lateReview { // reviewed only after the merge
+			ch.firstReview = ch.merged.Add(10 * time.Minute)
+			a.b.Review(r.name, pr, "finn", "commented", ch.firstReview)
+		}
+	}()
 	ch.merged = laterOf(at, pushed).Add(o.review)
 	msg := fmt.Sprintf("%s (#%d)", ch.title, ch.number)
 	if o.reverts != nil {
@@ -379,8 +387,10 @@ func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 			eu := ch.merged.Add(time.Duration(10+a.rng.IntN(90)) * time.Minute)
 			a.deploy(r, ch.own, a.env("eu"), eu, "success")
 			last = a.deploy(r, ch.own, a.env("us"), eu.Add(-time.Duration(1+a.rng.IntN(3))*time.Minute), "success")
-		case 2: // skew: commits after opening, a review before it, a deployment finishing before the merge
-			o.rebased, o.earlyReview = true, a.rng.IntN(2) == 0
+		case 2: // skew: commits after opening, a review before it or after the merge, a deployment finishing before the merge
+			a.skewKinds++
+			o.rebased, o.earlyReview, o.lateReview = true, a.skewKinds%3 == 0, a.skewKinds%3 == 1
+			o.reviewed = !o.lateReview
 			if a.rng.IntN(3) == 0 {
 				o.author = "dependabot[bot]"
 			}
@@ -445,7 +455,7 @@ func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 			d := a.deploy(r, ch.own, a.env("eu"), ch.merged.Add(15*time.Minute), "success")
 			last = d
 			a.incidentKinds++
-			switch a.incidentKinds % 5 {
+			switch a.incidentKinds % 7 {
 			case 0:
 				a.incident(other, d.finished.Add(IncidentLinkWindow-time.Second), "")
 			case 1:
@@ -454,8 +464,18 @@ func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 				a.incident(other, d.finished.Add(3*time.Hour), fmt.Sprintf("deployment: %d", d.id))
 			case 3:
 				a.incident(other, d.finished.Add(30*time.Hour), "caused-by: "+ch.own.sha)
-			default:
+			case 4:
 				a.incident(other, d.finished.Add(2*time.Hour), "deployment: 424242") // names nothing
+			case 5: // names a staging deployment: no production deployment
+				st := a.deploy(r, ch.own, "staging", d.finished.Add(-5*time.Minute), "success")
+				a.incident(other, d.finished.Add(time.Hour), fmt.Sprintf("deployment: %d", st.id))
+			default: // names another service's production deployment
+				for _, x := range a.deploys {
+					if x.service != r.service && x.state == "success" && strings.HasPrefix(strings.ToLower(x.env), "prod-") {
+						a.incident(other, d.finished.Add(90*time.Minute), fmt.Sprintf("deployment: %d", x.id))
+						break
+					}
+				}
 			}
 		case 8: // a merged change left undeployed for now; a bot's direct push
 			o.author = "renovate[bot]"
@@ -466,6 +486,8 @@ func (a *Adversary) episodes(repos []*advRepo, from, to time.Time) {
 			ch := a.pullRequest(r, o)
 			a.deploy(r, ch.own, "staging", ch.merged.Add(5*time.Minute), "success")
 			last = a.deploy(r, ch.own, a.env(pickFrom(a.rng, []string{"eu", "us"})), ch.merged.Add(50*time.Minute), "success")
+			// The same version again (a restart): no rollback, ships nothing.
+			last = a.deploy(r, ch.own, strings.ToUpper(last.env), last.finished.Add(30*time.Minute), "success")
 		}
 		next := t.Add(time.Duration(8+a.rng.IntN(30)) * time.Hour)
 		if last != nil && !next.After(last.finished) {
