@@ -84,7 +84,7 @@ func compareAdversary(t *testing.T, p *pipeline, tr simulate.AdversaryTruth) {
 				t.Errorf("%s: no result for %s %s", label, kind, w.Group)
 				continue
 			}
-			compareAdvGroup(t, label+" "+kind+" "+w.Group, g, w)
+			compareAdvGroup(t, label+" "+kind+" "+w.Group, g, w, tr.Environment != "")
 		}
 	}
 	check("service", dora("service"), tr.Services)
@@ -160,7 +160,7 @@ func compareAdversary(t *testing.T, p *pipeline, tr simulate.AdversaryTruth) {
 	}
 }
 
-func compareAdvGroup(t *testing.T, what string, got metrics.Result, want simulate.AdvGroup) {
+func compareAdvGroup(t *testing.T, what string, got metrics.Result, want simulate.AdvGroup, environmentFiltered bool) {
 	t.Helper()
 	compareGroup(t, what, got, want.GroupTruth)
 	c := fieldCheck{t, what, 1e-9}
@@ -169,6 +169,9 @@ func compareAdvGroup(t *testing.T, what string, got metrics.Result, want simulat
 	f("monthly median", &got.DeploymentDaysPerMonthMedian, &want.MonthMedian)
 	f("half-year median", &got.DeploymentDaysPerHalfYearMedian, &want.HalfYear)
 	u("lead time skewed", got.LeadTime.Skewed, want.LeadSkewed)
+	if !environmentFiltered {
+		f("infra-toil share", got.InfraToilShare, want.Toil.ShareByActiveTime)
+	}
 	for _, st := range []struct {
 		name string
 		g    metrics.Stage

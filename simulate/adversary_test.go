@@ -175,6 +175,7 @@ func TestAdversaryCoversTheEdges(t *testing.T) {
 		has["pickup skewed"] = o.Pickup.Skewed > 0
 		has["deploy skewed"] = o.Ship.Skewed > 0
 		has["review skewed"] = o.Review.Skewed > 0
+		has["toil"] = o.Toil.ShareByActiveTime != nil && *o.Toil.ShareByActiveTime > 0 && *o.Toil.ShareByActiveTime < 1
 		has["waiting changes"] = len(tr.Undeployed) > 0
 		for _, g := range tr.Services {
 			has["provisional "+g.Service] = g.InsufficientHistory
@@ -218,7 +219,7 @@ func TestAdversaryCoversTheEdges(t *testing.T) {
 		}
 		for _, want := range []string{"cause incident", "cause rollback", "cause revert", "cause hotfix",
 			"rework rollback", "rework revert", "rework hotfix", "link explicit", "link window", "link none",
-			"unresolved reference", "lead skewed", "pickup skewed", "review skewed", "deploy skewed", "waiting changes",
+			"unresolved reference", "toil", "lead skewed", "pickup skewed", "review skewed", "deploy skewed", "waiting changes",
 			"provisional search", "observed without deploying", "64-hex commit", "mixed-case environment",
 			"midnight in Berlin", "deployed 15 days after merge", "bot", "monorepo billing", "monorepo notify",
 			"monorepo rollback", "monorepo revert", "fork opened before the observation start"} {

@@ -312,6 +312,7 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 		lead, recovery, restore                                  []int64
 		stages                                                   [4][]int64
 		since                                                    time.Time
+		toil                                                     ToilTruth
 	}
 	bags := map[string]*bag{}
 	get := func(g string) *bag {
@@ -423,6 +424,33 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 		end := to
 		tr.Undeployed = append(tr.Undeployed, AdvWaiting{Repo: ch.repo.name, Number: ch.number, AgeSeconds: end.Unix() - ch.merged.Unix()})
 	}
+	// Toil (docs/toil.md, "Toil share"): the changes merged in the range,
+	// each credited with its active time; a direct commit is a change once
+	// a production deployment shipped it.
+	for _, ch := range a.changes {
+		merged, active := ch.merged, int64(advMinActive)
+		title, author, labels := ch.title, ch.author, ch.labels
+		if !ch.pr {
+			if deployedBy[ch.own] == nil {
+				continue
+			}
+			merged, title = ch.own.at, subjectLine(ch.own.message)
+		} else {
+			active = min(max(ch.merged.Unix()-ch.start().Unix(), advMinActive), advActiveCap)
+		}
+		if !in(merged) {
+			continue
+		}
+		rule, _ := ClassifyToil(labels, title, author, ch.own.paths)
+		for _, b := range groups(ch.repo.owner(ch.own)) {
+			b.toil.Changes++
+			b.toil.ActiveSeconds += active
+			if rule != "" {
+				b.toil.ToilChanges++
+				b.toil.ToilActiveSeconds += active
+			}
+		}
+	}
 
 	result := func(key, group string, b *bag) AdvGroup {
 		g := AdvGroup{GroupTruth: GroupTruth{Group: group, Deployments: b.deploys, DeploymentDays: uint64(len(b.days)),
@@ -461,6 +489,12 @@ func (a *Adversary) TruthIn(from, to time.Time, tz *time.Location, env string) A
 		g.HalfYear = advPeriodMedian(b.dayList, obsFrom, to, tz, advHalf)
 		g.Level = advLevels(g, !b.since.IsZero() && b.since.Before(to))
 		g.InsufficientHistory = g.ObservedSince != nil && g.ObservedDays < to.Sub(from).Seconds()/86400/2
+		g.Toil = b.toil
+		g.Toil.ShareByCount = truthRatio(b.toil.ToilChanges, b.toil.Changes)
+		if b.toil.ActiveSeconds > 0 {
+			v := float64(b.toil.ToilActiveSeconds) / float64(b.toil.ActiveSeconds)
+			g.Toil.ShareByActiveTime = &v
+		}
 		return g
 	}
 	for _, s := range a.Services {
@@ -541,6 +575,10 @@ func (r *advRepo) services() []string {
 
 // branchPushed is when the pull request's head branch was pushed.
 func (ch *advChange) branchPushed() time.Time { return ch.head[len(ch.head)-1].pushed }
+
+// A change's active time is at least 30 minutes and at most 5 days
+// (docs/toil.md, metrics.toil min_active and active_cap).
+const advMinActive, advActiveCap = 30 * 60, 5 * 24 * 3600
 
 type advPeriod int
 
