@@ -92,19 +92,22 @@ func Overview() *dashboard.DashboardBuilder {
 		count("incidents", "Incidents"),
 		count("unlinked_incidents", "Unlinked"),
 		secs("time_to_restore_seconds.median", "Time to restore").withBands(recoveryBands)).Height(5).Span(5))
+	d.WithPanel(statAPI("Observation",
+		"Since when doraflow has data for the organisation and how many days of the range that covers; frequency counts over those days only."+observationHelp,
+		org(), observation()...).Height(3).Span(24))
 
 	trendRow(d, "Monthly trend", "month", "Month", "YYYY-MM")
 	trendRow(d, "Quarterly trend", "quarter", "Quarter", "YYYY-[Q]Q")
 
 	d.WithRow(row("Teams and services"))
 	d.WithPanel(tableAPI("Teams",
-		"Every team's numbers and levels over the range. Click a team to open its retrospective.",
+		"Every team's numbers and levels over the range. Click a team to open its retrospective."+observationHelp,
 		doraQuery("team"),
 		append([]col{str("team", "Team").withLink("Team retrospective",
 			"/d/"+RetrospectiveUID+"?var-team=${__value.raw}&var-benchmark=${benchmark}&${__url_time_range}")},
 			scorecard()...)...).Height(9).Span(24))
 	d.WithPanel(tableAPI("Services",
-		"Every service's numbers and levels over the range, with the team that owns it. Click a service to open its team's retrospective on it.",
+		"Every service's numbers and levels over the range, with the team that owns it. Click a service to open its team's retrospective on it."+observationHelp,
 		doraQuery("service"),
 		append([]col{
 			str("service", "Service").withLink("Team retrospective",
@@ -155,6 +158,8 @@ func scorecard() []col {
 		level(lvl("level.change_failure_rate", "CFR level")),
 		level(lvl("level.recovery_time", "Recovery level")),
 		level(lvl("level.overall", "Overall level")),
+		ts("observed_since", "Data since"),
+		provisional().withCell("color-text"),
 	}
 }
 

@@ -68,6 +68,7 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 			lvl("level.overall", "Overall"),
 		}
 	}
+	levelsAndObservation := func() []col { return append(levelCols(), observation()...) }
 
 	d.WithRow(row("This period and the one before"))
 	d.WithPanel(statAPI("This period",
@@ -77,11 +78,11 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 		"The same numbers over the range shifted back by “Compare with”.",
 		teamDora(true), summary()...).Height(7).Span(12).TimeShift(previous))
 	d.WithPanel(statAPI("Levels, this period",
-		"The team's DORA levels over the selected range under the selected benchmark (2024 gives only the overall level).",
-		teamDora(false), levelCols()...).Height(4).Span(12))
+		"The team's DORA levels over the selected range under the selected benchmark (2024 gives only the overall level), and since when doraflow has data for the team."+observationHelp,
+		teamDora(false), levelsAndObservation()...).Height(4).Span(12))
 	d.WithPanel(statAPI("Levels, previous period",
-		"The team's DORA levels over the range shifted back by “Compare with”.",
-		teamDora(true), levelCols()...).Height(4).Span(12).TimeShift(previous))
+		"The team's DORA levels over the range shifted back by “Compare with”, and how much of it doraflow observed."+observationHelp,
+		teamDora(true), levelsAndObservation()...).Height(4).Span(12).TimeShift(previous))
 
 	week := func() col { return epoch("bucket_ms", "Week", "YYYY-MM-DD") }
 	d.WithRow(row("Deployments"))

@@ -214,20 +214,8 @@ func compareWithTruth(t *testing.T, p *pipeline, tr simulate.Truth, tz string) {
 
 func compareGroup(t *testing.T, what string, got metrics.Result, want simulate.GroupTruth) {
 	t.Helper()
-	u := func(name string, g, w uint64) {
-		if g != w {
-			t.Errorf("%s: %s = %d, want %d", what, name, g, w)
-		}
-	}
-	f := func(name string, g, w *float64) {
-		switch {
-		case g == nil && w == nil:
-		case g == nil || w == nil:
-			t.Errorf("%s: %s = %s, want %s", what, name, fptr(g), fptr(w))
-		case *g-*w > 1e-9 || *w-*g > 1e-9:
-			t.Errorf("%s: %s = %v, want %v", what, name, *g, *w)
-		}
-	}
+	c := fieldCheck{t, what, 1e-9}
+	u, f := c.u, c.f
 	u("deployments", got.Deployments, want.Deployments)
 	u("deployment days", got.DeploymentDays, want.DeploymentDays)
 	f("deployments per week", &got.DeploymentsPerWeek, &want.DeploymentsPerWeek)

@@ -7,7 +7,7 @@ import (
 
 var (
 	deploymentRefRE = regexp.MustCompile(`(?i)\b(?:caused[-_ ]by[-_ ])?deployment(?:[-_ ]?id)?\s*(?:[:=]\s*#?|#)\s*(\d{1,20})\b`)
-	shaRefRE        = regexp.MustCompile(`(?i)\b(?:commit|caused[-_ ]by|sha)\s*[:=#]?\s*([0-9a-f]{40})\b`)
+	shaRefRE        = regexp.MustCompile(`(?i)\b(?:commit|caused[-_ ]by|sha)\s*[:=#]?\s*([0-9a-f]{64}|[0-9a-f]{40})\b`)
 	severityRE      = regexp.MustCompile(`(?i)^\s*(?:severity\s*(?:::|[:/=_ -])\s*(\S.*?)|(sev)[-_ ]?([0-9]))\s*$`)
 )
 
@@ -26,7 +26,8 @@ var (
 //	deployment-id: 1234    (also deployment_id, deploymentid, "deployment id", with : or =)
 //	caused-by-deployment: 1234   (also caused_by_deployment, "caused by deployment")
 //
-// A commit is read from a full 40-hex SHA after "commit", "caused-by"
+// A commit is read from a full SHA — 40 hex digits, or 64 in a SHA-256
+// repository — after "commit", "caused-by"
 // ("caused_by", "caused by") or "sha", with an optional ":", "=" or "#":
 //
 //	commit 3f786850e387550fdab836ed7e6dc881de23001b

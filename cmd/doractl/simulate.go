@@ -29,7 +29,8 @@ DORA numbers those deliveries imply on its own, independently of the
 pipeline. Send the deliveries to a collector (-url), write them to a file
 (-out), and write the ground truth (-truth) and the catalog (-catalog) to
 check the pipeline's numbers against. Without any of these it prints a
-summary.
+summary. With -adversarial it generates instead a small organisation built
+to break the numbers (docs/simulator.md) and its truth.
 
 flags:
 `
@@ -65,6 +66,7 @@ func simulateCmd(args []string) error {
 		tzName    = fs.String("tz", "UTC", "time zone in which the truth counts deployment days")
 		shuffle   = fs.Duration("shuffle-window", 0, "deliver out of order: each delivery moved later by a random amount below this (e.g. 6h)")
 		dupes     = fs.Float64("duplicate-share", 0, "share of deliveries sent a second time under a new delivery id")
+		adversary = fs.Bool("adversarial", false, "generate the adversarial organisation of -seed instead (four fixed weeks from 2026-03-02; the organisation's shape flags do not apply)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -74,6 +76,9 @@ func simulateCmd(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *adversary {
+		return simulateAdversary(*seed, *tzName, *target, *out, *truthPath, *catPath)
 	}
 	cfg := def
 	cfg.Seed, cfg.Teams, cfg.ServicesPerTeam, cfg.EngineersPerTeam, cfg.Owner = *seed, *teams, *services, *engineers, *owner
