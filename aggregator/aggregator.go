@@ -9,8 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,8 +55,11 @@ type Config struct {
 	Catalog  func() catalog.Catalog // resolves services named by non-Git sources
 	// CatalogCheck is how often the catalog is compared with the service
 	// membership the derived records were computed with (default 30 s).
-	CatalogCheck  time.Duration
-	MaxBatch      int           // default 2000 deliveries
+	CatalogCheck time.Duration
+	MaxBatch     int // default 2000 deliveries
+	// MaxPending is how many batches may be written and wait for their
+	// derivation at once (default 16); fetching pauses beyond it.
+	MaxPending    int
 	FlushInterval time.Duration // default 500 ms
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
@@ -88,6 +92,9 @@ func New(cfg Config) (*Aggregator, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 2000
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 16
+	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 500 * time.Millisecond
 	}
@@ -117,22 +124,48 @@ func New(cfg Config) (*Aggregator, error) {
 
 // Run consumes, writes and commits until ctx ends. Store failures are
 // retried with back-off; the batch's offsets stay uncommitted meanwhile.
+//
+// A batch goes through two stages. The first, in the order batches are
+// fetched, archives it and writes its facts; the second derives the
+// repositories it touched and commits its offsets. The second stage takes
+// every batch the first has finished meanwhile and derives them in one
+// round: a round reads each touched repository's history once, however many
+// batches touched it, so under load the cost of reading and deriving history
+// is shared by more deliveries instead of being paid per batch. Offsets are
+// committed only after the round that derived their batch, in fetch order.
 func (a *Aggregator) Run(ctx context.Context) error {
 	if a.cfg.Consumer == nil {
 		return errors.New("aggregator: no consumer configured")
 	}
 	go a.watchCatalog(ctx, a.cfg.CatalogCheck)
+	fctx, stopFinishing := context.WithCancel(ctx)
+	defer stopFinishing()
+	written := make(chan writtenBatch, a.cfg.MaxPending)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		a.finish(fctx, written)
+	}()
+	wait := func() { close(written); <-finished }
 	for {
 		msgs, err := a.fetchBatch(ctx)
 		if len(msgs) > 0 {
-			if perr := a.processWithRetry(ctx, msgs); perr != nil {
-				return perr
+			if w, ok := a.writeWithRetry(ctx, msgs); ok {
+				select {
+				case written <- w:
+				case <-ctx.Done():
+				}
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
+				wait()
 				return nil
 			}
+			// What is written but not committed is read again by the next
+			// consumer of these partitions.
+			stopFinishing()
+			wait()
 			return fmt.Errorf("aggregator: fetch: %w", err)
 		}
 		a.m.lag.Set(float64(a.cfg.Consumer.Lag()))
@@ -162,17 +195,44 @@ func (a *Aggregator) fetchBatch(ctx context.Context) ([]kafka.Message, error) {
 	return msgs, nil
 }
 
-func (a *Aggregator) processWithRetry(ctx context.Context, msgs []kafka.Message) error {
+// writtenBatch is a batch whose archive and facts are written and whose
+// derived records and offsets are not yet.
+type writtenBatch struct {
+	offsets []kafka.Message // the records' positions only, payloads dropped
+	repos   []string        // the repositories its facts touched
+	start   time.Time
+}
+
+// writeWithRetry archives a batch and writes its facts, retrying until it
+// succeeds; false when ctx ended first.
+func (a *Aggregator) writeWithRetry(ctx context.Context, msgs []kafka.Message) (writtenBatch, bool) {
+	start := time.Now()
+	var repos []string
+	ok := a.retry(ctx, "batch failed, retrying", len(msgs), func() error {
+		var err error
+		repos, err = a.write(ctx, msgs)
+		return err
+	})
+	offsets := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		offsets[i] = kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, HighWaterMark: m.HighWaterMark}
+	}
+	return writtenBatch{offsets: offsets, repos: repos, start: start}, ok
+}
+
+// retry runs fn until it succeeds, with back-off; false when ctx ended
+// first.
+func (a *Aggregator) retry(ctx context.Context, what string, deliveries int, fn func() error) bool {
 	backoff := 200 * time.Millisecond
 	for {
-		err := a.process(ctx, msgs)
+		err := fn()
 		if err == nil {
-			return nil
+			return true
 		}
-		a.cfg.Logger.Error("batch failed, retrying", "deliveries", len(msgs), "err", err)
+		a.cfg.Logger.Error(what, "deliveries", deliveries, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-time.After(backoff):
 		}
 		if backoff < 10*time.Second {
@@ -181,8 +241,9 @@ func (a *Aggregator) processWithRetry(ctx context.Context, msgs []kafka.Message)
 	}
 }
 
-func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
-	start := time.Now()
+// write archives a batch and writes its facts; it returns the repositories
+// the facts belong to.
+func (a *Aggregator) write(ctx context.Context, msgs []kafka.Message) ([]string, error) {
 	var deliveries []ingest.Delivery
 	for _, m := range msgs {
 		d, err := broker.FromMessage(m)
@@ -196,34 +257,81 @@ func (a *Aggregator) process(ctx context.Context, msgs []kafka.Message) error {
 	}
 	batch := a.normalize(deliveries)
 	if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
-		return fmt.Errorf("resolve incidents: %w", err)
+		return nil, fmt.Errorf("resolve incidents: %w", err)
 	}
 	// The archive and the facts are independent of each other, so they are
-	// written at once; derivation needs the facts. The offsets are committed
-	// only when all of it is in, as before.
+	// written at once.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return a.timed("raw", func() error { return a.cfg.Store.WriteRaw(gctx, deliveries) })
 	})
 	g.Go(func() error {
-		if err := a.timed("facts", func() error { return a.cfg.Store.WriteFacts(gctx, batch) }); err != nil {
-			return err
-		}
-		return a.Rederive(gctx, batch.Repos())
+		return a.timed("facts", func() error { return a.cfg.Store.WriteFacts(gctx, batch) })
 	})
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
-	if err := a.cfg.Consumer.Commit(ctx, msgs...); err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
+	return batch.Repos(), nil
+}
+
+// finish derives and commits written batches until written is closed or
+// ctx ends. Each round takes every batch written by then: their facts are
+// all stored before the round reads history, so one derivation serves them
+// all, exactly as if each had been derived on its own (a derivation depends
+// only on what is stored).
+func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
+	for {
+		var round []writtenBatch
+		select {
+		case w, ok := <-written:
+			if !ok {
+				return
+			}
+			round = append(round, w)
+		case <-ctx.Done():
+			return
+		}
+	more:
+		for {
+			select {
+			case w, ok := <-written:
+				if !ok {
+					break more
+				}
+				round = append(round, w)
+			default:
+				break more
+			}
+		}
+		var repos []string
+		var msgs []kafka.Message
+		for _, w := range round {
+			repos = append(repos, w.repos...)
+			msgs = append(msgs, w.offsets...)
+		}
+		if !a.retry(ctx, "derivation failed, retrying", len(msgs), func() error {
+			return a.Rederive(ctx, uniq(repos))
+		}) {
+			return
+		}
+		if !a.retry(ctx, "commit failed, retrying", len(msgs), func() error {
+			if err := a.cfg.Consumer.Commit(ctx, msgs...); err != nil {
+				return fmt.Errorf("commit offsets: %w", err)
+			}
+			return nil
+		}) {
+			return
+		}
+		a.m.consumed.Add(float64(len(msgs)))
+		a.committed.Add(int64(len(msgs)))
+		a.m.rounds.Observe(float64(len(round)))
+		for _, w := range round {
+			a.m.batchSeconds.Observe(time.Since(w.start).Seconds())
+		}
+		for p, lag := range partitionLag(msgs) {
+			a.m.partitionLag.WithLabelValues(strconv.Itoa(p)).Set(float64(lag))
+		}
 	}
-	a.m.consumed.Add(float64(len(msgs)))
-	a.committed.Add(int64(len(msgs)))
-	a.m.batchSeconds.Observe(time.Since(start).Seconds())
-	for p, lag := range partitionLag(msgs) {
-		a.m.partitionLag.WithLabelValues(strconv.Itoa(p)).Set(float64(lag))
-	}
-	return nil
 }
 
 // partitionLag is, for each partition of msgs, how many records lay beyond
@@ -302,6 +410,12 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	}
 	a.m.rederived.Add(float64(len(repos)))
 	return nil
+}
+
+// uniq sorts repos and drops repeats.
+func uniq(repos []string) []string {
+	slices.Sort(repos)
+	return slices.Compact(repos)
 }
 
 func (a *Aggregator) timed(table string, fn func() error) error {
