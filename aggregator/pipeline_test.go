@@ -101,18 +101,7 @@ func roundsEqualFull(t *testing.T, seed uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(run) }()
-	for a.Committed() < int64(len(msgs)) {
-		select {
-		case err := <-done:
-			t.Fatalf("aggregator stopped after %d of %d: %v", a.Committed(), len(msgs), err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	stop()
-	<-done
+	runUntilCommitted(ctx, t, a, len(msgs))
 	batches := (len(msgs) + maxBatch - 1) / maxBatch
 	if rounds := st.reads.Load(); rounds*2 > int64(batches) {
 		t.Fatalf("%d derivations for %d batches: rounds did not take several batches, the comparison proves little", rounds, batches)
