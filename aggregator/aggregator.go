@@ -55,12 +55,10 @@ type Config struct {
 	Catalog  func() catalog.Catalog // resolves services named by non-Git sources
 	// CatalogCheck is how often the catalog is compared with the service
 	// membership the derived records were computed with (default 30 s).
-	CatalogCheck time.Duration
-	MaxBatch     int // default 2000 deliveries
-	// MaxPending is how many batches may be written and wait for their
-	// derivation at once (default 16); fetching pauses beyond it.
-	MaxPending    int
+	CatalogCheck  time.Duration
+	MaxBatch      int           // default 2000 deliveries
 	FlushInterval time.Duration // default 500 ms
+	MaxPending    int           // written batches waiting for their derivation, at most (default 16)
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
 	Clock         func() time.Time
