@@ -68,8 +68,9 @@ type Config struct {
 type Aggregator struct {
 	cfg Config
 	m   *aggMetrics
-	// committed counts records whose batch is written and committed.
-	committed atomic.Int64
+	// committed counts records whose batch is written and committed;
+	// fetched, records fetched.
+	committed, fetched atomic.Int64
 	// deriving serializes derivations, so that a later one never writes
 	// records computed from less history under a newer version.
 	deriving sync.Mutex
@@ -81,6 +82,10 @@ type Aggregator struct {
 // Committed is the number of Kafka records this aggregator has fully
 // processed and committed since it started.
 func (a *Aggregator) Committed() int64 { return a.committed.Load() }
+
+// Pending is the number of records this aggregator has fetched and not yet
+// committed: being written, or written and waiting for their derivation.
+func (a *Aggregator) Pending() int64 { return a.fetched.Load() - a.committed.Load() }
 
 // New checks the configuration and registers the metrics.
 func New(cfg Config) (*Aggregator, error) {
@@ -147,6 +152,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	wait := func() { close(written); <-finished }
 	for {
 		msgs, err := a.fetchBatch(ctx)
+		a.fetched.Add(int64(len(msgs)))
 		if len(msgs) > 0 {
 			if w, ok := a.writeWithRetry(ctx, msgs); ok {
 				select {
