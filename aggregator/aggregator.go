@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,7 @@ type Config struct {
 	CatalogCheck  time.Duration
 	MaxBatch      int           // default 2000 deliveries
 	FlushInterval time.Duration // default 500 ms
+	MaxPending    int           // written batches waiting for their derivation, at most (default 16)
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
 	Clock         func() time.Time
@@ -66,8 +68,9 @@ type Config struct {
 type Aggregator struct {
 	cfg Config
 	m   *aggMetrics
-	// committed counts records whose batch is written and committed.
-	committed atomic.Int64
+	// committed counts records whose batch is written and committed;
+	// fetched, records fetched.
+	committed, fetched atomic.Int64
 	// deriving serializes derivations, so that a later one never writes
 	// records computed from less history under a newer version.
 	deriving sync.Mutex
@@ -80,6 +83,10 @@ type Aggregator struct {
 // processed and committed since it started.
 func (a *Aggregator) Committed() int64 { return a.committed.Load() }
 
+// Pending is the number of records this aggregator has fetched and not yet
+// committed: being written, or written and waiting for their derivation.
+func (a *Aggregator) Pending() int64 { return a.fetched.Load() - a.committed.Load() }
+
 // New checks the configuration and registers the metrics.
 func New(cfg Config) (*Aggregator, error) {
 	if cfg.Store == nil {
@@ -87,6 +94,9 @@ func New(cfg Config) (*Aggregator, error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 2000
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 16
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 500 * time.Millisecond
@@ -117,22 +127,49 @@ func New(cfg Config) (*Aggregator, error) {
 
 // Run consumes, writes and commits until ctx ends. Store failures are
 // retried with back-off; the batch's offsets stay uncommitted meanwhile.
+//
+// A batch goes through two stages. The first, in the order batches are
+// fetched, archives it and writes its facts; the second derives the
+// repositories it touched and commits its offsets. The second stage takes
+// every batch the first has finished meanwhile and derives them in one
+// round: a round reads each touched repository's history once, however many
+// batches touched it, so under load the cost of reading and deriving history
+// is shared by more deliveries instead of being paid per batch. Offsets are
+// committed only after the round that derived their batch, in fetch order.
 func (a *Aggregator) Run(ctx context.Context) error {
 	if a.cfg.Consumer == nil {
 		return errors.New("aggregator: no consumer configured")
 	}
 	go a.watchCatalog(ctx, a.cfg.CatalogCheck)
+	fctx, stopFinishing := context.WithCancel(ctx)
+	defer stopFinishing()
+	written := make(chan writtenBatch, a.cfg.MaxPending)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		a.finish(fctx, written)
+	}()
+	wait := func() { close(written); <-finished }
 	for {
 		msgs, err := a.fetchBatch(ctx)
+		a.fetched.Add(int64(len(msgs)))
 		if len(msgs) > 0 {
-			if perr := a.processWithRetry(ctx, msgs); perr != nil {
-				return perr
+			if w, ok := a.writeWithRetry(ctx, msgs); ok {
+				select {
+				case written <- w:
+				case <-ctx.Done():
+				}
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
+				wait()
 				return nil
 			}
+			// What is written but not committed is read again by the next
+			// consumer of these partitions.
+			stopFinishing()
+			wait()
 			return fmt.Errorf("aggregator: fetch: %w", err)
 		}
 		a.m.lag.Set(float64(a.cfg.Consumer.Lag()))
@@ -162,17 +199,44 @@ func (a *Aggregator) fetchBatch(ctx context.Context) ([]delivery.Fetched, error)
 	return msgs, nil
 }
 
-func (a *Aggregator) processWithRetry(ctx context.Context, msgs []delivery.Fetched) error {
+// writtenBatch is a batch whose archive and facts are written and whose
+// derived records and offsets are not yet.
+type writtenBatch struct {
+	offsets []delivery.Fetched // the records' positions only, payloads dropped
+	repos   []string           // the repositories its facts touched
+	start   time.Time
+}
+
+// writeWithRetry archives a batch and writes its facts, retrying until it
+// succeeds; false when ctx ended first.
+func (a *Aggregator) writeWithRetry(ctx context.Context, msgs []delivery.Fetched) (writtenBatch, bool) {
+	start := time.Now()
+	var repos []string
+	ok := a.retry(ctx, "batch failed, retrying", len(msgs), func() error {
+		var err error
+		repos, err = a.write(ctx, msgs)
+		return err
+	})
+	offsets := make([]delivery.Fetched, len(msgs))
+	for i, m := range msgs {
+		offsets[i] = delivery.Fetched{Position: m.Position}
+	}
+	return writtenBatch{offsets: offsets, repos: repos, start: start}, ok
+}
+
+// retry runs fn until it succeeds, with back-off; false when ctx ended
+// first.
+func (a *Aggregator) retry(ctx context.Context, what string, deliveries int, fn func() error) bool {
 	backoff := 200 * time.Millisecond
 	for {
-		err := a.process(ctx, msgs)
+		err := fn()
 		if err == nil {
-			return nil
+			return true
 		}
-		a.cfg.Logger.Error("batch failed, retrying", "deliveries", len(msgs), "err", err)
+		a.cfg.Logger.Error(what, "deliveries", deliveries, "err", err)
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-time.After(backoff):
 		}
 		if backoff < 10*time.Second {
@@ -181,8 +245,9 @@ func (a *Aggregator) processWithRetry(ctx context.Context, msgs []delivery.Fetch
 	}
 }
 
-func (a *Aggregator) process(ctx context.Context, msgs []delivery.Fetched) error {
-	start := time.Now()
+// write archives a batch and writes its facts; it returns the repositories
+// the facts belong to.
+func (a *Aggregator) write(ctx context.Context, msgs []delivery.Fetched) ([]string, error) {
 	var deliveries []delivery.Delivery
 	for _, m := range msgs {
 		if m.Err != nil {
@@ -195,34 +260,81 @@ func (a *Aggregator) process(ctx context.Context, msgs []delivery.Fetched) error
 	}
 	batch := a.normalize(deliveries)
 	if err := resolveIncidents(ctx, &batch, a.cfg.Store); err != nil {
-		return fmt.Errorf("resolve incidents: %w", err)
+		return nil, fmt.Errorf("resolve incidents: %w", err)
 	}
 	// The archive and the facts are independent of each other, so they are
-	// written at once; derivation needs the facts. The offsets are committed
-	// only when all of it is in, as before.
+	// written at once.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return a.timed("raw", func() error { return a.cfg.Store.WriteRaw(gctx, deliveries) })
 	})
 	g.Go(func() error {
-		if err := a.timed("facts", func() error { return a.cfg.Store.WriteFacts(gctx, batch) }); err != nil {
-			return err
-		}
-		return a.Rederive(gctx, batch.Repos())
+		return a.timed("facts", func() error { return a.cfg.Store.WriteFacts(gctx, batch) })
 	})
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
-	if err := a.cfg.Consumer.Commit(ctx, msgs...); err != nil {
-		return fmt.Errorf("commit offsets: %w", err)
+	return batch.Repos(), nil
+}
+
+// finish derives and commits written batches until written is closed or
+// ctx ends. Each round takes every batch written by then: their facts are
+// all stored before the round reads history, so one derivation serves them
+// all, exactly as if each had been derived on its own (a derivation depends
+// only on what is stored).
+func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
+	for {
+		var round []writtenBatch
+		select {
+		case w, ok := <-written:
+			if !ok {
+				return
+			}
+			round = append(round, w)
+		case <-ctx.Done():
+			return
+		}
+	more:
+		for {
+			select {
+			case w, ok := <-written:
+				if !ok {
+					break more
+				}
+				round = append(round, w)
+			default:
+				break more
+			}
+		}
+		var repos []string
+		var msgs []delivery.Fetched
+		for _, w := range round {
+			repos = append(repos, w.repos...)
+			msgs = append(msgs, w.offsets...)
+		}
+		if !a.retry(ctx, "derivation failed, retrying", len(msgs), func() error {
+			return a.Rederive(ctx, uniq(repos))
+		}) {
+			return
+		}
+		if !a.retry(ctx, "commit failed, retrying", len(msgs), func() error {
+			if err := a.cfg.Consumer.Commit(ctx, msgs...); err != nil {
+				return fmt.Errorf("commit offsets: %w", err)
+			}
+			return nil
+		}) {
+			return
+		}
+		a.m.consumed.Add(float64(len(msgs)))
+		a.committed.Add(int64(len(msgs)))
+		a.m.rounds.Observe(float64(len(round)))
+		for _, w := range round {
+			a.m.batchSeconds.Observe(time.Since(w.start).Seconds())
+		}
+		for p, lag := range partitionLag(msgs) {
+			a.m.partitionLag.WithLabelValues(strconv.Itoa(p)).Set(float64(lag))
+		}
 	}
-	a.m.consumed.Add(float64(len(msgs)))
-	a.committed.Add(int64(len(msgs)))
-	a.m.batchSeconds.Observe(time.Since(start).Seconds())
-	for p, lag := range partitionLag(msgs) {
-		a.m.partitionLag.WithLabelValues(strconv.Itoa(p)).Set(float64(lag))
-	}
-	return nil
 }
 
 // partitionLag is, for each partition of msgs, how many records lay beyond
@@ -301,6 +413,12 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	}
 	a.m.rederived.Add(float64(len(repos)))
 	return nil
+}
+
+// uniq sorts repos and drops repeats.
+func uniq(repos []string) []string {
+	slices.Sort(repos)
+	return slices.Compact(repos)
 }
 
 func (a *Aggregator) timed(table string, fn func() error) error {

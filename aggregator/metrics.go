@@ -13,6 +13,7 @@ type aggMetrics struct {
 	partitionLag  *prometheus.GaugeVec
 	batchSeconds  prometheus.Histogram
 	rederived     prometheus.Counter
+	rounds        prometheus.Histogram
 }
 
 // tables are the kinds of table the aggregator writes, the table label of
@@ -67,7 +68,12 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 		}),
 		rederived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "doraflow_aggregator_rederived_repositories_total",
-			Help: "Repositories whose derived records were recomputed and written (one per repository per batch).",
+			Help: "Repositories whose derived records were recomputed and written (one per repository per derivation).",
+		}),
+		rounds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "doraflow_aggregator_derivation_batches",
+			Help:    "Batches served by one derivation: every batch written while the previous derivation ran is derived in the next.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
 		}),
 	}
 	// Zero series up front, so that rates and alerts see errors from the
@@ -85,7 +91,7 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors,
-		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived} {
+		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived, m.rounds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

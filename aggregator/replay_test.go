@@ -47,6 +47,23 @@ func newAggregator(t *testing.T, st *store.Store, c aggregator.Consumer) *aggreg
 	return a
 }
 
+// runUntilCommitted runs a until it has committed n records, then stops it.
+func runUntilCommitted(ctx context.Context, t *testing.T, a *aggregator.Aggregator, n int) {
+	t.Helper()
+	run, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(run) }()
+	for a.Committed() < int64(n) {
+		select {
+		case err := <-done:
+			t.Fatalf("aggregator stopped after %d of %d: %v", a.Committed(), n, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	stop()
+	<-done
+}
+
 // A replay reads the archive in its own order, not in the order deliveries
 // arrived; the derived records must be the ones the live pipeline produced
 // from the same deliveries in arrival order.
@@ -74,18 +91,7 @@ func TestReplayDerivesWhatTheLivePipelineDerived(t *testing.T) {
 
 	live := storetest.New(t)
 	a := newAggregator(t, live, &queue{msgs: msgs})
-	run, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(run) }()
-	for a.Committed() < int64(len(msgs)) {
-		select {
-		case err := <-done:
-			t.Fatalf("aggregator stopped after %d of %d: %v", a.Committed(), len(msgs), err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	stop()
-	<-done
+	runUntilCommitted(ctx, t, a, len(msgs))
 
 	// The replayed store holds only the archive.
 	replayed := storetest.New(t)

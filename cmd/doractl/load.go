@@ -223,7 +223,8 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 	return nil
 }
 
-// stageSeconds sums the aggregator's per-batch stage and write histograms.
+// stageSeconds sums the aggregator's per-batch stage and write histograms,
+// and says how many batches a derivation served.
 func stageSeconds(reg *prometheus.Registry) string {
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -235,6 +236,11 @@ func stageSeconds(reg *prometheus.Registry) string {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			if mf.GetName() == "doraflow_aggregator_derivation_batches" {
+				h := m.GetHistogram()
+				out = append(out, fmt.Sprintf("%d derivations of %.1f batches each", h.GetSampleCount(),
+					h.GetSampleSum()/float64(max(h.GetSampleCount(), 1))))
+			}
 			for _, l := range m.GetLabel() {
 				out = append(out, fmt.Sprintf("%s %.2f", l.GetValue(), m.GetHistogram().GetSampleSum()))
 			}
