@@ -1,3 +1,8 @@
+// This file is longer than most: TruthIn restates every rule of docs/metrics.md
+// for the adversarial organisation in one pass, in the order a reader checks
+// them against that page, and shares no code with derive or metrics, which
+// it is there to check. Splitting it would scatter one reading across files.
+
 package simulate
 
 import (
