@@ -98,7 +98,7 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 		secs("lead_time_seconds.median", "Median"),
 		secs("lead_time_seconds.p90", "p90")).Height(8).Span(12))
 	d.WithPanel(tableAPI("Production deployments",
-		"The team's production deployments in the range, newest first. Failed ones are marked red, with why they count as failed and how long recovery took.",
+		"The team's production deployments in the range, newest first. Failed ones are marked red, with why they count as failed and how long recovery took. Click a link to open the deployment in the tool that ran it.",
 		teamList("/api/v1/deployments", "500"),
 		ts("finished_at", "Finished"),
 		str("service", "Service"),
@@ -112,7 +112,9 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 		secs("recovery_seconds", "Recovery time").withBands(recoveryBands).withCell("color-text"),
 		ts("recovered_at", "Recovered"),
 		str("rework", "Rework"),
-		count("changes", "Changes")).Height(10).Span(24))
+		count("changes", "Changes"),
+		// The deployment's page in its tool (run, pipeline, application), where the payload gave one.
+		str("url", "Link to source").withExternalLink("Open the deployment", "${__value.raw}")).Height(10).Span(24))
 
 	stages := func() []col {
 		return []col{
@@ -130,7 +132,7 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 		"The same stages over the range shifted back by “Compare with”.",
 		teamDora(true), unitSeconds, stages()...).Height(7).Span(12).TimeShift(previous))
 	d.WithPanel(tableAPI("Changes that waited longest",
-		"The 20 changes deployed in the range with the longest lead time, with the times of their stages and whether they were infrastructure toil.",
+		"The 20 changes deployed in the range with the longest lead time, with the times of their stages and whether they were infrastructure toil. Click a link to open the pull request or commit.",
 		teamList("/api/v1/changes", "20"),
 		str("change_id", "Change").withWidth(110),
 		str("title", "Title"),
@@ -143,7 +145,9 @@ func TeamRetrospective() *dashboard.DashboardBuilder {
 		ts("merged_at", "Merged"),
 		ts("deployed_at", "Deployed"),
 		flag("toil", "Toil").withMappings(boolMappings("toil", "orange", "", "transparent")).withCell("color-text"),
-		str("toil_reason", "Toil reason")).Height(10).Span(24))
+		str("toil_reason", "Toil reason"),
+		// The pull request's (or direct commit's) page, where the payload gave one.
+		str("url", "Link to source").withExternalLink("Open ${__data.fields.Change}", "${__value.raw}")).Height(10).Span(24))
 
 	d.WithRow(row("Incidents"))
 	d.WithPanel(tableAPI("Incidents and recovery",
