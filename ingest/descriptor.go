@@ -105,3 +105,9 @@ func Handler[H http.Handler](h H, err error) (http.Handler, error) {
 	}
 	return h, nil
 }
+
+// PlainParser is Descriptor.Parser for a source whose parser takes no
+// options.
+func PlainParser(parse func(event string, payload []byte) (facts.Batch, error)) func(Settings) Parser {
+	return func(Settings) Parser { return parse }
+}

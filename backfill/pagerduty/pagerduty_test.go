@@ -123,7 +123,7 @@ func TestImportEqualsTheWebhooks(t *testing.T) {
 	facts := map[string][]string{}
 	var resolved ingest.Delivery
 	for _, d := range pub.ds {
-		b, err := ingestpd.Parse(d.Event, d.Payload, ingestpd.Options{})
+		b, err := ingestpd.Parse(d.Event, d.Payload)
 		if err != nil || len(b.Incidents) != 1 {
 			t.Fatalf("%s: %v %+v", d.ID, err, b)
 		}
@@ -150,11 +150,11 @@ func TestImportEqualsTheWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromHook, err := ingestpd.Parse(ingestpd.EventResolved, hook, ingestpd.Options{})
+	fromHook, err := ingestpd.Parse(ingestpd.EventResolved, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromImport, _ := ingestpd.Parse(ingestpd.EventResolved, resolved.Payload, ingestpd.Options{})
+	fromImport, _ := ingestpd.Parse(ingestpd.EventResolved, resolved.Payload)
 	if !reflect.DeepEqual(fromHook.Incidents, fromImport.Incidents) {
 		t.Errorf("imported %+v\nwebhook  %+v", fromImport.Incidents, fromHook.Incidents)
 	}
@@ -195,7 +195,7 @@ func TestDeepWindowsAreSplit(t *testing.T) {
 	seen := map[string]int{}
 	for _, d := range pub.ds {
 		if d.Event == ingestpd.EventTriggered {
-			b, _ := ingestpd.Parse(d.Event, d.Payload, ingestpd.Options{})
+			b, _ := ingestpd.Parse(d.Event, d.Payload)
 			seen[b.Incidents[0].ID]++
 		}
 	}

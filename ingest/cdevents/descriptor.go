@@ -6,5 +6,5 @@ import "github.com/doraflow/doraflow/ingest"
 var Descriptor = ingest.Descriptor{
 	Name: Source, Path: Path, Secret: ingest.SecretHeaderToken,
 	Receiver: ingest.TokenReceiver(NewReceiver),
-	Parser:   ingest.DefaultParser(Parse),
+	Parser:   ingest.PlainParser(Parse),
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/doraflow/doraflow/facts"
 )
 
-// Options tune how payloads become facts. CDEvents need none yet; the type
-// keeps Parse's signature the same as every other source's.
-type Options struct{}
-
 // ErrMalformed wraps every error Parse returns for a payload that is not
 // JSON, not a CloudEvent carrying a CDEvent, or lacks the ids a fact needs.
 var ErrMalformed = errors.New("malformed cdevents payload")
@@ -74,7 +70,7 @@ const SyntheticPRBase int64 = 1 << 62
 //
 // Any other type, including non-CDEvents CloudEvents, gives no facts and
 // no error; a payload that is not valid JSON is an error for every type.
-func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
+func Parse(event string, payload []byte) (facts.Batch, error) {
 	if !json.Valid(payload) {
 		return facts.Batch{}, fmt.Errorf("%w: %s: not valid JSON", ErrMalformed, event)
 	}

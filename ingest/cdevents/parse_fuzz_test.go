@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("", []byte(`{"specversion":"1.0","data_base64":"e30=","type":"dev.cdevents.change.merged.0.2.0"}`))
 	f.Add("", []byte(`{"context":{"type":"dev.cdevents.incident.resolved.0.2.0","timestamp":"2024-01-01T00:00:00Z"},"subject":{"id":"i","content":{"service":"s"}},"customData":"e30="}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {
-		b, err := Parse(event, payload, Options{})
+		b, err := Parse(event, payload)
 		if err != nil && b.Len() != 0 {
 			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
 		}
@@ -60,6 +60,6 @@ func FuzzReadEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, _ = Parse(ev.Type(), payload, Options{})
+		_, _ = Parse(ev.Type(), payload)
 	})
 }

@@ -47,7 +47,7 @@ func TestParseSyntheticNumberPinned(t *testing.T) {
 // (one file per spec version) and compares the facts with the golden file
 // beside it. The files are bare CDEvents, whose context.type is the event.
 func TestGolden(t *testing.T) {
-	ingesttest.Golden(t, Parse, func(string) string { return "" })
+	ingesttest.GoldenPlain(t, Parse, func(string) string { return "" })
 }
 
 // TestParseEveryFixtureBothModes: each CDEvent, sent through the receiver
@@ -59,7 +59,7 @@ func TestParseEveryFixtureBothModes(t *testing.T) {
 		for _, m := range []mode{binary, structured} {
 			t.Run(name+"/"+string(m), func(t *testing.T) {
 				event, payload := received(t, name, m, "application/json")
-				got, err := Parse(event, payload, Options{})
+				got, err := Parse(event, payload)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -80,7 +80,7 @@ func TestParseCDEventsContentType(t *testing.T) {
 	if len(env.Data) == 0 || env.Data[0] != '"' {
 		t.Fatalf("data is not a string: %s", env.Data)
 	}
-	got, err := Parse(event, payload, Options{})
+	got, err := Parse(event, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestParseDataBase64(t *testing.T) {
 	cd := ingesttest.Fixture(t, "incident.detected/v0.4.json")
 	payload := []byte(`{"specversion":"1.0","id":"1","source":"/m","type":"dev.cdevents.incident.detected.0.2.0",` +
 		`"datacontenttype":"application/octet-stream","data_base64":"` + base64.StdEncoding.EncodeToString(cd) + `"}`)
-	got, err := Parse("dev.cdevents.incident.detected.0.2.0", payload, Options{})
+	got, err := Parse("dev.cdevents.incident.detected.0.2.0", payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestParseOutcomes(t *testing.T) {
 		"success": "success", "failure": "failure", "error": "failure", "cancel": "cancelled", "skipped": "skipped",
 	} {
 		p := ingesttest.EditFixture(t, "pipelinerun.finished/v0.5.json", func(m map[string]any) { contentOf(m)["outcome"] = outcomeValue })
-		b, err := Parse("", p, Options{})
+		b, err := Parse("", p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestParsePipelineRunCustomData(t *testing.T) {
 
 func mustParse(t *testing.T, payload []byte) facts.Batch {
 	t.Helper()
-	b, err := Parse("", payload, Options{})
+	b, err := Parse("", payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestParseChangeRepositories(t *testing.T) {
 		}
 	}
 	p := ingesttest.EditFixture(t, "change.merged/v0.4.json", func(m map[string]any) { delete(contentOf(m), "repository") })
-	if _, err := Parse("", p, Options{}); !errors.Is(err, ErrMalformed) {
+	if _, err := Parse("", p); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("no repository: err = %v", err)
 	}
 }
@@ -287,7 +287,7 @@ func TestParseErrors(t *testing.T) {
 		"subject id number": `{"specversion":"1.0","id":"1","source":"/s","type":"dev.cdevents.service.deployed.0.2.0","data":{"subject":{"id":5}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse("dev.cdevents.service.deployed.0.2.0", []byte(payload), Options{})
+			b, err := Parse("dev.cdevents.service.deployed.0.2.0", []byte(payload))
 			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
 				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
 			}
@@ -299,7 +299,7 @@ func TestParseIgnoresOtherTypes(t *testing.T) {
 	for _, typ := range []string{"dev.cdevents.taskrun.finished.0.2.0", "dev.cdevents.artifact.published.0.2.0",
 		"com.example.thing", "dev.cdevents.", "dev.cdevents.service", ""} {
 		payload := ingesttest.EditFixture(t, "pipelinerun.finished/v0.4.json", func(m map[string]any) { m["context"].(map[string]any)["type"] = typ })
-		if b, err := Parse(typ, payload, Options{}); err != nil || b.Len() != 0 {
+		if b, err := Parse(typ, payload); err != nil || b.Len() != 0 {
 			t.Errorf("%q: %d facts, %v", typ, b.Len(), err)
 		}
 	}

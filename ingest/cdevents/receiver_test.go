@@ -189,7 +189,7 @@ func TestReceiverHandWrittenRequests(t *testing.T) {
 			if d.Event != "dev.cdevents.incident.detected.0.3.0" || d.ID != "F4BD2B55-B6F6-4F44-AF72-BD2D0E7A8708@/monitoring/prod1" || d.Key != "myApp" {
 				t.Fatalf("delivery %s %s %s", d.Event, d.ID, d.Key)
 			}
-			b, err := Parse(d.Event, d.Payload, Options{})
+			b, err := Parse(d.Event, d.Payload)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,7 +291,7 @@ func TestReceiverNonCDEventArchived(t *testing.T) {
 	if d.Event != "com.github.pull_request.opened" || d.Key != "/github" {
 		t.Fatalf("delivery %+v", d)
 	}
-	if b, err := Parse(d.Event, d.Payload, Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse(d.Event, d.Payload); err != nil || b.Len() != 0 {
 		t.Fatalf("Parse = %d facts, %v", b.Len(), err)
 	}
 }

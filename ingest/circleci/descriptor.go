@@ -6,5 +6,5 @@ import "github.com/doraflow/doraflow/ingest"
 var Descriptor = ingest.Descriptor{
 	Name: Source, Path: Path, Secret: ingest.SecretSigningKey,
 	Receiver: ingest.KeyReceiver(NewReceiver),
-	Parser:   ingest.DefaultParser(Parse),
+	Parser:   ingest.PlainParser(Parse),
 }

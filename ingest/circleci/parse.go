@@ -11,10 +11,6 @@ import (
 	"github.com/doraflow/doraflow/ingest"
 )
 
-// Options tune how payloads become facts. CircleCI needs none yet; the
-// type keeps Parse's signature the same as every other source's.
-type Options struct{}
-
 // ErrMalformed wraps every error Parse returns for a payload that is not
 // JSON, not the shape its event has, or lacks the ids a fact needs.
 var ErrMalformed = errors.New("malformed circleci payload")
@@ -37,7 +33,7 @@ var ErrMalformed = errors.New("malformed circleci payload")
 // CircleCI starts a new workflow id on a rerun, so Attempt is always 1.
 // Any other event gives no facts and no error; a payload that is not
 // valid JSON is an error for every event.
-func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
+func Parse(event string, payload []byte) (facts.Batch, error) {
 	if !json.Valid(payload) {
 		return facts.Batch{}, fmt.Errorf("%w: %s: not valid JSON", ErrMalformed, event)
 	}

@@ -15,7 +15,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(EventJobCompleted, []byte(`{"job":{"id":7,"started_at":null},"pipeline":{"trigger_parameters":{"git":null}}}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {
-		b, err := Parse(event, payload, Options{})
+		b, err := Parse(event, payload)
 		if err != nil && b.Len() != 0 {
 			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
 		}

@@ -13,12 +13,12 @@ import (
 // names the circleci-event-type header) and compares the facts with the
 // golden file beside it.
 func TestGolden(t *testing.T) {
-	ingesttest.Golden(t, Parse, nil)
+	ingesttest.GoldenPlain(t, Parse, nil)
 }
 
 func mustParse(t *testing.T, event string, payload []byte) facts.Batch {
 	t.Helper()
-	b, err := Parse(event, payload, Options{})
+	b, err := Parse(event, payload)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", event, err)
 	}
@@ -89,19 +89,19 @@ func TestParseErrors(t *testing.T) {
 		"workflow a string": {EventWorkflowCompleted, `{"workflow":"w"}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(c.event, []byte(c.payload), Options{})
+			b, err := Parse(c.event, []byte(c.payload))
 			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
 				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
 			}
 		})
 	}
-	if _, err := Parse("ping", []byte(`nope`), Options{}); !errors.Is(err, ErrMalformed) {
+	if _, err := Parse("ping", []byte(`nope`)); !errors.Is(err, ErrMalformed) {
 		t.Fatal("invalid JSON of an unknown event: want ErrMalformed")
 	}
 }
 
 func TestParseUnknownEvent(t *testing.T) {
-	b, err := Parse("ping", ingesttest.Fixture(t, "workflow-completed/github.json"), Options{})
+	b, err := Parse("ping", ingesttest.Fixture(t, "workflow-completed/github.json"))
 	if err != nil || b.Len() != 0 {
 		t.Fatalf("Parse(ping) = %d facts, %v", b.Len(), err)
 	}

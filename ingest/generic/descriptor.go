@@ -7,5 +7,5 @@ import "github.com/doraflow/doraflow/ingest"
 var Descriptor = ingest.Descriptor{
 	Name: Source, Path: Path + "/", Secret: ingest.SecretHeaderToken,
 	Receiver: ingest.TokenReceiver(NewHandler),
-	Parser:   ingest.DefaultParser(Parse),
+	Parser:   ingest.PlainParser(Parse),
 }

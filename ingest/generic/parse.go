@@ -13,10 +13,6 @@ import (
 	"github.com/doraflow/doraflow/ingest"
 )
 
-// Options tune how documents become facts. The generic source needs none
-// yet; the type keeps Parse's signature the same as every other source's.
-type Options struct{}
-
 // ErrMalformed wraps every error Parse returns for a document that is not
 // JSON or breaks the rules of its kind.
 var ErrMalformed = errors.New("malformed generic document")
@@ -40,7 +36,7 @@ var ErrMalformed = errors.New("malformed generic document")
 //     UpdatedAt = resolved_at or created_at).
 //
 // Any other event gives no facts and no error.
-func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
+func Parse(event string, payload []byte) (facts.Batch, error) {
 	if !json.Valid(payload) {
 		return facts.Batch{}, fmt.Errorf("%w: %s: not valid JSON", ErrMalformed, event)
 	}

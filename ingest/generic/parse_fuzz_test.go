@@ -20,7 +20,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(KindDeployment, []byte(`{"service":null,"repository":"a/b","environment":"e","status":null,"finished_at":"2024-01-01T00:00:00.999999999+14:00","commits":[]}`))
 	f.Fuzz(func(t *testing.T, kind string, payload []byte) {
-		b, err := Parse(kind, payload, Options{})
+		b, err := Parse(kind, payload)
 		if err != nil && b.Len() != 0 {
 			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
 		}

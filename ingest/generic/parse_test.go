@@ -19,12 +19,12 @@ import (
 // TestGolden parses every document under testdata/<kind>/ and compares
 // the facts with the golden file beside it.
 func TestGolden(t *testing.T) {
-	ingesttest.Golden(t, Parse, nil)
+	ingesttest.GoldenPlain(t, Parse, nil)
 }
 
 func mustParse(t *testing.T, kind string, payload []byte) facts.Batch {
 	t.Helper()
-	b, err := Parse(kind, payload, Options{})
+	b, err := Parse(kind, payload)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", kind, err)
 	}
@@ -65,14 +65,14 @@ func TestParseErrorsAndOtherEvents(t *testing.T) {
 		KindDeployment: `{"service":"s"}`,
 		KindIncident:   `{"id":"x"}`,
 	} {
-		if b, err := Parse(kind, []byte(payload), Options{}); !errors.Is(err, ErrMalformed) || b.Len() != 0 {
+		if b, err := Parse(kind, []byte(payload)); !errors.Is(err, ErrMalformed) || b.Len() != 0 {
 			t.Fatalf("%s: %d facts, %v", kind, b.Len(), err)
 		}
 	}
-	if _, err := Parse(KindDeployment, []byte(`{"service":`), Options{}); !errors.Is(err, ErrMalformed) {
+	if _, err := Parse(KindDeployment, []byte(`{"service":`)); !errors.Is(err, ErrMalformed) {
 		t.Fatal("invalid JSON: want ErrMalformed")
 	}
-	if b, err := Parse("release", ingesttest.Fixture(t, "deployment/success.json"), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("release", ingesttest.Fixture(t, "deployment/success.json")); err != nil || b.Len() != 0 {
 		t.Fatalf("other event: %d facts, %v", b.Len(), err)
 	}
 	var ve *ValidationError

@@ -447,3 +447,9 @@ func lineDiff(want, got string) string {
 	}
 	return out.String()
 }
+
+// GoldenPlain is Golden for a parser that takes no options.
+func GoldenPlain(t *testing.T, parse func(event string, payload []byte) (facts.Batch, error), event func(dir string) string) {
+	t.Helper()
+	Golden(t, func(ev string, payload []byte, _ struct{}) (facts.Batch, error) { return parse(ev, payload) }, event)
+}

@@ -15,10 +15,6 @@ import (
 	"github.com/doraflow/doraflow/ingest"
 )
 
-// Options tune how payloads become facts. Jenkins needs none yet; the type
-// keeps Parse's signature the same as every other source's.
-type Options struct{}
-
 // ErrMalformed wraps every error Parse returns for a payload that is not
 // JSON, not the shape of a Notification plugin message, or lacks the job
 // or build number a run needs.
@@ -52,7 +48,7 @@ var ErrMalformed = errors.New("malformed jenkins payload")
 // UNSTABLE → failure, ABORTED → cancelled, NOT_BUILT → skipped. Any other
 // phase gives no facts and no error; a payload that is not valid JSON is
 // an error for every phase.
-func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
+func Parse(event string, payload []byte) (facts.Batch, error) {
 	if !json.Valid(payload) {
 		return facts.Batch{}, fmt.Errorf("%w: %s: not valid JSON", ErrMalformed, event)
 	}

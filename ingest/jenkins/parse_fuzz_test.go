@@ -15,7 +15,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(PhaseCompleted, []byte(`{"url":"job/%zz/job/","build":{"number":"9","timestamp":"9e15","duration":9223372036854775807}}`))
 	f.Fuzz(func(t *testing.T, phase string, payload []byte) {
-		b, err := Parse(phase, payload, Options{})
+		b, err := Parse(phase, payload)
 		if err != nil && b.Len() != 0 {
 			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
 		}

@@ -13,7 +13,7 @@ import (
 // TestGolden parses every message under testdata/<phase>/ and compares
 // the facts with the golden file beside it.
 func TestGolden(t *testing.T) {
-	ingesttest.Golden(t, Parse, nil)
+	ingesttest.GoldenPlain(t, Parse, nil)
 }
 
 func mustParse(t *testing.T, name string) facts.PipelineRun {
@@ -27,7 +27,7 @@ func mustParse(t *testing.T, name string) facts.PipelineRun {
 	if err := json.Unmarshal(payload, &m); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Parse(m.Build.Phase, payload, Options{})
+	b, err := Parse(m.Build.Phase, payload)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", name, err)
 	}
@@ -59,7 +59,7 @@ func TestParseConclusions(t *testing.T) {
 		"SUCCESS": "success", "FAILURE": "failure", "UNSTABLE": "failure",
 		"ABORTED": "cancelled", "NOT_BUILT": "skipped", "": "",
 	} {
-		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) { b["status"] = status }), Options{})
+		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) { b["status"] = status }))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestParseTimestampForms(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := variant(t, func(b map[string]any) { b["timestamp"] = c.ts; b["duration"] = c.duration })
-			b, err := Parse(PhaseCompleted, p, Options{})
+			b, err := Parse(PhaseCompleted, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +106,7 @@ func TestParseBranchPrefixes(t *testing.T) {
 	} {
 		b, err := Parse(PhaseCompleted, variant(t, func(b map[string]any) {
 			b["scm"].(map[string]any)["branch"] = in
-		}), Options{})
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestParseJobPaths(t *testing.T) {
 		_ = json.Unmarshal(ingesttest.Fixture(t, "COMPLETED/asgard-18.json"), &m)
 		m["url"] = url
 		p, _ := json.Marshal(m)
-		b, err := Parse(PhaseCompleted, p, Options{})
+		b, err := Parse(PhaseCompleted, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		"bool duration": `{"name":"a","build":{"number":3,"duration":true}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(PhaseCompleted, []byte(payload), Options{})
+			b, err := Parse(PhaseCompleted, []byte(payload))
 			if !errors.Is(err, ErrMalformed) || b.Len() != 0 {
 				t.Fatalf("Parse = %d facts, %v; want ErrMalformed", b.Len(), err)
 			}
@@ -160,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseUnknownPhase(t *testing.T) {
 	for _, ev := range []string{"NONE", "completed", ""} {
-		b, err := Parse(ev, ingesttest.Fixture(t, "COMPLETED/asgard-18.json"), Options{})
+		b, err := Parse(ev, ingesttest.Fixture(t, "COMPLETED/asgard-18.json"))
 		if err != nil || b.Len() != 0 {
 			t.Fatalf("Parse(%q) = %d facts, %v", ev, b.Len(), err)
 		}

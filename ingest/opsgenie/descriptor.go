@@ -12,5 +12,5 @@ var Descriptor = ingest.Descriptor{
 	Receiver: func(s ingest.Settings, o ingest.ReceiverOptions) (http.Handler, error) {
 		return ingest.Handler(NewReceiver(ReceiverConfig{Token: s.Secret, Header: s.Header, Insecure: s.Insecure, ReceiverOptions: o}))
 	},
-	Parser: ingest.DefaultParser(Parse),
+	Parser: ingest.PlainParser(Parse),
 }

@@ -22,10 +22,6 @@ const (
 	ActionClose       = "Close"
 )
 
-// Options tune how payloads become facts. Opsgenie needs none today; the
-// type keeps Parse's signature the same as every other source's.
-type Options struct{}
-
 // ErrMalformed wraps every error Parse returns for a payload that is not
 // JSON, not the shape an alert action has, or lacks the alert's id.
 var ErrMalformed = errors.New("malformed opsgenie payload")
@@ -76,7 +72,7 @@ const ServiceTagPrefix = "service:"
 //
 // Every other action (AddNote, UnAcknowledge, Delete, ...) gives no facts and
 // no error. A payload that is not valid JSON is an error for every action.
-func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
+func Parse(event string, payload []byte) (facts.Batch, error) {
 	if !json.Valid(payload) {
 		return facts.Batch{}, fmt.Errorf("%w: %s: not valid JSON", ErrMalformed, event)
 	}

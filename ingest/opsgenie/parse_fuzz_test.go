@@ -18,7 +18,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("Close", []byte(`{"alert":{"alertId":"A","updatedAt":"9223372036854775807","priority":[1],"teams":[{"name":5}],"details":{"commit_sha":1234567}}}`))
 	f.Add("Create", []byte(`{"alert":{"alertId":"A","createdAt":-1e300,"tags":["deployment_id=","service:"]}}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {
-		b, err := Parse(event, payload, Options{})
+		b, err := Parse(event, payload)
 		if err != nil && b.Len() != 0 {
 			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
 		}

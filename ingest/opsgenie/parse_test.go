@@ -22,7 +22,7 @@ func fixtures(t testing.TB) []string {
 // TestGolden parses every payload under testdata/<action>/ and compares
 // the facts with the golden file beside it.
 func TestGolden(t *testing.T) {
-	ingesttest.Golden(t, Parse, nil)
+	ingesttest.GoldenPlain(t, Parse, nil)
 }
 
 // mustParseOne parses a fixture under the event of its directory and
@@ -30,7 +30,7 @@ func TestGolden(t *testing.T) {
 func mustParseOne(t *testing.T, name string) facts.Incident {
 	t.Helper()
 	return ingesttest.OneIncident(t, name, func(event string, payload []byte) (facts.Batch, error) {
-		return Parse(event, payload, Options{})
+		return Parse(event, payload)
 	})
 }
 
@@ -39,12 +39,12 @@ func TestParseActionFromPayloadAnyCase(t *testing.T) {
 	// and its case does not matter: the same facts as under its folder.
 	for _, name := range fixtures(t) {
 		action := path.Dir(name)
-		want, err := Parse(action, ingesttest.Fixture(t, name), Options{})
+		want, err := Parse(action, ingesttest.Fixture(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, event := range []string{"", strings.ToLower(action)} {
-			got, err := Parse(event, ingesttest.Fixture(t, name), Options{})
+			got, err := Parse(event, ingesttest.Fixture(t, name))
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: Parse(%q) = %+v, %v; want %+v", name, event, got, err, want)
 			}
@@ -102,7 +102,7 @@ func TestParseServiceOrder(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			payload := `{"action":"Create","alert":{"alertId":"A1","message":"m","createdAt":1700000000000,` + c.alert + `}}`
-			b, err := Parse("Create", []byte(payload), Options{})
+			b, err := Parse("Create", []byte(payload))
 			if err != nil || len(b.Incidents) != 1 {
 				t.Fatalf("Parse: %v %+v", err, b)
 			}
@@ -139,7 +139,7 @@ func TestParseReferenceForms(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			payload := `{"alert":{"alertId":"A1","message":"m",` + c.alert + `}}`
-			b, err := Parse("Create", []byte(payload), Options{})
+			b, err := Parse("Create", []byte(payload))
 			if err != nil || len(b.Incidents) != 1 {
 				t.Fatalf("Parse: %v %+v", err, b)
 			}
@@ -176,11 +176,11 @@ func TestEpochUnits(t *testing.T) {
 func TestParseIgnoredActions(t *testing.T) {
 	payload := ingesttest.Fixture(t, "Acknowledge/opsgenie-docs.json")
 	for _, action := range []string{"AddNote", "UnAcknowledge", "Delete", "TakeOwnership", "CustomAction"} {
-		if b, err := Parse(action, payload, Options{}); err != nil || b.Len() != 0 {
+		if b, err := Parse(action, payload); err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%s) = %d facts, %v", action, b.Len(), err)
 		}
 	}
-	if b, err := Parse("Delete", []byte(`{"alert":"gone"}`), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("Delete", []byte(`{"alert":"gone"}`)); err != nil || b.Len() != 0 {
 		t.Errorf("ignored action with odd shape: %d facts, %v", b.Len(), err)
 	}
 }
@@ -200,7 +200,7 @@ func TestParseMalformed(t *testing.T) {
 		"details not object": {"Create", `{"alert":{"alertId":"A","details":"x"}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(c.event, []byte(c.payload), Options{})
+			b, err := Parse(c.event, []byte(c.payload))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}

@@ -50,7 +50,7 @@ func TestReceiverAcceptsToken(t *testing.T) {
 	if !bytes.Equal(d.Payload, body) || !d.ReceivedAt.Equal(h.Now) {
 		t.Fatal("payload or received time differ")
 	}
-	b, err := Parse(d.Event, d.Payload, Options{})
+	b, err := Parse(d.Event, d.Payload)
 	if err != nil || len(b.Incidents) != 1 || b.Incidents[0].ID != "ec03dad6-62c8-4c94-b38b-d88f398e900f" {
 		t.Fatalf("stored delivery parses to %+v, %v", b, err)
 	}

@@ -14,5 +14,5 @@ var Descriptor = ingest.Descriptor{
 	Receiver: func(s ingest.Settings, o ingest.ReceiverOptions) (http.Handler, error) {
 		return ingest.Handler(NewReceiver(ReceiverConfig{Secrets: s.Secrets, Insecure: s.Insecure, ReceiverOptions: o}))
 	},
-	Parser: ingest.DefaultParser(Parse),
+	Parser: ingest.PlainParser(Parse),
 }

@@ -21,10 +21,6 @@ const (
 	EventPriorityUpdated = "incident.priority_updated"
 )
 
-// Options tune how payloads become facts. PagerDuty needs none today; the
-// type keeps Parse's signature the same as every other source's.
-type Options struct{}
-
 // ErrMalformed wraps every error Parse returns for a payload that is not
 // JSON, not the shape a v3 webhook has, or lacks the incident's id.
 var ErrMalformed = errors.New("malformed pagerduty payload")
@@ -68,7 +64,7 @@ var ErrMalformed = errors.New("malformed pagerduty payload")
 // Any other event type (incident.annotated, service.updated, ...) gives no
 // facts and no error. A payload that is not valid JSON is an error for every
 // event.
-func Parse(event string, payload []byte, opts Options) (facts.Batch, error) {
+func Parse(event string, payload []byte) (facts.Batch, error) {
 	if !json.Valid(payload) {
 		return facts.Batch{}, fmt.Errorf("%w: %s: not valid JSON", ErrMalformed, event)
 	}

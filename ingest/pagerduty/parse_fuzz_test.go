@@ -18,7 +18,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(EventTriggered, []byte(`{"event":{"occurred_at":null,"data":{"id":"P","created_at":"","teams":[null,{}]}}}`))
 	f.Add(EventResolved, []byte(`{"event":{"data":{"id":"P","priority":{"summary":""},"urgency":"LOW"}}}`))
 	f.Fuzz(func(t *testing.T, event string, payload []byte) {
-		b, err := Parse(event, payload, Options{})
+		b, err := Parse(event, payload)
 		if err != nil && b.Len() != 0 {
 			t.Fatalf("Parse returned %d facts with error %v", b.Len(), err)
 		}

@@ -21,7 +21,7 @@ func fixtures(t testing.TB) []string {
 // TestGolden parses every payload under testdata/<event type>/ and
 // compares the facts with the golden file beside it.
 func TestGolden(t *testing.T) {
-	ingesttest.Golden(t, Parse, nil)
+	ingesttest.GoldenPlain(t, Parse, nil)
 }
 
 // mustParseOne parses a fixture under the event of its directory and
@@ -29,7 +29,7 @@ func TestGolden(t *testing.T) {
 func mustParseOne(t *testing.T, name string) facts.Incident {
 	t.Helper()
 	return ingesttest.OneIncident(t, name, func(event string, payload []byte) (facts.Batch, error) {
-		return Parse(event, payload, Options{})
+		return Parse(event, payload)
 	})
 }
 
@@ -37,11 +37,11 @@ func TestParseEventFromPayload(t *testing.T) {
 	// Without an event (a replayed delivery), the event type is read from
 	// the payload's envelope: the same facts as under its folder's event.
 	for _, name := range fixtures(t) {
-		want, err := Parse(path.Dir(name), ingesttest.Fixture(t, name), Options{})
+		want, err := Parse(path.Dir(name), ingesttest.Fixture(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Parse("", ingesttest.Fixture(t, name), Options{})
+		got, err := Parse("", ingesttest.Fixture(t, name))
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: Parse(\"\") = %+v, %v; want %+v", name, got, err, want)
 		}
@@ -113,13 +113,13 @@ func TestParseIgnoredEvents(t *testing.T) {
 		{"incident.unacknowledged", "incident.triggered/zulip.json"},
 		{"pagey.ping", "incident.triggered/zulip.json"},
 	} {
-		b, err := Parse(c.event, ingesttest.Fixture(t, c.path), Options{})
+		b, err := Parse(c.event, ingesttest.Fixture(t, c.path))
 		if err != nil || b.Len() != 0 {
 			t.Errorf("Parse(%s, %s) = %d facts, %v; want none, nil", c.event, c.path, b.Len(), err)
 		}
 	}
 	// An unknown event's payload of an unexpected shape is still no error.
-	if b, err := Parse("service.deleted", []byte(`{"event":"gone"}`), Options{}); err != nil || b.Len() != 0 {
+	if b, err := Parse("service.deleted", []byte(`{"event":"gone"}`)); err != nil || b.Len() != 0 {
 		t.Errorf("unknown event with odd shape: %d facts, %v", b.Len(), err)
 	}
 }
@@ -129,7 +129,7 @@ func TestParseStatusResolvedOnUpdate(t *testing.T) {
 	// resolved; the resolution time is not in the payload.
 	payload := ingesttest.Fixture(t, "incident.priority_updated/developer-docs.json")
 	payload = []byte(strings.Replace(string(payload), `"status": "triggered"`, `"status": "resolved"`, 1))
-	b, err := Parse(EventPriorityUpdated, payload, Options{})
+	b, err := Parse(EventPriorityUpdated, payload)
 	if err != nil || len(b.Incidents) != 1 {
 		t.Fatalf("Parse: %v, %+v", err, b)
 	}
@@ -155,7 +155,7 @@ func TestParseMalformed(t *testing.T) {
 		"service not an object": {EventReopened, `{"event":{"data":{"id":"P1","service":"PF9KMXH"}}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, err := Parse(c.event, []byte(c.payload), Options{})
+			b, err := Parse(c.event, []byte(c.payload))
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
@@ -168,7 +168,7 @@ func TestParseMalformed(t *testing.T) {
 
 func TestParseMinimal(t *testing.T) {
 	// Only the id is required; missing times and service stay unknown.
-	b, err := Parse(EventAcknowledged, []byte(`{"event":{"data":{"id":"P1","priority":null,"service":null,"teams":[null]}}}`), Options{})
+	b, err := Parse(EventAcknowledged, []byte(`{"event":{"data":{"id":"P1","priority":null,"service":null,"teams":[null]}}}`))
 	if err != nil || len(b.Incidents) != 1 {
 		t.Fatalf("Parse: %v, %+v", err, b)
 	}

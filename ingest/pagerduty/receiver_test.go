@@ -56,7 +56,7 @@ func TestReceiverAcceptsSignedDelivery(t *testing.T) {
 		t.Fatalf("payload or received time differ: %+v", d)
 	}
 	// What was stored parses into the incident.
-	b, err := Parse(d.Event, d.Payload, Options{})
+	b, err := Parse(d.Event, d.Payload)
 	if err != nil || len(b.Incidents) != 1 || b.Incidents[0].ID != "PGR0VU2" {
 		t.Fatalf("stored delivery parses to %+v, %v", b, err)
 	}
