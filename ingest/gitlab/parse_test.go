@@ -1,3 +1,8 @@
+// The GitLab parser has the most rules of any source (push order, the
+// fallbacks of project paths, pipeline and job states, deployment SHAs,
+// incident labels): the tests that explain a rule stay hand-written here,
+// beside the golden cases, which is why this file is longer than most.
+
 package gitlab
 
 import (
