@@ -254,7 +254,7 @@ func (m customData) str(keys ...string) string {
 
 func (m customData) sha(keys ...string) string {
 	for _, k := range keys {
-		if s := normSHA(m.str(k)); s != "" {
+		if s := ingest.NormalizeSHA(m.str(k)); s != "" {
 			return s
 		}
 	}
@@ -268,27 +268,7 @@ func (m customData) commits() []string {
 	if json.Unmarshal(m["commits"], &items) != nil {
 		return nil
 	}
-	var out []string
-	for _, it := range items {
-		var s string
-		if json.Unmarshal(it, &s) != nil {
-			var o struct {
-				SHA string `json:"sha"`
-				ID  string `json:"id"`
-			}
-			if json.Unmarshal(it, &o) != nil {
-				continue
-			}
-			s = o.SHA
-			if s == "" {
-				s = o.ID
-			}
-		}
-		if s = normSHA(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+	return ingest.CommitList(items)
 }
 
 func (m customData) repo() string {
@@ -308,19 +288,6 @@ func (m customData) number() int64 {
 	return 0
 }
 
-// normSHA returns s lower-cased when it is a 7 to 64 digit hex commit id.
-func normSHA(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if len(s) < 7 || len(s) > 64 {
-		return ""
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return ""
-		}
-	}
-	return s
-}
 
 // purlCommit reads a commit from a package URL: the version of a
 // pkg:github, pkg:gitlab, pkg:bitbucket or pkg:git purl, or the "@<sha>"
@@ -335,7 +302,7 @@ func purlCommit(purl string) string {
 	if q, err := url.ParseQuery(query); err == nil {
 		if v := q.Get("vcs_url"); v != "" {
 			if i := strings.LastIndex(v, "@"); i >= 0 {
-				if s := normSHA(v[i+1:]); s != "" {
+				if s := ingest.NormalizeSHA(v[i+1:]); s != "" {
 					return s
 				}
 			}
@@ -355,5 +322,5 @@ func purlCommit(purl string) string {
 	if err != nil {
 		return ""
 	}
-	return normSHA(v)
+	return ingest.NormalizeSHA(v)
 }

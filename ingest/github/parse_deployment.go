@@ -130,26 +130,5 @@ func deploymentCommits(raw json.RawMessage) []string {
 	if json.Unmarshal(raw, &p) != nil {
 		return nil
 	}
-	var out []string
-	for _, c := range p.Commits {
-		var sha string
-		if json.Unmarshal(c, &sha) != nil {
-			var o struct {
-				SHA string `json:"sha"`
-				ID  string `json:"id"`
-			}
-			if json.Unmarshal(c, &o) != nil {
-				continue
-			}
-			sha = o.SHA
-			if sha == "" {
-				sha = o.ID
-			}
-		}
-		sha = strings.ToLower(strings.TrimSpace(sha))
-		if len(sha) >= 7 && len(sha) <= 64 && ingest.IsHex(sha) {
-			out = append(out, sha)
-		}
-	}
-	return out
+	return ingest.CommitList(p.Commits)
 }
