@@ -288,7 +288,6 @@ func (m customData) number() int64 {
 	return 0
 }
 
-
 // purlCommit reads a commit from a package URL: the version of a
 // pkg:github, pkg:gitlab, pkg:bitbucket or pkg:git purl, or the "@<sha>"
 // end of a vcs_url qualifier of any purl.
