@@ -23,16 +23,34 @@ import (
 	"github.com/doraflow/doraflow/catalog"
 )
 
-//go:embed sql/*.sql
+//go:embed sql/*.sql sql/include/*.sql
 var sqlFiles embed.FS
 
-// SQL returns the text of the named metric definition (e.g. "lead_time").
+// catalogAtVersion is the one statement of how queries read the catalog
+// (sql/include/catalog_at_version.sql); every query names it by the table
+// name catalog_at_version, which SQL replaces with the subquery.
+var catalogAtVersion = func() string {
+	b, err := sqlFiles.ReadFile("sql/include/catalog_at_version.sql")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	var sql []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "--") {
+			sql = append(sql, line)
+		}
+	}
+	return "(" + strings.TrimSpace(strings.Join(sql, "\n")) + ")"
+}()
+
+// SQL returns the text of the named metric definition (e.g. "changes"),
+// ready to run: catalog_at_version replaced by its subquery.
 func SQL(name string) (string, error) {
 	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		return "", fmt.Errorf("metrics: no definition %q", name)
 	}
-	return string(b), nil
+	return strings.ReplaceAll(string(b), "catalog_at_version", catalogAtVersion), nil
 }
 
 // SQLNames lists the embedded metric definitions.
@@ -40,6 +58,9 @@ func SQLNames() []string {
 	entries, _ := sqlFiles.ReadDir("sql")
 	var out []string
 	for _, e := range entries {
+		if e.IsDir() {
+			continue // include/: fragments, not definitions
+		}
 		out = append(out, strings.TrimSuffix(e.Name(), ".sql"))
 	}
 	return out

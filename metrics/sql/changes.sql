@@ -80,12 +80,7 @@ FROM
         toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
         toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy
     FROM change_leads FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND deployment_id != ''
       AND deployed_at >= @from

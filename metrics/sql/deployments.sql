@@ -48,12 +48,7 @@ FROM
         failed = 1 AND toUnixTimestamp(recovered_at) > 0 AS recovered,
         greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0)) AS recovery_seconds
     FROM deployment_outcomes FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND production = 1
       AND finished_at >= @from

@@ -29,12 +29,7 @@ FROM
            toInt64(least(toUnixTimestamp(@to), toUnixTimestamp(now()))) - toInt64(toUnixTimestamp(merged_at)),
            toInt64(-1)) AS age_seconds
     FROM change_leads FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND ((@undeployed = 0
             AND deployment_id != ''

@@ -31,12 +31,7 @@ FROM
         toUnixTimestamp(resolved_at) > 0 AS is_resolved,
         toUInt64(greatest(toInt64(toUnixTimestamp(resolved_at)) - toInt64(toUnixTimestamp(created_at)), toInt64(0))) AS seconds
     FROM incident_links FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND created_at >= @from
       AND created_at < @to

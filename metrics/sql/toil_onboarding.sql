@@ -48,12 +48,7 @@ FROM
             WHERE toUnixTimestamp(authored_at) > 0
             GROUP BY who
         ) AS f0
-        ANY LEFT JOIN
-        (
-            SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-            FROM catalog_attribution
-            WHERE version = @catalog
-        ) AS catalog ON concat('r:', first_repo) = attribution_key
+        ANY LEFT JOIN catalog_at_version AS catalog ON concat('r:', first_repo) = attribution_key
     ) AS f
     ANY LEFT JOIN
     (

@@ -23,12 +23,7 @@ FROM
         toYYYYMMDD(toMonday(authored_at, @tz)) AS week
     FROM commits FINAL
     ARRAY JOIN arrayFilter(p -> match(p, @infra_re), paths) AS path
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON concat('r:', repo) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON concat('r:', repo) = attribution_key
     WHERE authored_at >= @from
       AND authored_at < @to
 ) AS c

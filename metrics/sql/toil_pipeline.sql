@@ -52,12 +52,7 @@ FROM
     (
         SELECT repo, run_id, attempt, conclusion, started_at, finished_at, catalog_service, catalog_team
         FROM pipeline_runs FINAL
-        ANY LEFT JOIN
-        (
-            SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-            FROM catalog_attribution
-            WHERE version = @catalog
-        ) AS catalog ON concat('r:', repo) = attribution_key
+        ANY LEFT JOIN catalog_at_version AS catalog ON concat('r:', repo) = attribution_key
         WHERE status = 'completed'
           AND toUnixTimestamp(started_at) > 0
           AND finished_at >= @from

@@ -8,12 +8,7 @@ FROM
         if(catalog_team != '', catalog_team, 'unowned') AS team,
         repo
     FROM commits FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON concat('r:', repo) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON concat('r:', repo) = attribution_key
     WHERE authored_at >= @from
       AND authored_at < @to
 ) AS c

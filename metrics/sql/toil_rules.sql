@@ -27,12 +27,7 @@ FROM
         splitByChar(':', toil_reason)[1] AS rule,
         toUInt64(active_seconds) AS active_seconds
     FROM change_leads FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND toil = 1
       AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)

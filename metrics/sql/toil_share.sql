@@ -33,12 +33,7 @@ FROM
         toUInt64(active_seconds) AS active_seconds,
         toil
     FROM change_leads FINAL
-    ANY LEFT JOIN
-    (
-        SELECT key AS attribution_key, service AS catalog_service, team AS catalog_team
-        FROM catalog_attribution
-        WHERE version = @catalog
-    ) AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+    ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0
       AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)
       AND merged_at >= @from
