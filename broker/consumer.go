@@ -85,46 +85,19 @@ func (c *Consumer) joined() *kafka.Reader {
 }
 
 // awaitTopic waits until the topic exists and every partition has a
-// leader. Its metadata requests never ask the broker to create the topic.
+// leader (Ping, which never makes Kafka create the topic).
 func awaitTopic(ctx context.Context, cfg Config) error {
-	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second}
-	var last error
 	for {
-		last = topicReady(ctx, client, cfg.Topic)
-		if last == nil {
+		err := Ping(ctx, cfg)
+		if err == nil {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("broker: waiting for topic %s: %w (last: %v)", cfg.Topic, ctx.Err(), last)
+			return fmt.Errorf("broker: waiting for topic %s: %w (last: %v)", cfg.Topic, ctx.Err(), err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-func topicReady(ctx context.Context, client *kafka.Client, topic string) error {
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return err
-	}
-	for _, t := range md.Topics {
-		if t.Name != topic {
-			continue
-		}
-		if t.Error != nil {
-			return t.Error
-		}
-		if len(t.Partitions) == 0 {
-			return errors.New("no partitions yet")
-		}
-		for _, p := range t.Partitions {
-			if p.Error != nil || p.Leader.Host == "" {
-				return fmt.Errorf("partition %d has no leader yet", p.ID)
-			}
-		}
-		return nil
-	}
-	return errors.New("not in the metadata")
 }
 
 // Fetch blocks until a record is available or ctx ends, and decodes it. A
