@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,37 +21,6 @@ import (
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/simulate"
 )
-
-var builds struct {
-	sync.Mutex
-	dir  string
-	bins map[string]string
-}
-
-// binary builds ../cmd/<name> once per test binary.
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	builds.Lock()
-	defer builds.Unlock()
-	if p, ok := builds.bins[name]; ok {
-		return p
-	}
-	if builds.dir == "" {
-		dir, err := os.MkdirTemp("", "doraflow-drill-bin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		builds.dir, builds.bins = dir, map[string]string{}
-	}
-	p := filepath.Join(builds.dir, name)
-	cmd := exec.Command("go", "build", "-o", p, "../cmd/"+name)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build %s: %v", name, err)
-	}
-	builds.bins[name] = p
-	return p
-}
 
 // proc is a service binary run as its own process.
 type proc struct {
@@ -68,7 +36,7 @@ func newProc(t *testing.T, name string, env ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, bin: binary(t, name), env: append(os.Environ(), env...), logs: logs}
+	p := &proc{t: t, bin: buildCommand(t, name), env: append(os.Environ(), env...), logs: logs}
 	t.Cleanup(func() {
 		p.stop()
 		logs.Close()
@@ -119,23 +87,12 @@ func (p *proc) stop() {
 // with its address once it answers.
 func startCollector(t *testing.T, bc broker.Config, env ...string) (*proc, string) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := loopback(freePort(t))
 	col := newProc(t, "collector", append([]string{"DORA_KAFKA_BROKERS=" + bc.Brokers[0], "DORA_KAFKA_TOPIC=" + bc.Topic,
 		"DORA_COLLECTOR_LISTEN=" + addr, "DORA_GITHUB_WEBHOOK_SECRET=" + testSecret}, env...)...)
 	col.start()
 	waitHTTP(t, "http://"+addr+"/healthz")
 	return col, addr
-}
-
-// freeAddr is a loopback address nothing listens on yet.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // waitHTTP waits until url answers at all.

@@ -8,21 +8,52 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// buildCommand builds ../cmd/<name> into a temporary directory.
+// builds are the service binaries built so far by this test binary, in
+// one directory that TestMain removes.
+var builds struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
+}
+
+// buildCommand builds ../cmd/<name> once per test binary and returns its
+// path.
 func buildCommand(t testing.TB, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
+	builds.Lock()
+	defer builds.Unlock()
+	if p, ok := builds.bins[name]; ok {
+		return p
+	}
+	if builds.dir == "" {
+		dir, err := os.MkdirTemp("", "doraflow-e2e-bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds.dir, builds.bins = dir, map[string]string{}
+	}
+	bin := filepath.Join(builds.dir, name)
 	build := exec.Command("go", "build", "-o", bin, "../cmd/"+name)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		t.Fatalf("build %s: %v", name, err)
 	}
+	builds.bins[name] = bin
 	return bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
 }
 
 // freePort returns a loopback port nothing listens on now.
