@@ -10,7 +10,6 @@ import (
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/delivery"
-	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/simulate"
 	"github.com/doraflow/doraflow/store"
@@ -32,7 +31,7 @@ func (q *queue) Fetch(ctx context.Context) (delivery.Fetched, error) {
 func (q *queue) Commit(context.Context, ...delivery.Fetched) error { return nil }
 func (q *queue) Lag() int64                                        { return int64(len(q.msgs)) }
 
-func record(d ingest.Delivery) delivery.Fetched {
+func record(d delivery.Delivery) delivery.Fetched {
 	return delivery.Fetched{Delivery: d}
 }
 
@@ -78,10 +77,10 @@ func TestReplayDerivesWhatTheLivePipelineDerived(t *testing.T) {
 	// Out of order and with repeats, as webhooks arrive.
 	sim := org.DeliveriesWith(simulate.DeliveryOptions{ShuffleWindow: 6 * time.Hour, DuplicateShare: 0.05, Seed: 3})
 	received := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	var ds []ingest.Delivery
+	var ds []delivery.Delivery
 	var msgs []delivery.Fetched
 	for i, d := range sim {
-		in := ingest.Delivery{Source: github.Source, Event: d.Event, ID: d.ID, Key: github.Key(d.Payload),
+		in := delivery.Delivery{Source: github.Source, Event: d.Event, ID: d.ID, Key: github.Key(d.Payload),
 			ReceivedAt: received.Add(time.Duration(i) * 17 * time.Minute), Payload: d.Payload}
 		ds = append(ds, in)
 		msgs = append(msgs, record(in))

@@ -11,7 +11,7 @@ import (
 
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/config"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/spool"
 )
 
@@ -43,7 +43,7 @@ func TestReadinessWithSpoolFollowsItsRoom(t *testing.T) {
 		t.Fatalf("Kafka away, spool empty: /readyz = %d %q, want 200", code, body)
 	}
 	ctx := context.Background()
-	d := ingest.Delivery{Source: "github", Event: "push", ReceivedAt: time.Now(), Key: "acme/api", Payload: []byte(strings.Repeat("x", 1000))}
+	d := delivery.Delivery{Source: "github", Event: "push", ReceivedAt: time.Now(), Key: "acme/api", Payload: []byte(strings.Repeat("x", 1000))}
 	accepted := 0
 	for i := 0; ; i++ {
 		d.ID = "d" + string(rune('a'+i))

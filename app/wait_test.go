@@ -10,7 +10,7 @@ import (
 
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/config"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/store/storetest"
 )
 
@@ -49,7 +49,7 @@ func TestAggregatorWaitsForKafka(t *testing.T) {
 		pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
 		defer pcancel()
 		payload := fmt.Sprintf(`{"zen":"wait","hook_id":1,"repository":{"full_name":"acme/%s"}}`, id)
-		if err := pub.Publish(pctx, ingest.Delivery{Source: "github", Event: "ping", ID: id, Key: "acme/" + id,
+		if err := pub.Publish(pctx, delivery.Delivery{Source: "github", Event: "ping", ID: id, Key: "acme/" + id,
 			ReceivedAt: time.Now(), Payload: []byte(payload)}); err != nil {
 			t.Fatal(err)
 		}

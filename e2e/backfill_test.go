@@ -17,8 +17,8 @@ import (
 	"github.com/doraflow/doraflow/backfill"
 	ghbackfill "github.com/doraflow/doraflow/backfill/github"
 	"github.com/doraflow/doraflow/broker"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
-	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/simulate"
 )
 
@@ -235,7 +235,7 @@ type countingPublisher struct {
 	ids map[string]bool
 }
 
-func (c *countingPublisher) Publish(_ context.Context, d ingest.Delivery) error {
+func (c *countingPublisher) Publish(_ context.Context, d delivery.Delivery) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ids[d.ID] = true

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/broker"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/store"
 	"github.com/doraflow/doraflow/store/storetest"
@@ -40,9 +40,9 @@ func TestAggregatorKilledMidStream(t *testing.T) {
 	const repos, perRepo = 100, 30
 	b := productionDeploys("crash", repos, perRepo)
 	base := mustTime("2026-05-04T00:00:00Z")
-	var ds []ingest.Delivery
+	var ds []delivery.Delivery
 	for _, d := range b.Deliveries() {
-		ds = append(ds, ingest.Delivery{Source: "github", Event: d.Event, ID: d.ID, ReceivedAt: base, Payload: d.Payload, Key: github.Key(d.Payload)})
+		ds = append(ds, delivery.Delivery{Source: "github", Event: d.Event, ID: d.ID, ReceivedAt: base, Payload: d.Payload, Key: github.Key(d.Payload)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

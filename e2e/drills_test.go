@@ -15,7 +15,7 @@ import (
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/broker/kafkatest"
 	"github.com/doraflow/doraflow/config"
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/simulate"
 	"github.com/doraflow/doraflow/store/storetest"
@@ -105,9 +105,9 @@ func TestDrillAggregatorKilled(t *testing.T) {
 	// drill a database and the API, the killed process does the work.
 	p := startPipelineWith(t, org.Catalog(), onKafka(drillTopic(t, brokers), kafkatest.Name("idle")))
 
-	var ds []ingest.Delivery
+	var ds []delivery.Delivery
 	for _, d := range org.Deliveries() {
-		ds = append(ds, ingest.Delivery{Source: "github", Event: d.Event, ID: d.ID, ReceivedAt: time.Now(), Payload: d.Payload, Key: github.Key(d.Payload)})
+		ds = append(ds, delivery.Delivery{Source: "github", Event: d.Event, ID: d.ID, ReceivedAt: time.Now(), Payload: d.Payload, Key: github.Key(d.Payload)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

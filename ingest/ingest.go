@@ -10,13 +10,8 @@ import (
 	"github.com/doraflow/doraflow/delivery"
 )
 
-// Delivery is the envelope a receiver publishes (package delivery); the
-// name stays here for the code that builds deliveries beside the receivers
-// (the spool, backfills, tests).
-type Delivery = delivery.Delivery
-
 // Publisher makes a delivery durable. Publish returns only once the broker
 // has acknowledged the write; a receiver answers 2xx only after that.
 type Publisher interface {
-	Publish(ctx context.Context, d Delivery) error
+	Publish(ctx context.Context, d delivery.Delivery) error
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // Source is the part of a webhook receiver that differs between tools:
@@ -235,13 +237,13 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id.Key == "" {
 		id.Key = rc.name
 	}
-	rc.store(w, r.Context(), Delivery{Source: rc.name, Event: id.Event, ID: id.ID, ReceivedAt: receivedAt,
+	rc.store(w, r.Context(), delivery.Delivery{Source: rc.name, Event: id.Event, ID: id.ID, ReceivedAt: receivedAt,
 		Key: id.Key, Payload: id.Payload})
 }
 
 // store publishes d once, however many copies arrive, and answers. It
 // logs only failures, and builds no logger per request.
-func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d Delivery) {
+func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d delivery.Delivery) {
 	owned, err := rc.dedup.Claim(ctx, rc.name, d.ID)
 	if err != nil {
 		rc.log.Warn("gave up waiting for a concurrent copy of the delivery", "event", d.Event, "delivery", d.ID, "err", err)
@@ -273,7 +275,7 @@ func (rc *Receiver) store(w http.ResponseWriter, ctx context.Context, d Delivery
 
 // publish calls the publisher, turning a panic in it into an error so that
 // a claim is always confirmed or released.
-func (rc *Receiver) publish(ctx context.Context, d Delivery) (err error) {
+func (rc *Receiver) publish(ctx context.Context, d delivery.Delivery) (err error) {
 	if rc.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, rc.timeout)

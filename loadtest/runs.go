@@ -70,20 +70,20 @@ func Writer(ctx context.Context, pub ingest.Publisher, pool []simulate.Delivery,
 	})
 }
 
-func asIngest(d simulate.Delivery, key string) ingest.Delivery {
-	return ingest.Delivery{Source: github.Source, Event: d.Event, ID: d.ID, ReceivedAt: time.Now().UTC(), Key: key, Payload: d.Payload}
+func asIngest(d simulate.Delivery, key string) delivery.Delivery {
+	return delivery.Delivery{Source: github.Source, Event: d.Event, ID: d.ID, ReceivedAt: time.Now().UTC(), Key: key, Payload: d.Payload}
 }
 
 // BulkPublisher makes many deliveries durable in one request.
 type BulkPublisher interface {
-	PublishAll(ctx context.Context, ds []ingest.Delivery) error
+	PublishAll(ctx context.Context, ds []delivery.Delivery) error
 }
 
 // Preload publishes deliveries as the collector would have (same key,
 // headers and ids), a thousand per request.
 func Preload(ctx context.Context, pub BulkPublisher, ds []simulate.Delivery) error {
 	const chunk = 1000
-	buf := make([]ingest.Delivery, 0, chunk)
+	buf := make([]delivery.Delivery, 0, chunk)
 	for lo := 0; lo < len(ds); lo += chunk {
 		buf = buf[:0]
 		for _, d := range ds[lo:min(lo+chunk, len(ds))] {
@@ -144,7 +144,7 @@ func CatchUp(ctx context.Context, agg *aggregator.Aggregator, c *StampedConsumer
 
 // Archiver writes deliveries straight into the raw archive.
 type Archiver interface {
-	WriteRaw(ctx context.Context, ds []ingest.Delivery) error
+	WriteRaw(ctx context.Context, ds []delivery.Delivery) error
 }
 
 // Archive writes n simulated deliveries into the raw archive, as the
@@ -161,7 +161,7 @@ func Archive(ctx context.Context, st Archiver, n, services, days int, seed uint6
 		ds = ds[:min(n, len(ds))]
 		for lo := 0; lo < len(ds); lo += 5000 {
 			part := ds[lo:min(lo+5000, len(ds))]
-			buf := make([]ingest.Delivery, len(part))
+			buf := make([]delivery.Delivery, len(part))
 			for i, d := range part {
 				buf[i] = asIngest(d, github.Key(d.Payload))
 			}

@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // ErrFull is returned by Append when the spool holds its maximum bytes.
@@ -275,7 +275,7 @@ func (l *Log) setAside(seq uint64, good, size int64) (Torn, error) {
 
 // Append writes d and fsyncs it. It returns ErrFull when the record would
 // take the spool past its bound.
-func (l *Log) Append(d ingest.Delivery) error {
+func (l *Log) Append(d delivery.Delivery) error {
 	body := encode(d)
 	rec := make([]byte, headerBytes+len(body))
 	binary.BigEndian.PutUint32(rec[:4], uint32(len(body)))
@@ -331,7 +331,7 @@ func (l *Log) rotate() error {
 
 // Batch is records read from the head, not yet removed.
 type Batch struct {
-	Deliveries []ingest.Delivery
+	Deliveries []delivery.Delivery
 	next       position
 	bytes      int64
 }
@@ -513,7 +513,7 @@ func syncDir(dir string) error {
 }
 
 // encode lays a delivery out as length-prefixed fields.
-func encode(d ingest.Delivery) []byte {
+func encode(d delivery.Delivery) []byte {
 	b := make([]byte, 0, len(d.Payload)+len(d.Source)+len(d.Event)+len(d.ID)+len(d.Key)+6*binary.MaxVarintLen64)
 	for _, s := range []string{d.Source, d.Event, d.ID, d.Key} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
@@ -524,8 +524,8 @@ func encode(d ingest.Delivery) []byte {
 	return append(b, d.Payload...)
 }
 
-func decode(b []byte) (ingest.Delivery, error) {
-	var d ingest.Delivery
+func decode(b []byte) (delivery.Delivery, error) {
+	var d delivery.Delivery
 	field := func() ([]byte, error) {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {

@@ -9,15 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/doraflow/doraflow/ingest"
 )
 
 // Sink is where deliveries go when Kafka answers: the broker's publisher.
 type Sink interface {
 	// PublishAll returns once every delivery is acknowledged.
-	PublishAll(ctx context.Context, ds []ingest.Delivery) error
+	PublishAll(ctx context.Context, ds []delivery.Delivery) error
 }
 
 // Options configure a Publisher. Zero values take the defaults.
@@ -162,13 +161,13 @@ func (p *Publisher) register(reg prometheus.Registerer) error {
 // Publish implements ingest.Publisher. It returns nil once the delivery is
 // acknowledged by Kafka or fsynced to the spool, and an error (the
 // receiver answers 503) only when the spool is full or cannot be written.
-func (p *Publisher) Publish(ctx context.Context, d ingest.Delivery) error {
+func (p *Publisher) Publish(ctx context.Context, d delivery.Delivery) error {
 	p.mu.RLock()
 	spooling := p.spooling
 	p.mu.RUnlock()
 	if !spooling {
 		dctx, cancel := context.WithTimeout(ctx, p.opts.DirectTimeout)
-		err := p.sink.PublishAll(dctx, []ingest.Delivery{d})
+		err := p.sink.PublishAll(dctx, []delivery.Delivery{d})
 		cancel()
 		if err == nil {
 			p.setUp(nil)
@@ -182,7 +181,7 @@ func (p *Publisher) Publish(ctx context.Context, d ingest.Delivery) error {
 	return p.append(d)
 }
 
-func (p *Publisher) append(d ingest.Delivery) error {
+func (p *Publisher) append(d delivery.Delivery) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.log.Append(d); err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // sink stands in for Kafka: it fails while down is set and records what
@@ -26,10 +26,10 @@ type sink struct {
 	down  atomic.Bool
 	delay time.Duration
 	mu    sync.Mutex
-	got   []ingest.Delivery
+	got   []delivery.Delivery
 }
 
-func (s *sink) PublishAll(ctx context.Context, ds []ingest.Delivery) error {
+func (s *sink) PublishAll(ctx context.Context, ds []delivery.Delivery) error {
 	if s.delay > 0 {
 		select {
 		case <-time.After(s.delay):
@@ -56,8 +56,8 @@ func (s *sink) ids() []string {
 	return out
 }
 
-func delivery(i int) ingest.Delivery {
-	return ingest.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("d-%05d", i), Key: "acme/api",
+func sample(i int) delivery.Delivery {
+	return delivery.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("d-%05d", i), Key: "acme/api",
 		ReceivedAt: time.Date(2026, 5, 1, 0, 0, i, 7, time.UTC), Payload: []byte(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, strings.Repeat("x", i%50)))}
 }
 
@@ -89,7 +89,7 @@ func TestOutageSpoolsAndDrainsInOrder(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := context.Background()
-	if err := p.Publish(ctx, delivery(0)); err != nil {
+	if err := p.Publish(ctx, sample(0)); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := p.log.Depth(); n != 0 || len(s.ids()) != 1 {
@@ -97,7 +97,7 @@ func TestOutageSpoolsAndDrainsInOrder(t *testing.T) {
 	}
 	s.down.Store(true)
 	for i := 1; i <= 100; i++ {
-		if err := p.Publish(ctx, delivery(i)); err != nil {
+		if err := p.Publish(ctx, sample(i)); err != nil {
 			t.Fatalf("delivery %d during the outage: %v", i, err)
 		}
 	}
@@ -113,20 +113,20 @@ func TestOutageSpoolsAndDrainsInOrder(t *testing.T) {
 	}
 	s.down.Store(false)
 	for i := 101; i <= 150; i++ { // arrive while draining: queue behind
-		if err := p.Publish(ctx, delivery(i)); err != nil {
+		if err := p.Publish(ctx, sample(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waitFor(t, "the spool to drain", func() bool { return len(s.ids()) == 151 })
 	for i, id := range s.ids() {
-		if want := delivery(i).ID; id != want {
+		if want := sample(i).ID; id != want {
 			t.Fatalf("published #%d is %s, want %s", i, id, want)
 		}
 	}
 	s.mu.Lock()
 	got := s.got[42]
 	s.mu.Unlock()
-	if want := delivery(42); got.Source != want.Source || got.Event != want.Event || got.Key != want.Key ||
+	if want := sample(42); got.Source != want.Source || got.Event != want.Event || got.Key != want.Key ||
 		!got.ReceivedAt.Equal(want.ReceivedAt) || string(got.Payload) != string(want.Payload) {
 		t.Fatalf("delivery 42 came back as %+v, want %+v", got, want)
 	}
@@ -170,7 +170,7 @@ func TestSlowSinkSpools(t *testing.T) {
 	}
 	defer p.Close()
 	start := time.Now()
-	if err := p.Publish(context.Background(), delivery(1)); err != nil {
+	if err := p.Publish(context.Background(), sample(1)); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d > 800*time.Millisecond {
@@ -189,7 +189,7 @@ func TestFullSpoolRefuses(t *testing.T) {
 	s.down.Store(true)
 	opts := fastOptions(t.TempDir())
 	for i := 1; i <= 3; i++ {
-		opts.MaxBytes += int64(headerBytes + len(encode(delivery(i))))
+		opts.MaxBytes += int64(headerBytes + len(encode(sample(i))))
 	}
 	p, err := Open(s, opts)
 	if err != nil {
@@ -198,11 +198,11 @@ func TestFullSpoolRefuses(t *testing.T) {
 	defer p.Close()
 	ctx := context.Background()
 	for i := 1; i <= 3; i++ {
-		if err := p.Publish(ctx, delivery(i)); err != nil {
+		if err := p.Publish(ctx, sample(i)); err != nil {
 			t.Fatalf("delivery %d: %v", i, err)
 		}
 	}
-	err = p.Publish(ctx, delivery(4))
+	err = p.Publish(ctx, sample(4))
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("fourth delivery into a spool of three: %v, want ErrFull", err)
 	}
@@ -211,7 +211,7 @@ func TestFullSpoolRefuses(t *testing.T) {
 	}
 	s.down.Store(false)
 	waitFor(t, "the spool to drain", func() bool { return len(s.ids()) == 3 })
-	if err := p.Publish(ctx, delivery(4)); err != nil {
+	if err := p.Publish(ctx, sample(4)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the fourth delivery", func() bool { return len(s.ids()) == 4 })
@@ -235,11 +235,11 @@ func TestHelperSpoolWriter(t *testing.T) {
 		os.Exit(1)
 	}
 	for i := 0; ; i++ {
-		if err := p.Publish(context.Background(), delivery(i)); err != nil {
+		if err := p.Publish(context.Background(), sample(i)); err != nil {
 			fmt.Println("ERR", err)
 			os.Exit(1)
 		}
-		fmt.Println("ACK", delivery(i).ID)
+		fmt.Println("ACK", sample(i).ID)
 	}
 }
 
@@ -317,7 +317,7 @@ func TestTornTail(t *testing.T) {
 			dir, seg := fiveRecords(t)
 			before, _ := os.Stat(seg)
 			l2, _, _ := OpenLog(t.TempDir(), 1<<20, 1<<20)
-			_ = l2.Append(delivery(5))
+			_ = l2.Append(sample(5))
 			l2.Close()
 			rec, _ := os.ReadFile(l2.segPath(1))
 			f, _ := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
@@ -340,14 +340,14 @@ func TestTornTail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(b.Deliveries) != 5 || b.Deliveries[4].ID != delivery(4).ID {
+			if len(b.Deliveries) != 5 || b.Deliveries[4].ID != sample(4).ID {
 				t.Fatalf("after the torn tail %d deliveries remain, want the 5 whole ones", len(b.Deliveries))
 			}
 			// Appends continue after the last whole record.
-			if err := l3.Append(delivery(6)); err != nil {
+			if err := l3.Append(sample(6)); err != nil {
 				t.Fatal(err)
 			}
-			if b, _ := l3.Peek(100, 1<<20); len(b.Deliveries) != 6 || b.Deliveries[5].ID != delivery(6).ID {
+			if b, _ := l3.Peek(100, 1<<20); len(b.Deliveries) != 6 || b.Deliveries[5].ID != sample(6).ID {
 				t.Fatalf("after appending again: %d deliveries", len(b.Deliveries))
 			}
 		})
@@ -363,7 +363,7 @@ func fiveRecords(t *testing.T) (dir, seg string) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if err := l.Append(delivery(i)); err != nil {
+		if err := l.Append(sample(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -376,7 +376,7 @@ func fiveRecords(t *testing.T) (dir, seg string) {
 func TestDamagedRecordStopsOpen(t *testing.T) {
 	dir, seg := fiveRecords(t)
 	data, _ := os.ReadFile(seg)
-	second := headerBytes + len(encode(delivery(0)))
+	second := headerBytes + len(encode(sample(0)))
 	data[second+headerBytes+3] ^= 0xff // inside the second record's body
 	if err := os.WriteFile(seg, data, 0o640); err != nil {
 		t.Fatal(err)
@@ -404,7 +404,7 @@ func TestHeadSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 20; i++ {
-		if err := l.Append(delivery(i)); err != nil {
+		if err := l.Append(sample(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -425,7 +425,7 @@ func TestHeadSurvivesRestart(t *testing.T) {
 		t.Fatalf("after the restart %d records remain, want 13", n)
 	}
 	b, _ = l2.Peek(100, 1<<20)
-	if len(b.Deliveries) != 13 || b.Deliveries[0].ID != delivery(7).ID || b.Deliveries[12].ID != delivery(19).ID {
+	if len(b.Deliveries) != 13 || b.Deliveries[0].ID != sample(7).ID || b.Deliveries[12].ID != sample(19).ID {
 		t.Fatalf("after the restart: %d deliveries from %s", len(b.Deliveries), b.Deliveries[0].ID)
 	}
 }

@@ -11,14 +11,14 @@ import (
 
 	"github.com/doraflow/doraflow/backfill"
 	ghbackfill "github.com/doraflow/doraflow/backfill/github"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
-	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/simulate"
 )
 
 type discard struct{ n int }
 
-func (d *discard) Publish(context.Context, ingest.Delivery) error { d.n++; return nil }
+func (d *discard) Publish(context.Context, delivery.Delivery) error { d.n++; return nil }
 
 // BenchmarkImportOrganisation imports a simulated organisation's year
 // through the fake REST API (answering at once) into a publisher that

@@ -10,8 +10,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
-	"github.com/doraflow/doraflow/ingest"
 )
 
 const zeroSHA = "0000000000000000000000000000000000000000"
@@ -43,7 +43,7 @@ type pull struct {
 // from GraphQL queries of 25 pull requests each (REST has no list of them
 // across pull requests); the commits no merged pull request brought are read
 // one by one for their paths, which no list carries.
-func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]delivery.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	base := repoPath(repo)
 	branch := repo.GetDefaultBranch()
@@ -216,7 +216,7 @@ func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]
 		}
 	}
 
-	var out []ingest.Delivery
+	var out []delivery.Delivery
 	add := func(event, id string, payload any) error {
 		d, err := r.delivery(full, event, id, payload)
 		if err == nil {

@@ -28,6 +28,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
 	"github.com/doraflow/doraflow/ingest"
 	ghingest "github.com/doraflow/doraflow/ingest/github"
@@ -121,7 +122,7 @@ type Summary struct {
 // BatchPublisher is a publisher that can acknowledge many deliveries at
 // once (the Kafka publisher can).
 type BatchPublisher interface {
-	PublishAll(ctx context.Context, ds []ingest.Delivery) error
+	PublishAll(ctx context.Context, ds []delivery.Delivery) error
 }
 
 type run struct {
@@ -239,7 +240,7 @@ func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) err
 		}
 		r.progress(p)
 		var (
-			ds      []ingest.Delivery
+			ds      []delivery.Delivery
 			etag    string
 			notMod  bool
 			err     error
@@ -295,7 +296,7 @@ func (r *run) progress(p Progress) {
 }
 
 // publish makes the deliveries durable, in batches when the publisher can.
-func (r *run) publish(ctx context.Context, ds []ingest.Delivery) error {
+func (r *run) publish(ctx context.Context, ds []delivery.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -320,12 +321,12 @@ func (r *run) publish(ctx context.Context, ds []ingest.Delivery) error {
 }
 
 // delivery wraps a webhook payload.
-func (r *run) delivery(repo, event, id string, payload any) (ingest.Delivery, error) {
+func (r *run) delivery(repo, event, id string, payload any) (delivery.Delivery, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
-		return ingest.Delivery{}, fmt.Errorf("backfill github: encode %s %s: %w", event, id, err)
+		return delivery.Delivery{}, fmt.Errorf("backfill github: encode %s %s: %w", event, id, err)
 	}
-	return ingest.Delivery{Source: ghingest.Source, Event: event, ID: "backfill:" + event + ":" + repo + ":" + id,
+	return delivery.Delivery{Source: ghingest.Source, Event: event, ID: "backfill:" + event + ":" + repo + ":" + id,
 		ReceivedAt: r.clock.Now().UTC(), Key: repo, Payload: b}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/doraflow/doraflow/backfill"
 	ghbackfill "github.com/doraflow/doraflow/backfill/github"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/githubapi"
 	"github.com/doraflow/doraflow/ingest"
@@ -25,13 +26,13 @@ import (
 // fail after a number of deliveries, as a process killed mid-run stops.
 type capture struct {
 	mu        sync.Mutex
-	ds        []ingest.Delivery
+	ds        []delivery.Delivery
 	failAfter int // 0: never
 }
 
 var errCrash = errors.New("publisher gone")
 
-func (c *capture) Publish(_ context.Context, d ingest.Delivery) error {
+func (c *capture) Publish(_ context.Context, d delivery.Delivery) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.failAfter > 0 && len(c.ds) >= c.failAfter {
@@ -322,7 +323,7 @@ func TestBadInput(t *testing.T) {
 
 // deploymentOutcomes reads, from published deliveries, each deployment's
 // earliest success time (zero: never succeeded) and whether it failed.
-func deploymentOutcomes(t *testing.T, ds []ingest.Delivery) (success map[string]time.Time, failed map[string]bool, created map[string]time.Time) {
+func deploymentOutcomes(t *testing.T, ds []delivery.Delivery) (success map[string]time.Time, failed map[string]bool, created map[string]time.Time) {
 	t.Helper()
 	success, failed, created = map[string]time.Time{}, map[string]bool{}, map[string]time.Time{}
 	for _, d := range ds {
@@ -465,7 +466,7 @@ func TestPushesMatchTheWebhooks(t *testing.T) {
 // returns have theirs read through REST, with the same result.
 func TestDeploymentStatusesMatchTheWebhooks(t *testing.T) {
 	w := newWorld(t)
-	statusFacts := func(ds []ingest.Delivery) map[facts.DeploymentStatus]int {
+	statusFacts := func(ds []delivery.Delivery) map[facts.DeploymentStatus]int {
 		out := map[facts.DeploymentStatus]int{}
 		for _, d := range ds {
 			if d.Event != "deployment_status" {
@@ -482,9 +483,9 @@ func TestDeploymentStatusesMatchTheWebhooks(t *testing.T) {
 		}
 		return out
 	}
-	var webhooks []ingest.Delivery
+	var webhooks []delivery.Delivery
 	for _, d := range w.org.Deliveries() {
-		webhooks = append(webhooks, ingest.Delivery{ID: d.ID, Event: d.Event, Payload: d.Payload})
+		webhooks = append(webhooks, delivery.Delivery{ID: d.ID, Event: d.Event, Payload: d.Payload})
 	}
 	want := statusFacts(webhooks)
 	perDeployment := map[string]int{}

@@ -13,8 +13,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
-	"github.com/doraflow/doraflow/ingest"
 	ghingest "github.com/doraflow/doraflow/ingest/github"
 )
 
@@ -22,7 +22,7 @@ import (
 type collector struct {
 	r    *run
 	repo string
-	out  []ingest.Delivery
+	out  []delivery.Delivery
 	err  error
 }
 
@@ -40,7 +40,7 @@ func (c *collector) add(event, id string, payload any) {
 // Deployments whose statuses GraphQL cannot give with the numeric ids
 // webhooks carry, or that have more than a hundred, have them read through
 // their REST list.
-func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+func (r *run) deployments(ctx context.Context, repo *gh.Repository, etag string) ([]delivery.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	var deps []*gh.Deployment
 	tag, same, err := list(ctx, r.c, "list the deployments of "+full, repoPath(repo)+"/deployments?per_page=100", etag,
@@ -269,7 +269,7 @@ func keptStatuses(d *gh.Deployment, kept [2]string) []keptStatus {
 }
 
 // releases reads the releases created since the start.
-func (r *run) releases(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+func (r *run) releases(ctx context.Context, repo *gh.Repository, etag string) ([]delivery.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	c := &collector{r: r, repo: full}
 	tag, same, err := list(ctx, r.c, "list the releases of "+full, repoPath(repo)+"/releases?per_page=100", etag,
@@ -302,7 +302,7 @@ func (r *run) releases(ctx context.Context, repo *gh.Repository, etag string) ([
 
 // incidents reads the issues carrying an incident label updated since the
 // start, one list per label (GitHub's label filter means "all of").
-func (r *run) incidents(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+func (r *run) incidents(ctx context.Context, repo *gh.Repository, etag string) ([]delivery.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	labels := r.cfg.IncidentLabels
 	if len(labels) == 0 {
@@ -375,7 +375,7 @@ type workflowRunEvent struct {
 // workflowRuns reads the runs created since the start, newest first. The
 // list is read without filters: GitHub caps filtered run lists at 1,000
 // results. Runs re-run have their earlier attempts read one by one.
-func (r *run) workflowRuns(ctx context.Context, repo *gh.Repository, etag string) ([]ingest.Delivery, string, bool, error) {
+func (r *run) workflowRuns(ctx context.Context, repo *gh.Repository, etag string) ([]delivery.Delivery, string, bool, error) {
 	full := repo.GetFullName()
 	var runs []*workflowRun
 	tag, same, err := list(ctx, r.c, "list the workflow runs of "+full, repoPath(repo)+"/actions/runs?per_page=100", etag,

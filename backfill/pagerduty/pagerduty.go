@@ -19,6 +19,7 @@ import (
 	pd "github.com/PagerDuty/go-pagerduty"
 
 	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
 	"github.com/doraflow/doraflow/ingest"
 	ingestpd "github.com/doraflow/doraflow/ingest/pagerduty"
@@ -99,10 +100,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		var ds []ingest.Delivery
+		var ds []delivery.Delivery
 		for _, inc := range incs {
 			for _, ev := range events(inc) {
-				d, err := delivery(ev, clock.Now())
+				d, err := toDelivery(ev, clock.Now())
 				if err != nil {
 					return sum, err
 				}
@@ -260,11 +261,11 @@ func events(inc pd.Incident) []event {
 	return out
 }
 
-func delivery(ev event, now time.Time) (ingest.Delivery, error) {
+func toDelivery(ev event, now time.Time) (delivery.Delivery, error) {
 	b, err := json.Marshal(map[string]any{"event": ev})
 	if err != nil {
-		return ingest.Delivery{}, err
+		return delivery.Delivery{}, err
 	}
-	return ingest.Delivery{Source: ingestpd.Source, Event: ev.EventType, ID: ev.ID, ReceivedAt: now.UTC(),
+	return delivery.Delivery{Source: ingestpd.Source, Event: ev.EventType, ID: ev.ID, ReceivedAt: now.UTC(),
 		Key: ingestpd.Key(b), Payload: b}, nil
 }

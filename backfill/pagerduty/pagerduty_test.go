@@ -18,17 +18,17 @@ import (
 	pd "github.com/PagerDuty/go-pagerduty"
 
 	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
-	"github.com/doraflow/doraflow/ingest"
 	ingestpd "github.com/doraflow/doraflow/ingest/pagerduty"
 )
 
 type capture struct {
 	mu sync.Mutex
-	ds []ingest.Delivery
+	ds []delivery.Delivery
 }
 
-func (c *capture) Publish(_ context.Context, d ingest.Delivery) error {
+func (c *capture) Publish(_ context.Context, d delivery.Delivery) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ds = append(c.ds, d)
@@ -121,7 +121,7 @@ func TestImportEqualsTheWebhooks(t *testing.T) {
 		t.Errorf("slept %v, want the 429's Retry-After of 3 s", got)
 	}
 	facts := map[string][]string{}
-	var resolved ingest.Delivery
+	var resolved delivery.Delivery
 	for _, d := range pub.ds {
 		b, err := ingestpd.Parse(d.Event, d.Payload)
 		if err != nil || len(b.Incidents) != 1 {
@@ -164,7 +164,7 @@ func TestImportEqualsTheWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := func(ds []ingest.Delivery) []string {
+	ids := func(ds []delivery.Delivery) []string {
 		var out []string
 		for _, d := range ds {
 			out = append(out, d.ID)

@@ -22,13 +22,13 @@ func TestDeliveryOutcomes(t *testing.T) {
 		return nil
 	}
 	push := ingesttest.Fixture(t, "push/payload.json")
-	h.send(t, delivery{event: "push", id: "o1", body: push}).WantAccepted(t, "o1")                                  // publish call 1
-	h.send(t, delivery{event: "push", id: "o1", body: push}).WantDuplicate(t, "o1")                                 //
-	h.send(t, delivery{event: "release", id: "o2", body: ingesttest.Fixture(t, "release/published.payload.json")}). // publish call 2
+	h.send(t, hook{event: "push", id: "o1", body: push}).WantAccepted(t, "o1")                                  // publish call 1
+	h.send(t, hook{event: "push", id: "o1", body: push}).WantDuplicate(t, "o1")                                 //
+	h.send(t, hook{event: "release", id: "o2", body: ingesttest.Fixture(t, "release/published.payload.json")}). // publish call 2
 															WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
-	h.send(t, delivery{event: "push", id: "o3", body: push, signature: "sha256=00"}).WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
-	h.send(t, delivery{event: "push", id: "o4", body: []byte(`[1]`)}).WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
-	h.send(t, delivery{method: http.MethodGet, event: "push", id: "o5"}).WantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
+	h.send(t, hook{event: "push", id: "o3", body: push, signature: "sha256=00"}).WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
+	h.send(t, hook{event: "push", id: "o4", body: []byte(`[1]`)}).WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
+	h.send(t, hook{method: http.MethodGet, event: "push", id: "o5"}).WantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
 
 	// Every delivery counted once, under its event and outcome.
 	want := map[[2]string]float64{

@@ -12,12 +12,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest"
 )
 
 type discardPublisher struct{}
 
-func (discardPublisher) Publish(context.Context, ingest.Delivery) error { return nil }
+func (discardPublisher) Publish(context.Context, delivery.Delivery) error { return nil }
 
 // BenchmarkReceivePush is the collector's own cost of one real 8 KB push
 // delivery: the HTTP handler from headers to 202, signature check,

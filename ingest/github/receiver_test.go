@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/ingest/ingesttest"
 )
 
 type panickingPublisher struct{}
 
-func (panickingPublisher) Publish(context.Context, ingest.Delivery) error { panic("boom") }
+func (panickingPublisher) Publish(context.Context, delivery.Delivery) error { panic("boom") }
 
 var signatureValueRE = regexp.MustCompile(`sha(1|256)=[0-9a-fA-F]{8}`)
 
@@ -39,7 +40,7 @@ func newHarness(t *testing.T, mutate func(*ReceiverConfig)) harness {
 	return h
 }
 
-type delivery struct {
+type hook struct {
 	method      string
 	contentType string
 	event       string
@@ -49,7 +50,7 @@ type delivery struct {
 	extra       map[string]string
 }
 
-func (h harness) send(t *testing.T, d delivery) ingesttest.Answer {
+func (h harness) send(t *testing.T, d hook) ingesttest.Answer {
 	t.Helper()
 	if d.method == "" {
 		d.method = http.MethodPost
@@ -82,7 +83,7 @@ func (h harness) send(t *testing.T, d delivery) ingesttest.Answer {
 func TestReceiverAcceptsSignedDelivery(t *testing.T) {
 	h := newHarness(t, nil)
 	body := ingesttest.Fixture(t, "push/with-new-branch.payload.json")
-	h.send(t, delivery{event: "push", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body: body}).
+	h.send(t, hook{event: "push", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", body: body}).
 		WantAccepted(t, "72d3162e-cc78-11e3-81ab-4c9367dc0958")
 	d := h.Pub.WantPublished(t, 1)[0]
 	if d.Source != "github" || d.Event != "push" || d.ID != "72d3162e-cc78-11e3-81ab-4c9367dc0958" || d.Key != "Codertocat/Hello-World" {
@@ -107,7 +108,7 @@ func TestReceiverAcceptsSignedDelivery(t *testing.T) {
 
 func TestReceiverContentTypeWithCharset(t *testing.T) {
 	h := newHarness(t, nil)
-	h.send(t, delivery{contentType: "application/json; charset=utf-8", event: "release", id: "r1", body: ingesttest.Fixture(t, "release/published.payload.json")}).
+	h.send(t, hook{contentType: "application/json; charset=utf-8", event: "release", id: "r1", body: ingesttest.Fixture(t, "release/published.payload.json")}).
 		WantAccepted(t, "")
 }
 
@@ -115,7 +116,7 @@ func TestReceiverFormEncoded(t *testing.T) {
 	h := newHarness(t, nil)
 	payload := ingesttest.Fixture(t, "pull_request/opened.payload.json")
 	body := []byte(url.Values{"payload": {string(payload)}}.Encode())
-	a := h.send(t, delivery{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-1", body: body})
+	a := h.send(t, hook{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-1", body: body})
 	a.WantAccepted(t, "")
 	got := h.Pub.Deliveries()
 	if len(got) != 1 || !bytes.Equal(got[0].Payload, payload) || got[0].Key != "Codertocat/Hello-World" {
@@ -123,22 +124,22 @@ func TestReceiverFormEncoded(t *testing.T) {
 	}
 
 	// The signature covers the form body as sent, not the extracted JSON.
-	a = h.send(t, delivery{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-2",
+	a = h.send(t, hook{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-2",
 		body: body, signature: sign256(testSecret, payload)})
 	a.WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 
-	a = h.send(t, delivery{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-3", body: []byte("other=1")})
+	a = h.send(t, hook{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-3", body: []byte("other=1")})
 	a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
-	a = h.send(t, delivery{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-4", body: []byte("payload=%zz")})
+	a = h.send(t, hook{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-4", body: []byte("payload=%zz")})
 	a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
-	a = h.send(t, delivery{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-5", body: []byte("payload=%7Bnope")})
+	a = h.send(t, hook{contentType: "application/x-www-form-urlencoded", event: "pull_request", id: "form-5", body: []byte("payload=%7Bnope")})
 	a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
 	h.Pub.WantPublished(t, 1)
 }
 
 func TestReceiverMalformed(t *testing.T) {
 	h := newHarness(t, nil)
-	for name, d := range map[string]delivery{
+	for name, d := range map[string]hook{
 		"not JSON":       {event: "push", id: "m1", body: []byte(`{"ref": "refs/heads/main"`)},
 		"JSON array":     {event: "push", id: "m2", body: []byte(`[1, 2]`)},
 		"empty body":     {event: "push", id: "m3", body: nil},
@@ -160,7 +161,7 @@ func TestReceiverMalformed(t *testing.T) {
 func TestReceiverSignatureRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	body := ingesttest.Fixture(t, "push/payload.json")
-	for name, d := range map[string]delivery{
+	for name, d := range map[string]hook{
 		"wrong":   {event: "push", id: "s1", body: body, signature: sign256("not the secret", body)},
 		"missing": {event: "push", id: "s2", body: body, signature: "-"},
 		"SHA-1 only": {event: "push", id: "s3", body: body, signature: "-",
@@ -180,13 +181,13 @@ func TestReceiverSignatureRefused(t *testing.T) {
 		t.Errorf("rejected{signature} = %v, want 4", v)
 	}
 	// A refused delivery id is not remembered: the correctly signed copy publishes.
-	h.send(t, delivery{event: "push", id: "s1", body: body}).WantAccepted(t, "")
+	h.send(t, hook{event: "push", id: "s1", body: body}).WantAccepted(t, "")
 }
 
 func TestReceiverTooLarge(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.MaxBodyBytes = 1024 })
 	big := []byte(`{"pad":"` + strings.Repeat("x", 2048) + `"}`)
-	h.send(t, delivery{event: "push", id: "big-1", body: big}).WantError(t, http.StatusRequestEntityTooLarge, ingest.ReasonTooLarge)
+	h.send(t, hook{event: "push", id: "big-1", body: big}).WantError(t, http.StatusRequestEntityTooLarge, ingest.ReasonTooLarge)
 
 	// Without a Content-Length (chunked), the limit applies while reading.
 	req, err := http.NewRequest(http.MethodPost, h.URL+Path, io.MultiReader(bytes.NewReader(big)))
@@ -205,7 +206,7 @@ func TestReceiverTooLarge(t *testing.T) {
 	if len(exact) != 1024 {
 		t.Fatalf("test body is %d bytes", len(exact))
 	}
-	h.send(t, delivery{event: "push", id: "big-3", body: exact}).WantAccepted(t, "")
+	h.send(t, hook{event: "push", id: "big-3", body: exact}).WantAccepted(t, "")
 	h.Pub.WantPublished(t, 1)
 }
 
@@ -213,14 +214,14 @@ func TestReceiverDefaultLimit(t *testing.T) {
 	h := newHarness(t, nil)
 	// One byte over GitHub's 25 MB cap is refused.
 	body := make([]byte, 25<<20+1)
-	h.send(t, delivery{event: "push", id: "big", body: body}).
+	h.send(t, hook{event: "push", id: "big", body: body}).
 		WantError(t, http.StatusRequestEntityTooLarge, ingest.ReasonTooLarge)
 }
 
 func TestReceiverUnsupportedMediaType(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, ct := range []string{"text/plain", "application/xml", "multipart/form-data; boundary=x", ";;;"} {
-		h.send(t, delivery{contentType: ct, event: "push", id: "ct", body: []byte(`{}`)}).
+		h.send(t, hook{contentType: ct, event: "push", id: "ct", body: []byte(`{}`)}).
 			WantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
 	}
 	h.Pub.WantPublished(t, 0)
@@ -229,7 +230,7 @@ func TestReceiverUnsupportedMediaType(t *testing.T) {
 func TestReceiverMethodNotAllowed(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
-		a := h.send(t, delivery{method: m, event: "push", id: "x", body: []byte(`{}`)})
+		a := h.send(t, hook{method: m, event: "push", id: "x", body: []byte(`{}`)})
 		a.WantError(t, http.StatusMethodNotAllowed, ingest.ReasonMethodNotAllowed)
 		if a.Header.Get("Allow") != http.MethodPost {
 			t.Fatalf("Allow = %q", a.Header.Get("Allow"))
@@ -246,7 +247,7 @@ func TestReceiverBrokerDownThenRedelivery(t *testing.T) {
 		return nil
 	}
 	body := ingesttest.Fixture(t, "deployment_status/payload.json")
-	d := delivery{event: "deployment_status", id: "redeliver-me", body: body}
+	d := hook{event: "deployment_status", id: "redeliver-me", body: body}
 	h.send(t, d).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	h.Pub.WantPublished(t, 0)
 
@@ -265,7 +266,7 @@ func TestReceiverBrokerDownThenRedelivery(t *testing.T) {
 
 func TestReceiverPublisherPanic(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.Publisher = panickingPublisher{} })
-	d := delivery{event: "push", id: "p1", body: ingesttest.Fixture(t, "push/payload.json")}
+	d := hook{event: "push", id: "p1", body: ingesttest.Fixture(t, "push/payload.json")}
 	h.send(t, d).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	// The claim was released: the next copy tries again (and fails again).
 	h.send(t, d).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
@@ -275,7 +276,7 @@ func TestReceiverPublishTimeout(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.PublishTimeout = 20 * time.Millisecond })
 	h.Pub.Delay = 5 * time.Second
 	start := time.Now()
-	h.send(t, delivery{event: "push", id: "slow", body: ingesttest.Fixture(t, "push/payload.json")}).
+	h.send(t, hook{event: "push", id: "slow", body: ingesttest.Fixture(t, "push/payload.json")}).
 		WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	if time.Since(start) > 3*time.Second {
 		t.Fatal("publish was not bounded by PublishTimeout")
@@ -285,7 +286,7 @@ func TestReceiverPublishTimeout(t *testing.T) {
 
 func TestReceiverDuplicate(t *testing.T) {
 	h := newHarness(t, nil)
-	d := delivery{event: "workflow_run", id: "dup-1", body: ingesttest.Fixture(t, "workflow_run/completed.payload.json")}
+	d := hook{event: "workflow_run", id: "dup-1", body: ingesttest.Fixture(t, "workflow_run/completed.payload.json")}
 	h.send(t, d).WantAccepted(t, "")
 	h.send(t, d).WantDuplicate(t, "dup-1")
 	if got := h.Pub.Deliveries(); len(got) != 1 || got[0].Key != "octo-org/octo-repo" {
@@ -299,7 +300,7 @@ func TestReceiverDuplicate(t *testing.T) {
 func TestReceiverConcurrentCopiesPublishOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	h.Pub.Delay = 30 * time.Millisecond
-	d := delivery{event: "push", id: "race", body: ingesttest.Fixture(t, "push/payload.json")}
+	d := hook{event: "push", id: "race", body: ingesttest.Fixture(t, "push/payload.json")}
 	var accepted, duplicate atomic.Int32
 	var wg sync.WaitGroup
 	for i := 0; i < 10; i++ {
@@ -325,25 +326,25 @@ func TestReceiverConcurrentCopiesPublishOnce(t *testing.T) {
 
 func TestReceiverPing(t *testing.T) {
 	h := newHarness(t, nil)
-	a := h.send(t, delivery{event: "ping", id: "ping-1", body: ingesttest.Fixture(t, "ping/payload.json")})
+	a := h.send(t, hook{event: "ping", id: "ping-1", body: ingesttest.Fixture(t, "ping/payload.json")})
 	if a.Status != http.StatusOK || a.Body["status"] != "pong" {
 		t.Fatalf("answer = %d %s", a.Status, a.Raw)
 	}
 	h.Pub.WantPublished(t, 0)
 	// A ping is authenticated like any delivery.
-	h.send(t, delivery{event: "ping", id: "ping-2", body: []byte(`{}`), signature: sign256("x", []byte(`{}`))}).
+	h.send(t, hook{event: "ping", id: "ping-2", body: []byte(`{}`), signature: sign256("x", []byte(`{}`))}).
 		WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 
 func TestReceiverUnknownEventPublished(t *testing.T) {
 	h := newHarness(t, nil)
-	a := h.send(t, delivery{event: "organization", id: "u1", body: ingesttest.Fixture(t, "ping/with-organization.payload.json")})
+	a := h.send(t, hook{event: "organization", id: "u1", body: ingesttest.Fixture(t, "ping/with-organization.payload.json")})
 	a.WantAccepted(t, "")
 	got := h.Pub.Deliveries()
 	if len(got) != 1 || got[0].Event != "organization" || got[0].Key != "Octocoders" {
 		t.Fatalf("published %+v", got)
 	}
-	a = h.send(t, delivery{event: "sponsorship", id: "u2", body: []byte(`{"action":"created"}`)})
+	a = h.send(t, hook{event: "sponsorship", id: "u2", body: []byte(`{"action":"created"}`)})
 	if a.Status != http.StatusAccepted || h.Pub.Deliveries()[1].Key != "github" {
 		t.Fatalf("answer = %d %s, key %q", a.Status, a.Raw, h.Pub.Deliveries()[1].Key)
 	}
@@ -355,7 +356,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 		t.Fatalf("construction logged %d warnings, want 1:\n%s", n, h.Logs)
 	}
 	for _, id := range []string{"i1", "i2"} {
-		h.send(t, delivery{event: "push", id: id, body: []byte(`{"repository":{"full_name":"o/r"}}`), signature: "-"}).
+		h.send(t, hook{event: "push", id: id, body: []byte(`{"repository":{"full_name":"o/r"}}`), signature: "-"}).
 			WantAccepted(t, id)
 	}
 	h.Pub.WantPublished(t, 2)
@@ -365,7 +366,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 
 	// Insecure with a secret still verifies.
 	h = newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
-	h.send(t, delivery{event: "push", id: "x", body: []byte(`{}`), signature: "-"}).
+	h.send(t, hook{event: "push", id: "x", body: []byte(`{}`), signature: "-"}).
 		WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 
@@ -391,7 +392,7 @@ func TestNewReceiverErrors(t *testing.T) {
 func TestReceiverSharedDedup(t *testing.T) {
 	dd := ingest.NewDedup(10)
 	h := newHarness(t, func(c *ReceiverConfig) { c.Dedup = dd })
-	h.send(t, delivery{event: "push", id: "shared", body: ingesttest.Fixture(t, "push/payload.json")}).
+	h.send(t, hook{event: "push", id: "shared", body: ingesttest.Fixture(t, "push/payload.json")}).
 		WantAccepted(t, "")
 	if !dd.Seen("github", "shared") {
 		t.Fatal("the given Dedup was not used")

@@ -10,12 +10,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/ingest"
 )
 
 type nopPublisher struct{}
 
-func (nopPublisher) Publish(context.Context, ingest.Delivery) error { return nil }
+func (nopPublisher) Publish(context.Context, delivery.Delivery) error { return nil }
 
 // countingBody counts the bytes a handler reads of a 25 MB body.
 type countingBody struct {

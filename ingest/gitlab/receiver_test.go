@@ -29,7 +29,7 @@ func newHarness(t *testing.T, mutate func(*ReceiverConfig)) harness {
 	}, testToken)}
 }
 
-type delivery struct {
+type hook struct {
 	contentType string
 	event       string
 	body        []byte
@@ -37,7 +37,7 @@ type delivery struct {
 	headers     map[string]string
 }
 
-func (h harness) send(t *testing.T, d delivery) ingesttest.Answer {
+func (h harness) send(t *testing.T, d hook) ingesttest.Answer {
 	t.Helper()
 	if d.contentType == "" {
 		d.contentType = "application/json"
@@ -64,7 +64,7 @@ func (h harness) send(t *testing.T, d delivery) ingesttest.Answer {
 func TestReceiverAcceptsValidToken(t *testing.T) {
 	h := newHarness(t, nil)
 	body := ingesttest.Fixture(t, "push/client-go.json")
-	h.send(t, delivery{event: "Push Hook", body: body, headers: map[string]string{
+	h.send(t, hook{event: "Push Hook", body: body, headers: map[string]string{
 		HeaderIdempotencyKey: "f8b7a9c2-0b8e-4e2e-9d39-3f1b7c5d2a10",
 		HeaderEventUUID:      "13792a34-cac6-4fda-95a8-c58e00a3954e",
 	}}).WantAccepted(t, "f8b7a9c2-0b8e-4e2e-9d39-3f1b7c5d2a10")
@@ -86,7 +86,7 @@ func TestReceiverAcceptsValidToken(t *testing.T) {
 func TestReceiverEveryFixture(t *testing.T) {
 	h := newHarness(t, nil)
 	for i, name := range fixtureNames(t) {
-		h.send(t, delivery{event: fixtureEvent(name), body: ingesttest.Fixture(t, name),
+		h.send(t, hook{event: fixtureEvent(name), body: ingesttest.Fixture(t, name),
 			headers: map[string]string{HeaderEventUUID: "uuid-" + name}}).WantAccepted(t, "uuid-"+name)
 		d := h.Pub.WantPublished(t, i+1)[i]
 		if d.Key != fixtureRepo(name) || d.Event != fixtureEvent(name) {
@@ -98,7 +98,7 @@ func TestReceiverEveryFixture(t *testing.T) {
 func TestReceiverTokenRefused(t *testing.T) {
 	h := newHarness(t, nil)
 	body := ingesttest.Fixture(t, "merge_request/client-go.json")
-	for name, d := range map[string]delivery{
+	for name, d := range map[string]hook{
 		"wrong":        {event: "Merge Request Hook", body: body, token: "not-the-token"},
 		"prefix":       {event: "Merge Request Hook", body: body, token: testToken[:len(testToken)-1]},
 		"missing":      {event: "Merge Request Hook", body: body, token: "-"},
@@ -118,13 +118,13 @@ func TestReceiverTokenRefused(t *testing.T) {
 		t.Errorf("rejected{signature} = %v, want 5", v)
 	}
 	// A refused delivery is not remembered: the copy with the token is published.
-	h.send(t, delivery{event: "Merge Request Hook", body: body}).WantAccepted(t, "")
+	h.send(t, hook{event: "Merge Request Hook", body: body}).WantAccepted(t, "")
 }
 
 func TestReceiverIdempotencyKeyDedupe(t *testing.T) {
 	h := newHarness(t, nil)
 	body := ingesttest.Fixture(t, "pipeline/client-go.json")
-	first := delivery{event: "Pipeline Hook", body: body, headers: map[string]string{
+	first := hook{event: "Pipeline Hook", body: body, headers: map[string]string{
 		HeaderIdempotencyKey: "idem-1", HeaderEventUUID: "event-1"}}
 	h.send(t, first).WantAccepted(t, "idem-1")
 
@@ -132,7 +132,7 @@ func TestReceiverIdempotencyKeyDedupe(t *testing.T) {
 	a := h.send(t, first)
 	a.WantDuplicate(t, "idem-1")
 	// The key wins over the event UUID: a new key is a new delivery.
-	h.send(t, delivery{event: "Pipeline Hook", body: body, headers: map[string]string{
+	h.send(t, hook{event: "Pipeline Hook", body: body, headers: map[string]string{
 		HeaderIdempotencyKey: "idem-2", HeaderEventUUID: "event-1"}}).WantAccepted(t, "idem-2")
 	h.Pub.WantPublished(t, 2)
 	if v := h.Counter(t, "doraflow_deliveries_duplicate_total", map[string]string{"source": "gitlab"}); v != 1 {
@@ -142,7 +142,7 @@ func TestReceiverIdempotencyKeyDedupe(t *testing.T) {
 
 func TestReceiverEventUUIDDedupe(t *testing.T) {
 	h := newHarness(t, nil)
-	d := delivery{event: "Job Hook", body: ingesttest.Fixture(t, "job/client-go.json"), headers: map[string]string{HeaderEventUUID: "event-9"}}
+	d := hook{event: "Job Hook", body: ingesttest.Fixture(t, "job/client-go.json"), headers: map[string]string{HeaderEventUUID: "event-9"}}
 	h.send(t, d).WantAccepted(t, "event-9")
 	h.send(t, d).WantDuplicate(t, "")
 	h.Pub.WantPublished(t, 1)
@@ -153,15 +153,15 @@ func TestReceiverNoDeliveryIDHashesPayload(t *testing.T) {
 	body := ingesttest.Fixture(t, "release/client-go.json")
 	sum := sha256.Sum256(body)
 	want := "sha256:" + hex.EncodeToString(sum[:])
-	h.send(t, delivery{event: "Release Hook", body: body}).WantAccepted(t, want)
-	h.send(t, delivery{event: "Release Hook", body: body}).WantDuplicate(t, "")
+	h.send(t, hook{event: "Release Hook", body: body}).WantAccepted(t, want)
+	h.send(t, hook{event: "Release Hook", body: body}).WantDuplicate(t, "")
 	h.Pub.WantPublished(t, 1)
 }
 
 func TestReceiverMalformed(t *testing.T) {
 	h := newHarness(t, nil)
 	body := ingesttest.Fixture(t, "issue/client-go.json")
-	for name, d := range map[string]delivery{
+	for name, d := range map[string]hook{
 		"no event":         {body: body},
 		"long event":       {event: strings.Repeat("e", 200), body: body},
 		"bad idempotency":  {event: "Issue Hook", body: body, headers: map[string]string{HeaderIdempotencyKey: "has space"}},
@@ -185,7 +185,7 @@ func TestReceiverMalformed(t *testing.T) {
 
 func TestReceiverMissingEventHeaderMessage(t *testing.T) {
 	h := newHarness(t, nil)
-	a := h.send(t, delivery{body: ingesttest.Fixture(t, "push/client-go.json")})
+	a := h.send(t, hook{body: ingesttest.Fixture(t, "push/client-go.json")})
 	a.WantError(t, http.StatusBadRequest, ingest.ReasonMalformed)
 	if msg := a.Error.Message; msg != "missing X-Gitlab-Event header" {
 		t.Fatalf("message = %q", msg)
@@ -203,19 +203,19 @@ func TestReceiverOnlyJSON(t *testing.T) {
 		req.Header.Set(HeaderToken, testToken)
 		ingesttest.Do(t, req).WantError(t, http.StatusUnsupportedMediaType, ingest.ReasonUnsupportedMediaType)
 	}
-	h.send(t, delivery{contentType: "application/json; charset=utf-8", event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json")}).
+	h.send(t, hook{contentType: "application/json; charset=utf-8", event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json")}).
 		WantAccepted(t, "")
 }
 
 func TestReceiverUnknownEventPublished(t *testing.T) {
 	h := newHarness(t, nil)
 	body := []byte(`{"object_kind":"note","project":{"path_with_namespace":"g/p"},"object_attributes":{"note":"hi"}}`)
-	h.send(t, delivery{event: "Note Hook", body: body, headers: map[string]string{HeaderEventUUID: "n1"}}).
+	h.send(t, hook{event: "Note Hook", body: body, headers: map[string]string{HeaderEventUUID: "n1"}}).
 		WantAccepted(t, "n1")
 	if d := h.Pub.WantPublished(t, 1)[0]; d.Event != "Note Hook" || d.Key != "g/p" {
 		t.Fatalf("delivery = %+v", d)
 	}
-	h.send(t, delivery{event: "Member Hook", body: []byte(`{"group_name":"x"}`)}).WantAccepted(t, "")
+	h.send(t, hook{event: "Member Hook", body: []byte(`{"group_name":"x"}`)}).WantAccepted(t, "")
 	if d := h.Pub.WantPublished(t, 2)[1]; d.Key != "gitlab" {
 		t.Fatalf("key of a payload without project = %q", d.Key)
 	}
@@ -229,7 +229,7 @@ func TestReceiverBrokerDownThenRetry(t *testing.T) {
 		}
 		return nil
 	}
-	d := delivery{event: "Deployment Hook", body: ingesttest.Fixture(t, "deployment/client-go.json"), headers: map[string]string{HeaderIdempotencyKey: "dep-15"}}
+	d := hook{event: "Deployment Hook", body: ingesttest.Fixture(t, "deployment/client-go.json"), headers: map[string]string{HeaderIdempotencyKey: "dep-15"}}
 	h.send(t, d).WantError(t, http.StatusServiceUnavailable, ingest.ReasonBrokerUnavailable)
 	h.Pub.WantPublished(t, 0)
 	h.send(t, d).WantAccepted(t, "dep-15")
@@ -239,7 +239,7 @@ func TestReceiverBrokerDownThenRetry(t *testing.T) {
 func TestReceiverInsecureMode(t *testing.T) {
 	h := newHarness(t, func(c *ReceiverConfig) { c.Token, c.Insecure = "", true })
 	for _, id := range []string{"i1", "i2"} {
-		h.send(t, delivery{event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json"), token: "-",
+		h.send(t, hook{event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json"), token: "-",
 			headers: map[string]string{HeaderIdempotencyKey: id}}).WantAccepted(t, id)
 	}
 	h.Pub.WantPublished(t, 2)
@@ -249,7 +249,7 @@ func TestReceiverInsecureMode(t *testing.T) {
 
 	// Insecure with a token still checks it.
 	h = newHarness(t, func(c *ReceiverConfig) { c.Insecure = true })
-	h.send(t, delivery{event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json"), token: "-"}).
+	h.send(t, hook{event: "Push Hook", body: ingesttest.Fixture(t, "push/client-go.json"), token: "-"}).
 		WantError(t, http.StatusUnauthorized, ingest.ReasonSignature)
 }
 

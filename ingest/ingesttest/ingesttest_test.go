@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest"
 )
@@ -104,7 +105,7 @@ func TestPublisher(t *testing.T) {
 		}
 		return nil
 	}}
-	d := ingest.Delivery{ID: "x"}
+	d := delivery.Delivery{ID: "x"}
 	if err := p.Publish(context.Background(), d); err == nil {
 		t.Fatal("first call: want the broker down")
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doraflow/doraflow/ingest"
+	"github.com/doraflow/doraflow/delivery"
 )
 
 // Publisher is an ingest.Publisher that keeps what it is asked to publish.
@@ -24,11 +24,11 @@ type Publisher struct {
 
 	mu        sync.Mutex
 	calls     int
-	published []ingest.Delivery
+	published []delivery.Delivery
 }
 
 // Publish keeps d unless Fail says otherwise.
-func (p *Publisher) Publish(ctx context.Context, d ingest.Delivery) error {
+func (p *Publisher) Publish(ctx context.Context, d delivery.Delivery) error {
 	p.mu.Lock()
 	p.calls++
 	call, fail, delay := p.calls, p.Fail, p.Delay
@@ -54,15 +54,15 @@ func (p *Publisher) Publish(ctx context.Context, d ingest.Delivery) error {
 }
 
 // Deliveries returns what was published, in order.
-func (p *Publisher) Deliveries() []ingest.Delivery {
+func (p *Publisher) Deliveries() []delivery.Delivery {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]ingest.Delivery(nil), p.published...)
+	return append([]delivery.Delivery(nil), p.published...)
 }
 
 // WantPublished fails the test unless exactly n deliveries were published,
 // and returns them.
-func (p *Publisher) WantPublished(t testing.TB, n int) []ingest.Delivery {
+func (p *Publisher) WantPublished(t testing.TB, n int) []delivery.Delivery {
 	t.Helper()
 	got := p.Deliveries()
 	if len(got) != n {
