@@ -164,6 +164,12 @@ func (x *Exporter) loop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// A tick that fell due while the context ended competes with it in
+		// the select above; the context wins.
+		if ctx.Err() != nil {
+			x.stop()
+			return
+		}
 		x.mu.Lock()
 		if time.Since(time.Unix(0, x.lastTouch.Load())) > x.idle {
 			x.running = false

@@ -463,3 +463,33 @@ func TestExporterRefreshesInTheBackground(t *testing.T) {
 		t.Errorf("%d refreshes after the context ended", n-stopped)
 	}
 }
+
+// A context that ends while a refresh runs stops the loop there: the tick
+// that fell due meanwhile must not start one more refresh. (The loop's
+// select chose at random between the ended context and the due tick, so
+// this is tried twenty times; before the fix about half the tries refreshed
+// again.)
+func TestExporterStopsWhenTheContextEndsDuringARefresh(t *testing.T) {
+	f := newExporterFixture(t)
+	const every = 5 * time.Millisecond
+	for try := 0; try < 20; try++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		var refreshes atomic.Int64
+		x := metrics.NewExporter(f.eng, metrics.ExporterOptions{
+			Window: f.window, Refresh: every, Idle: time.Minute, Timeout: 30 * time.Second,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Now: func() time.Time {
+				if refreshes.Add(1) == 1 {
+					cancel()
+					time.Sleep(4 * every) // the ticker falls due meanwhile
+				}
+				return metricstest.To
+			},
+		})
+		x.Start(ctx)
+		time.Sleep(40 * every)
+		if n := refreshes.Load(); n != 1 {
+			t.Fatalf("try %d: %d refreshes, want 1: the loop refreshed after its context ended", try, n)
+		}
+	}
+}
