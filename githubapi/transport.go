@@ -183,7 +183,19 @@ func (t *Transport) classify(resp *http.Response) (time.Duration, string, bool) 
 	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		if ra := h.Get("Retry-After"); ra != "" {
 			if s, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && s >= 0 {
-				return time.Duration(s) * time.Second, "secondary rate limit (Retry-After)", false
+				reason := "secondary rate limit (Retry-After)"
+				if code == http.StatusTooManyRequests {
+					reason = "rate limit (429, Retry-After)"
+				}
+				return time.Duration(s) * time.Second, reason, false
+			}
+		}
+		// GitLab's 429 may name only the end of the window: RateLimit-Reset,
+		// in Unix seconds.
+		if code == http.StatusTooManyRequests {
+			if reset, err := strconv.ParseInt(h.Get("RateLimit-Reset"), 10, 64); err == nil {
+				d := time.Unix(reset, 0).Add(time.Second).Sub(t.clock().Now())
+				return max(d, time.Second), "rate limit (429, RateLimit-Reset)", true
 			}
 		}
 		if h.Get("X-RateLimit-Remaining") == "0" {
