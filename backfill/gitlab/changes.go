@@ -190,7 +190,9 @@ func (r *run) changes(ctx context.Context, p *gl.Project) ([]delivery.Delivery, 
 // changed paths.
 func (r *run) mergeRequestDetails(ctx context.Context, p *gl.Project, m *mergeRequest) error {
 	iid := m.mr.IID
-	what := func(s string) string { return "read the " + s + " of merge request !" + strconv.FormatInt(iid, 10) + " of " + p.PathWithNamespace }
+	what := func(s string) string {
+		return "read the " + s + " of merge request !" + strconv.FormatInt(iid, 10) + " of " + p.PathWithNamespace
+	}
 	ap, _, err := r.c.MergeRequestApprovals.GetConfiguration(p.ID, iid, gl.WithContext(ctx))
 	if err != nil {
 		return explain(err, what("approvals"))

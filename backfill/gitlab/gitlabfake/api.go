@@ -528,9 +528,9 @@ func (a *API) mergeRequestJSON(p *Project, m *MergeRequest) map[string]any {
 		"discussion_locked": nil, "should_remove_source_branch": true, "force_remove_source_branch": true,
 		"prepared_at": ts(m.Created), "reference": ref,
 		"references": map[string]string{"short": ref, "relative": ref, "full": p.Path + ref},
-		"web_url": a.inst.WebURL + "/" + p.Path + "/-/merge_requests/" + strconv.FormatInt(m.IID, 10),
+		"web_url":    a.inst.WebURL + "/" + p.Path + "/-/merge_requests/" + strconv.FormatInt(m.IID, 10),
 		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
-		"squash": m.SquashCommit != "", "squash_on_merge": m.SquashCommit != "",
+		"squash":     m.SquashCommit != "", "squash_on_merge": m.SquashCommit != "",
 		"task_completion_status": map[string]int{"count": 0, "completed_count": 0}, "has_conflicts": false,
 		"blocking_discussions_resolved": true,
 	}
@@ -694,7 +694,7 @@ func (a *API) issues(p *Project, q url.Values) []map[string]any {
 			"labels": lbls, "milestone": nil, "assignees": []any{}, "author": a.userJSON(i.Author), "type": strings.ToUpper(typ),
 			"issue_type": typ, "assignee": nil, "user_notes_count": 0, "merge_requests_count": 0, "upvotes": 0, "downvotes": 0,
 			"due_date": nil, "confidential": false, "discussion_locked": nil, "web_url": web,
-			"references": map[string]string{"short": ref, "relative": ref, "full": p.Path + ref},
+			"references":             map[string]string{"short": ref, "relative": ref, "full": p.Path + ref},
 			"time_stats":             map[string]any{"time_estimate": 0, "total_time_spent": 0},
 			"task_completion_status": map[string]int{"count": 0, "completed_count": 0}, "severity": "UNKNOWN"})
 	}
