@@ -177,8 +177,10 @@ func (r *run) changes(ctx context.Context, p *gl.Project) ([]delivery.Delivery, 
 		for _, s := range pushCommits[i] {
 			hcs = append(hcs, *paths[s])
 		}
+		// A push that created the branch has no commit_from; its hook says
+		// before is all zeros.
 		c.add(eventPush, "push/"+strconv.FormatInt(e.ID, 10)+":"+e.PushData.CommitTo,
-			pushPayload(proj, "refs/heads/"+branch, e.PushData.CommitFrom, e.PushData.CommitTo, &e.Author, hcs))
+			pushPayload(proj, "refs/heads/"+branch, firstNonEmpty(e.PushData.CommitFrom, zeroSHA), e.PushData.CommitTo, &e.Author, hcs))
 	}
 	for i := len(mrs) - 1; i >= 0; i-- { // least recently updated first
 		r.mergeRequestHooks(c, mrs[i])
