@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/delivery"
+	"github.com/doraflow/doraflow/githubapi"
 	"github.com/doraflow/doraflow/ingest"
 )
 
@@ -140,4 +141,33 @@ func (im *Importer) Publish(ctx context.Context, ds []delivery.Delivery) error {
 	}
 	im.Summary.Deliveries += len(ds)
 	return nil
+}
+
+// Tally completes the summary: how long the import took since start and
+// what the transport counted (t may be nil).
+func (im *Importer) Tally(start time.Time, t *githubapi.Transport) Summary {
+	s := im.Summary
+	s.Took = im.Now().Sub(start)
+	if t != nil {
+		st := t.Stats()
+		s.Calls, s.Retries, s.RateWaited = st.Calls, st.Retries, st.RateWaited
+	}
+	return s
+}
+
+// OwnedByMerges marks the commits merged requests brought onto a branch:
+// in each push's commit list (parents first), a merge's commit and every
+// commit listed before it.
+func OwnedByMerges(pushCommits [][]string, isMerge func(sha string) bool) map[string]bool {
+	owned := map[string]bool{}
+	for _, cs := range pushCommits {
+		for j, s := range cs {
+			if isMerge(s) {
+				for _, o := range cs[:j+1] {
+					owned[o] = true
+				}
+			}
+		}
+	}
+	return owned
 }

@@ -11,17 +11,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/backfill"
 	bfgitlab "github.com/doraflow/doraflow/backfill/gitlab"
 	"github.com/doraflow/doraflow/backfill/gitlab/gitlabfake"
-	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/githubapi"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/metrics"
 )
 
@@ -372,21 +371,11 @@ func importGitLab(t *testing.T, p *pipeline, api *gitlabfake.API, group string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cps, err := backfill.OpenCheckpoints(filepath.Join(t.TempDir(), "state.json"), "gitlab e2e", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := broker.NewPublisher(p.Kafka)
-	defer pub.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	sum, err := bfgitlab.Run(ctx, bfgitlab.Config{Client: client, Transport: tr, Group: group,
-		Since: mustTime("2026-03-01T00:00:00Z"), Until: mustTime("2026-03-23T00:00:00Z"), Publisher: pub, Checkpoints: cps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.sent += int64(sum.Deliveries)
-	return sum
+	return importInto(t, p, filepath.Join(t.TempDir(), "state.json"),
+		func(ctx context.Context, pub ingest.Publisher, cps *backfill.Checkpoints) (backfill.Summary, error) {
+			return bfgitlab.Run(ctx, bfgitlab.Config{Client: client, Transport: tr, Group: group,
+				Since: mustTime("2026-03-01T00:00:00Z"), Until: mustTime("2026-03-23T00:00:00Z"), Publisher: pub, Checkpoints: cps})
+		})
 }
 
 // TestGitLabBackfillEqualsWebhooks delivers gitlabHistory once as signed
@@ -500,70 +489,21 @@ func TestGitLabBackfillKilledMidRun(t *testing.T) {
 	srv.Close()
 	cleanCalls, _ := cleanAPI.Calls()
 
-	bin := filepath.Join(t.TempDir(), "doractl")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/doractl")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build doractl: %v", err)
-	}
+	bin := buildCommand(t, "doractl")
 	p := startPipelineWith(t, catalog.Catalog{}, enableGitLab)
 	api := gitlabfake.New(glGroup(copies), "glpat-e2e")
 	api.Latency = 3 * time.Millisecond
 	srv = httptest.NewServer(api)
 	defer srv.Close()
 	state := filepath.Join(t.TempDir(), "state.json")
-	start := func() *exec.Cmd {
+	killAndRerun(t, func() *exec.Cmd {
 		cmd := exec.Command(bin, "backfill", "gitlab", "--group", "acme", "--base-url", srv.URL,
 			"--since", "2026-03-01", "--until", "2026-03-23T00:00:00Z", "--state", state, "--quiet")
 		cmd.Env = append(os.Environ(), "DORA_GITLAB_TOKEN=glpat-e2e", "DORA_KAFKA_BROKERS="+strings.Join(p.Kafka.Brokers, ","),
 			"DORA_KAFKA_TOPIC="+p.Kafka.Topic)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		return cmd
-	}
-	first := start()
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Millisecond) {
-		if n, _ := api.Calls(); n >= cleanCalls/2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			first.Process.Kill()
-			t.Fatal("the import made too few calls in 2 minutes")
-		}
-	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	first.Wait()
-	killedAt, _ := api.Calls()
-	if killedAt >= cleanCalls {
-		t.Fatalf("the import finished (%d calls) before it was killed; the test proves nothing", killedAt)
-	}
-	second := start()
-	if err := second.Wait(); err != nil {
-		t.Fatalf("rerun: %v", err)
-	}
-	total, _ := api.Calls()
-	t.Logf("killed after %d of %d calls; the rerun made %d", killedAt, cleanCalls, total-killedAt)
-	if total-killedAt >= cleanCalls {
-		t.Errorf("the rerun made %d calls, as many as a whole import (%d): it did not resume", total-killedAt, cleanCalls)
-	}
-	want := uint64(len(clean.ids))
-	for deadline := time.Now().Add(2 * time.Minute); rawCount(t, p.Store) < want; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d deliveries stored", rawCount(t, p.Store), want)
-		}
-	}
-	for deadline := time.Now().Add(2 * time.Minute); p.Aggregator.Pending() > 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records fetched and not committed after 2 minutes", p.Aggregator.Pending())
-		}
-	}
-	if got := rawCount(t, p.Store); got != want {
-		t.Errorf("%d distinct deliveries stored, want %d", got, want)
-	}
+	}, func() int { n, _ := api.Calls(); return n }, cleanCalls)
+	waitAllStored(t, p, uint64(len(clean.ids)))
 	// Every copy has billing's 3 and search's 2 production deployments.
 	if got := deploymentCount(t, p.Store); got != copies*5 {
 		t.Errorf("%d production deployments, want %d", got, copies*5)

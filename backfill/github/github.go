@@ -129,14 +129,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		Progress: cfg.Progress, Now: r.clock.Now, Summary: Summary{Kinds: map[string]int{}}}
 	r.sum = &r.im.Summary
 	start := r.clock.Now()
-	defer func() {
-		sum = *r.sum
-		sum.Took = r.clock.Now().Sub(start)
-		if t := cfg.Transport; t != nil {
-			st := t.Stats()
-			sum.Calls, sum.Retries, sum.RateWaited = st.Calls, st.Retries, st.RateWaited
-		}
-	}()
+	defer func() { sum = r.im.Tally(start, cfg.Transport) }()
 	repos, err := r.repositories(ctx)
 	if err != nil {
 		return *r.sum, err

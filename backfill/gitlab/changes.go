@@ -8,6 +8,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/doraflow/doraflow/backfill"
 	"github.com/doraflow/doraflow/delivery"
 )
 
@@ -137,16 +138,7 @@ func (r *run) changes(ctx context.Context, p *gl.Project) ([]delivery.Delivery, 
 			byMerge[m.mergeSHA()] = m
 		}
 	}
-	owned := map[string]bool{}
-	for _, cs := range pushCommits {
-		for j, s := range cs {
-			if byMerge[s] != nil {
-				for _, o := range cs[:j+1] {
-					owned[o] = true
-				}
-			}
-		}
-	}
+	owned := backfill.OwnedByMerges(pushCommits, func(sha string) bool { return byMerge[sha] != nil })
 	paths := map[string]*hookCommit{}
 	for _, cs := range pushCommits {
 		for _, s := range cs {

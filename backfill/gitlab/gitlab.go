@@ -13,6 +13,7 @@
 package gitlab
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,7 +87,6 @@ type Config struct {
 	Clock          githubapi.Clock // nil: the wall clock
 	// Progress, when set, hears about every project and kind.
 	Progress func(backfill.Progress)
-	Logger   *slog.Logger
 }
 
 // NewClient returns a client-go client that authenticates with token and
@@ -124,7 +124,6 @@ type run struct {
 	cfg   Config
 	c     *gl.Client
 	clock githubapi.Clock
-	log   *slog.Logger
 	im    *backfill.Importer
 	since time.Time
 	until time.Time
@@ -138,27 +137,12 @@ func Run(ctx context.Context, cfg Config) (sum backfill.Summary, err error) {
 	if cfg.Group == "" && len(cfg.Projects) == 0 {
 		return sum, errors.New("backfill gitlab: name a group (--group) or projects (--project group/name)")
 	}
-	r := &run{cfg: cfg, c: cfg.Client, clock: cfg.Clock, log: cfg.Logger, since: cfg.Since.UTC(), until: cfg.Until.UTC()}
-	if r.clock == nil {
-		r.clock = githubapi.RealClock{}
-	}
-	if r.log == nil {
-		r.log = slog.Default()
-	}
-	if r.until.IsZero() {
-		r.until = r.clock.Now().UTC()
-	}
+	clock := cmp.Or(cfg.Clock, githubapi.Clock(githubapi.RealClock{}))
+	r := &run{cfg: cfg, c: cfg.Client, clock: clock, since: cfg.Since.UTC(), until: cmp.Or(cfg.Until, clock.Now()).UTC()}
 	r.im = &backfill.Importer{Source: "gitlab", Publisher: cfg.Publisher, Checkpoints: cfg.Checkpoints,
 		Progress: cfg.Progress, Now: r.clock.Now}
 	start := r.clock.Now()
-	defer func() {
-		sum = r.im.Summary
-		sum.Took = r.clock.Now().Sub(start)
-		if t := cfg.Transport; t != nil {
-			st := t.Stats()
-			sum.Calls, sum.Retries, sum.RateWaited = st.Calls, st.Retries, st.RateWaited
-		}
-	}()
+	defer func() { sum = r.im.Tally(start, cfg.Transport) }()
 	projects, err := r.projects(ctx)
 	if err != nil {
 		return sum, err

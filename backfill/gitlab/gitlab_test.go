@@ -6,42 +6,18 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/backfill/backfilltest"
 	"github.com/doraflow/doraflow/backfill/gitlab/gitlabfake"
 	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/githubapi"
 	glingest "github.com/doraflow/doraflow/ingest/gitlab"
 )
-
-type capture struct {
-	mu sync.Mutex
-	ds []delivery.Delivery
-}
-
-func (c *capture) Publish(_ context.Context, d delivery.Delivery) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ds = append(c.ds, d)
-	return nil
-}
-
-func (c *capture) ids() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, d := range c.ds {
-		out = append(out, d.ID)
-	}
-	sort.Strings(out)
-	return out
-}
 
 func sha(n int) string { return fmt.Sprintf("%040x", 0xa0000+n) }
 
@@ -130,14 +106,14 @@ type fixture struct {
 	api   *gitlabfake.API
 	clock *githubapi.FakeClock
 	tr    *githubapi.Transport
-	pub   *capture
+	pub   *backfilltest.Publisher
 	state string
 }
 
 func newFixture(t *testing.T, inst gitlabfake.Instance) *fixture {
 	t.Helper()
 	return &fixture{api: gitlabfake.New(inst, "glpat-good"), clock: githubapi.NewFakeClock(until.Add(time.Hour)),
-		pub: &capture{}, state: filepath.Join(t.TempDir(), "state.json")}
+		pub: &backfilltest.Publisher{}, state: filepath.Join(t.TempDir(), "state.json")}
 }
 
 func (f *fixture) run(t *testing.T, token string, cfg Config) (backfill.Summary, error) {
@@ -173,14 +149,7 @@ func parsed(t *testing.T, ds []delivery.Delivery) facts.Batch {
 		if err != nil {
 			t.Fatalf("delivery %s does not parse as a %s: %v", d.ID, d.Event, err)
 		}
-		all.Pushes = append(all.Pushes, b.Pushes...)
-		all.Commits = append(all.Commits, b.Commits...)
-		all.PullRequests = append(all.PullRequests, b.PullRequests...)
-		all.Reviews = append(all.Reviews, b.Reviews...)
-		all.PipelineRuns = append(all.PipelineRuns, b.PipelineRuns...)
-		all.Deployments = append(all.Deployments, b.Deployments...)
-		all.DeploymentStatuses = append(all.DeploymentStatuses, b.DeploymentStatuses...)
-		all.Incidents = append(all.Incidents, b.Incidents...)
+		all.Append(b)
 	}
 	return all
 }
@@ -194,7 +163,7 @@ func TestImportBuildsTheWebhooksFacts(t *testing.T) {
 	if sum.Repositories != 1 {
 		t.Errorf("%d projects imported, want 1 (acme/old is archived, other/x is another group)", sum.Repositories)
 	}
-	b := parsed(t, f.pub.ds)
+	b := parsed(t, f.pub.Deliveries())
 	g0, f1, f2, m1, d1 := sha(0), sha(1), sha(2), sha(3), sha(4)
 
 	type push struct {
@@ -322,7 +291,7 @@ func TestImportBuildsTheWebhooksFacts(t *testing.T) {
 		_, routes := f.api.Calls()
 		t.Errorf("%d API calls, want 14: %v", sum.Calls, routes)
 	}
-	if sum.Deliveries != len(f.pub.ds) || sum.Kinds[eventMergeRequest] != 5 || sum.Kinds[eventPush] != 3 {
+	if sum.Deliveries != len(f.pub.Deliveries()) || sum.Kinds[eventMergeRequest] != 5 || sum.Kinds[eventPush] != 3 {
 		t.Errorf("summary %+v", sum)
 	}
 }
@@ -334,14 +303,14 @@ func TestRerunPublishesTheSameIDs(t *testing.T) {
 	if _, err := f.run(t, "glpat-good", Config{Projects: []string{"acme/api"}}); err != nil {
 		t.Fatal(err)
 	}
-	first := f.pub.ids()
+	first := f.pub.IDs()
 	g := newFixture(t, history())
 	g.clock = githubapi.NewFakeClock(until.Add(48 * time.Hour))
 	if _, err := g.run(t, "glpat-good", Config{Projects: []string{"acme/api"}}); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(first, g.pub.ids()) {
-		t.Errorf("ids differ between runs:\n%v\n%v", first, g.pub.ids())
+	if !slices.Equal(first, g.pub.IDs()) {
+		t.Errorf("ids differ between runs:\n%v\n%v", first, g.pub.IDs())
 	}
 	if len(first) != 18 || len(slices.Compact(slices.Clone(first))) != len(first) {
 		t.Errorf("%d ids (%d distinct), want 18 distinct (3 pushes, 5 merge request hooks, 2 pipelines, 6 deployment statuses, 2 issues): %v", len(first), len(slices.Compact(slices.Clone(first))), first)
@@ -381,7 +350,7 @@ func TestFaultsAreWaitedOut(t *testing.T) {
 	if sum.RateWaited != 7*time.Second+slept[2] || sum.Retries != 3 {
 		t.Errorf("summary waited %v with %d retries, want %v and 3", sum.RateWaited, sum.Retries, 7*time.Second+slept[2])
 	}
-	if !slices.Equal(f.pub.ids(), clean.pub.ids()) {
+	if !slices.Equal(f.pub.IDs(), clean.pub.IDs()) {
 		t.Errorf("deliveries differ from a clean run's")
 	}
 }
@@ -401,7 +370,7 @@ func TestTruncatedPageAdvancesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not complete JSON") || !strings.Contains(err.Error(), "deployments of acme/api") {
 		t.Fatalf("error %v, want one naming the truncated deployments page", err)
 	}
-	for _, d := range f.pub.ds {
+	for _, d := range f.pub.Deliveries() {
 		if d.Event == eventDeployment {
 			t.Errorf("published %s before the deployments were read whole", d.ID)
 		}
@@ -423,9 +392,9 @@ func TestTruncatedPageAdvancesNothing(t *testing.T) {
 	if after-before != 5 { // group, deployments, environments, two issue lists
 		t.Errorf("rerun made %d calls, want 5", after-before)
 	}
-	got := slices.Compact(f.pub.ids())
-	if !slices.Equal(got, clean.pub.ids()) {
-		t.Errorf("after the rerun the deliveries are\n%v\nwant\n%v", got, clean.pub.ids())
+	got := slices.Compact(f.pub.IDs())
+	if !slices.Equal(got, clean.pub.IDs()) {
+		t.Errorf("after the rerun the deliveries are\n%v\nwant\n%v", got, clean.pub.IDs())
 	}
 }
 
@@ -459,8 +428,8 @@ func TestBadInputIsNamed(t *testing.T) {
 			if strings.Contains(err.Error(), c.token) {
 				t.Errorf("error %q shows the token", err)
 			}
-			if len(f.pub.ds) != 0 {
-				t.Errorf("%d deliveries published", len(f.pub.ds))
+			if len(f.pub.Deliveries()) != 0 {
+				t.Errorf("%d deliveries published", len(f.pub.Deliveries()))
 			}
 		})
 	}

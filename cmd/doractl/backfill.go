@@ -86,24 +86,38 @@ func backfillCmd(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "doractl backfill")
-	ui := &importUI{out: os.Stderr, quiet: *quiet, kinds: len(ghbackfill.Kinds)}
-	tr := &githubapi.Transport{OnWait: ui.wait}
+	ui, tr, pub := startImport(cfg, cps, *state, "GitHub", from, *quiet, len(ghbackfill.Kinds))
+	defer pub.Close()
 	client, err := githubapi.NewClient(token, *baseURL, tr)
 	if err != nil {
 		return err
 	}
-	pub := broker.NewPublisher(broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
-	defer pub.Close()
-	if cps.Resumed {
-		ui.say("resuming the interrupted import recorded in %s", *state)
-	}
-	ui.say("importing GitHub history since %s into topic %s (checkpoints: %s)", from.Format("2006-01-02"), topicName(cfg), *state)
-
 	sum, err := ghbackfill.Run(ctx, ghbackfill.Config{Client: client, Transport: tr, Org: *org, Repos: repoList,
 		Since: from, Until: to, IncludeForks: *forks, IncludeArchived: *archived,
 		IncidentLabels: cfg.Sources.GitHub.IncidentLabels, Publisher: pub, Checkpoints: cps, Progress: ui.progress, Logger: log})
+	return endImport(ui, "repositories", sum, err)
+}
+
+// startImport sets up what every import command has: its display, a
+// transport that shows its waits there, and the publisher to the
+// collector's topic; it says what the import does.
+func startImport(cfg config.Config, cps *backfill.Checkpoints, state, host string, from time.Time, quiet bool, kinds int) (*importUI, *githubapi.Transport, *broker.Publisher) {
+	ui := &importUI{out: os.Stderr, quiet: quiet, kinds: kinds}
+	tr := &githubapi.Transport{OnWait: ui.wait}
+	pub := broker.NewPublisher(broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
+	if cps.Resumed {
+		ui.say("resuming the interrupted import recorded in %s", state)
+	}
+	ui.say("importing %s history since %s into topic %s (checkpoints: %s)", host, from.Format("2006-01-02"), topicName(cfg), state)
+	return ui, tr, pub
+}
+
+// endImport closes the display, prints the summary (unit: what was
+// imported, "repositories" or "projects") and says how to continue after
+// an error.
+func endImport(ui *importUI, unit string, sum backfill.Summary, err error) error {
 	ui.finish()
-	printBackfillSummary(os.Stdout, "repositories", sum)
+	printBackfillSummary(os.Stdout, unit, sum)
 	if err != nil {
 		return fmt.Errorf("%w (rerun the same command to continue from the checkpoint)", err)
 	}

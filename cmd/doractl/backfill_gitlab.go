@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/doraflow/doraflow/backfill"
 	bfgitlab "github.com/doraflow/doraflow/backfill/gitlab"
-	"github.com/doraflow/doraflow/broker"
-	"github.com/doraflow/doraflow/githubapi"
 )
 
 // backfillGitLab imports a GitLab group's or projects' history as webhook
@@ -55,26 +52,14 @@ func backfillGitLab(args []string) error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	ui := &importUI{out: os.Stderr, quiet: *quiet, kinds: len(bfgitlab.Kinds)}
-	tr := &githubapi.Transport{OnWait: ui.wait}
+	ui, tr, pub := startImport(cfg, cps, *state, "GitLab", from, *quiet, len(bfgitlab.Kinds))
+	defer pub.Close()
 	client, err := bfgitlab.NewClient(token, *baseURL, tr)
 	if err != nil {
 		return err
 	}
-	pub := broker.NewPublisher(broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
-	defer pub.Close()
-	if cps.Resumed {
-		ui.say("resuming the interrupted import recorded in %s", *state)
-	}
-	ui.say("importing GitLab history since %s into topic %s (checkpoints: %s)", from.Format("2006-01-02"), topicName(cfg), *state)
 	sum, err := bfgitlab.Run(ctx, bfgitlab.Config{Client: client, Transport: tr, Group: *group, Projects: list,
 		Since: from, Until: to, IncludeArchived: *archived, IncidentLabels: cfg.Sources.GitLab.IncidentLabels,
-		Publisher: pub, Checkpoints: cps, Progress: ui.progress,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "doractl backfill gitlab")})
-	ui.finish()
-	printBackfillSummary(os.Stdout, "projects", sum)
-	if err != nil {
-		return fmt.Errorf("%w (rerun the same command to continue from the checkpoint)", err)
-	}
-	return nil
+		Publisher: pub, Checkpoints: cps, Progress: ui.progress})
+	return endImport(ui, "projects", sum, err)
 }
