@@ -245,10 +245,7 @@ func (r *run) mergeRequestHooks(c *collector, m *mergeRequest) {
 	}
 	var end mergeRequestHook
 	if m.merged() {
-		by := mr.MergedBy
-		if by == nil {
-			by = mr.MergeUser
-		}
+		by := mr.MergeUser // merged_by's successor
 		if by == nil {
 			by = mr.Author
 		}

@@ -264,7 +264,3 @@ func unix(t *time.Time) string {
 	}
 	return strconv.FormatInt(t.Unix(), 10)
 }
-
-func within(t *time.Time, from, to time.Time) bool {
-	return t != nil && !t.Before(from) && !t.After(to)
-}

@@ -23,8 +23,6 @@ func hookTime(t *time.Time) *string {
 	return &s
 }
 
-func hookTimeOf(t time.Time) *string { return hookTime(&t) }
-
 type hookProject struct {
 	ID                int64  `json:"id"`
 	Name              string `json:"name"`
