@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -187,11 +188,16 @@ func (r *run) mergeRequestDetails(ctx context.Context, p *gl.Project, m *mergeRe
 	what := func(s string) string {
 		return "read the " + s + " of merge request !" + strconv.FormatInt(iid, 10) + " of " + p.PathWithNamespace
 	}
+	// An instance or tier without the approvals endpoint answers 404: the
+	// request then has no approvals, as its webhooks would have none.
 	ap, _, err := r.c.MergeRequestApprovals.GetConfiguration(p.ID, iid, gl.WithContext(ctx))
-	if err != nil {
+	switch {
+	case errors.Is(err, gl.ErrNotFound):
+	case err != nil:
 		return explain(err, what("approvals"))
+	default:
+		m.approvals = ap.ApprovedBy
 	}
-	m.approvals = ap.ApprovedBy
 	err = each(func(o gl.PaginationOptionFunc) ([]*gl.Commit, *gl.Response, error) {
 		return r.c.MergeRequests.GetMergeRequestCommits(p.ID, iid, &gl.GetMergeRequestCommitsOptions{ListOptions: gl.ListOptions{PerPage: 100}}, gl.WithContext(ctx), o)
 	}, func(c *gl.Commit) bool {

@@ -182,7 +182,7 @@ func (r *run) projects(ctx context.Context) ([]*gl.Project, error) {
 	seen := map[string]bool{}
 	if g := strings.Trim(r.cfg.Group, "/ "); g != "" {
 		opt := &gl.ListGroupProjectsOptions{ListOptions: gl.ListOptions{PerPage: 100}, IncludeSubGroups: gl.Ptr(true),
-			OrderBy: gl.Ptr("path"), Sort: gl.Ptr("asc")}
+			WithShared: gl.Ptr(false), OrderBy: gl.Ptr("path"), Sort: gl.Ptr("asc")}
 		if !r.cfg.IncludeArchived {
 			opt.Archived = gl.Ptr(false)
 		}

@@ -456,3 +456,17 @@ func TestPagesAreFollowed(t *testing.T) {
 		t.Errorf("%d issue list calls, want 3 pages of the label list and 1 of the incident type", routes["projects/:id/issues"])
 	}
 }
+
+// TestApprovalsNotServed: an instance that answers 404 for a merge
+// request's approvals (a tier without them) imports everything else.
+func TestApprovalsNotServed(t *testing.T) {
+	f := newFixture(t, history())
+	f.api.Fail(gitlabfake.Fault{Match: "/approvals", Times: 1, Status: 404, Body: `{"message":"404 Not found"}`})
+	sum, err := f.run(t, "glpat-good", Config{Group: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := parsed(t, f.pub.Deliveries()); len(b.Reviews) != 0 || sum.Kinds[eventMergeRequest] != 4 {
+		t.Errorf("reviews %v and %d merge request hooks, want none and 4 (no approval hook)", b.Reviews, sum.Kinds[eventMergeRequest])
+	}
+}
