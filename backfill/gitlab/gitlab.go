@@ -61,9 +61,12 @@ const (
 	KindPipelines   = "pipelines"
 	KindDeployments = "deployments"
 	KindIncidents   = "incidents"
+	// KindJobs, imported when Config.Jobs is set: CI jobs, for deploy
+	// rules that match a job's name.
+	KindJobs = "jobs"
 )
 
-// Kinds is every kind, in import order.
+// Kinds is every kind imported by default, in import order.
 var Kinds = []string{KindChanges, KindPipelines, KindDeployments, KindIncidents}
 
 // Config is one import.
@@ -79,6 +82,9 @@ type Config struct {
 	Since, Until time.Time
 	// IncludeArchived widens a group's list to archived projects.
 	IncludeArchived bool
+	// Jobs also imports CI jobs (as Job Hooks), which deploy rules
+	// matching a job's name need.
+	Jobs bool
 	// IncidentLabels are the issue labels that make incidents (the
 	// parser's default when empty); issues of type incident always are.
 	IncidentLabels []string
@@ -148,8 +154,12 @@ func Run(ctx context.Context, cfg Config) (sum backfill.Summary, err error) {
 		return sum, err
 	}
 	r.im.Summary.Repositories = len(projects)
+	kinds := Kinds
+	if cfg.Jobs {
+		kinds = append(slices.Clone(Kinds), KindJobs)
+	}
 	for i, p := range projects {
-		err := r.im.Repository(ctx, p.PathWithNamespace, i+1, len(projects), Kinds,
+		err := r.im.Repository(ctx, p.PathWithNamespace, i+1, len(projects), kinds,
 			func(ctx context.Context, kind, _ string) ([]delivery.Delivery, string, bool, error) {
 				ds, err := r.kind(ctx, p, kind)
 				return ds, "", false, err
@@ -171,6 +181,8 @@ func (r *run) kind(ctx context.Context, p *gl.Project, kind string) ([]delivery.
 		return r.deployments(ctx, p)
 	case KindIncidents:
 		return r.incidents(ctx, p)
+	case KindJobs:
+		return r.jobs(ctx, p)
 	}
 	return nil, fmt.Errorf("backfill gitlab: unknown kind %q", kind)
 }

@@ -470,3 +470,43 @@ func TestApprovalsNotServed(t *testing.T) {
 		t.Errorf("reviews %v and %d merge request hooks, want none and 4 (no approval hook)", b.Reviews, sum.Kinds[eventMergeRequest])
 	}
 }
+
+// TestJobsWhenAsked: with Jobs set, the project's jobs of the period (the
+// list read until one older than the period) come as Job Hooks; without
+// it, the jobs are not read.
+func TestJobsWhenAsked(t *testing.T) {
+	inst := history()
+	inst.Projects[0].Jobs = []gitlabfake.Job{
+		{ID: 6001, PipelineID: 501, Name: "build", Stage: "build", Ref: "main", SHA: sha(3), Status: "success", By: "carol",
+			Created: at("2026-02-27T13:00:00Z"), Started: at("2026-02-27T13:01:00Z"), Finished: at("2026-02-27T13:05:00Z")},
+		{ID: 6002, PipelineID: 501, Name: "deploy-production", Stage: "deploy", Ref: "main", SHA: sha(3), Status: "success", By: "carol",
+			Created: at("2026-03-16T13:10:00Z"), Started: at("2026-03-16T13:11:00Z"), Finished: at("2026-03-16T13:18:00Z")},
+		{ID: 6003, PipelineID: 502, Name: "deploy-production", Stage: "deploy", Ref: "v1.0", Tag: true, SHA: sha(3), Status: "failed",
+			By: "carol", Created: at("2026-03-16T14:01:00Z"), Started: at("2026-03-16T14:02:00Z"), Finished: at("2026-03-16T14:04:00Z")},
+	}
+	f := newFixture(t, inst)
+	if _, err := f.run(t, "glpat-good", Config{Group: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, routes := f.api.Calls(); routes["projects/:id/jobs"] != 0 {
+		t.Errorf("jobs read without being asked for")
+	}
+	g := newFixture(t, inst)
+	if _, err := g.run(t, "glpat-good", Config{Group: "acme", Jobs: true}); err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]facts.PipelineRun{}
+	for _, r := range parsed(t, g.pub.Deliveries()).PipelineRuns {
+		runs[r.ID] = r
+	}
+	if _, ok := runs["job/6001"]; ok {
+		t.Errorf("job 6001 of February imported")
+	}
+	if r := runs["job/6002"]; r.Name != "deploy-production" || r.Conclusion != "success" || r.HeadBranch != "main" || r.HeadSHA != sha(3) ||
+		!r.StartedAt.Equal(at("2026-03-16T13:11:00Z")) || !r.FinishedAt.Equal(at("2026-03-16T13:18:00Z")) {
+		t.Errorf("job 6002: %+v", r)
+	}
+	if r := runs["job/6003"]; r.Conclusion != "failure" || r.HeadBranch != "refs/tags/v1.0" {
+		t.Errorf("job 6003: %+v", r)
+	}
+}

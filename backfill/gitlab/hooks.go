@@ -186,6 +186,30 @@ type pipelineHook struct {
 	Builds []any `json:"builds"`
 }
 
+type jobHook struct {
+	ObjectKind         string         `json:"object_kind"`
+	Ref                string         `json:"ref"`
+	Tag                bool           `json:"tag"`
+	SHA                string         `json:"sha"`
+	RetriesCount       int64          `json:"retries_count"`
+	BuildID            int64          `json:"build_id"`
+	BuildName          string         `json:"build_name"`
+	BuildStage         string         `json:"build_stage"`
+	BuildStatus        string         `json:"build_status"`
+	BuildCreatedAt     *string        `json:"build_created_at"`
+	BuildStartedAt     *string        `json:"build_started_at"`
+	BuildFinishedAt    *string        `json:"build_finished_at"`
+	BuildDuration      float64        `json:"build_duration"`
+	BuildAllowFailure  bool           `json:"build_allow_failure"`
+	BuildFailureReason string         `json:"build_failure_reason"`
+	PipelineID         int64          `json:"pipeline_id"`
+	ProjectID          int64          `json:"project_id"`
+	ProjectName        string         `json:"project_name"`
+	User               *hookUser      `json:"user"`
+	Project            hookProject    `json:"project"`
+	Repository         hookRepository `json:"repository"`
+}
+
 type deploymentHook struct {
 	ObjectKind             string      `json:"object_kind"`
 	Status                 string      `json:"status"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
@@ -18,6 +19,7 @@ const (
 	eventPipeline     = glingest.EventPipeline
 	eventDeployment   = glingest.EventDeployment
 	eventIssue        = glingest.EventIssue
+	eventJob          = glingest.EventJob
 )
 
 // finished says whether a pipeline or deployment status is final.
@@ -193,4 +195,51 @@ func (r *run) incidents(ctx context.Context, p *gl.Project) ([]delivery.Delivery
 		c.add(eventIssue, strconv.FormatInt(is.IID, 10)+"@"+unix(is.UpdatedAt), h)
 	}
 	return c.out, c.err
+}
+
+// jobs reads the project's CI jobs created in the period, retried ones
+// included, one Job Hook each in the state it is in. GitLab lists them
+// newest first and cannot filter them by time, so the list is read until a
+// job older than the period.
+func (r *run) jobs(ctx context.Context, p *gl.Project) ([]delivery.Delivery, error) {
+	c := &collector{r: r, proj: newProject(p)}
+	err := each(func(o gl.PaginationOptionFunc) ([]*gl.Job, *gl.Response, error) {
+		return r.c.Jobs.ListProjectJobs(p.ID, &gl.ListJobsOptions{ListOptions: gl.ListOptions{PerPage: 100},
+			IncludeRetried: gl.Ptr(true)}, gl.WithContext(ctx), o)
+	}, func(j *gl.Job) bool {
+		if j.CreatedAt != nil && j.CreatedAt.Before(r.since) {
+			return false
+		}
+		if j.CreatedAt == nil || j.CreatedAt.After(r.until) {
+			return true
+		}
+		h := jobHook{ObjectKind: "build", Ref: j.Ref, Tag: j.Tag, SHA: j.Pipeline.Sha, BuildID: j.ID, BuildName: j.Name,
+			BuildStage: j.Stage, BuildStatus: j.Status, BuildCreatedAt: hookTime(j.CreatedAt), BuildStartedAt: hookTime(j.StartedAt),
+			BuildFinishedAt: hookTime(j.FinishedAt), BuildDuration: j.Duration, BuildAllowFailure: j.AllowFailure,
+			BuildFailureReason: j.FailureReason, PipelineID: j.Pipeline.ID, ProjectID: p.ID, ProjectName: p.NameWithNamespace,
+			Project: c.proj.hook, Repository: c.proj.repo}
+		if u := j.User; u != nil {
+			h.User = &hookUser{ID: u.ID, Name: u.Name, Username: u.Username, AvatarURL: u.AvatarURL}
+		}
+		at := j.FinishedAt
+		if at == nil {
+			at = cmpTime(j.StartedAt, j.CreatedAt)
+		}
+		c.add(eventJob, strconv.FormatInt(j.ID, 10)+"@"+unix(at), h)
+		return true
+	})
+	if err != nil {
+		return nil, explain(err, "list the jobs of "+p.PathWithNamespace)
+	}
+	return c.out, c.err
+}
+
+// cmpTime is the first time that is set.
+func cmpTime(ts ...*time.Time) *time.Time {
+	for _, t := range ts {
+		if t != nil {
+			return t
+		}
+	}
+	return nil
 }

@@ -27,9 +27,19 @@ func backfillGitLab(args []string) error {
 	state := fs.String("state", "", "checkpoint file (default: doraflow-backfill/gitlab-<group>.json in the user's state directory)")
 	archived := fs.Bool("include-archived", false, "also import the group's archived projects")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	jobs := fs.Bool("jobs", false, "also import CI jobs, for deploy rules that match a job's name (default: when metrics.deploy_rules has rules)")
 	cfg, from, to, err := period.parse(fs, args)
 	if err != nil {
 		return err
+	}
+	jobsSet := false
+	fs.Visit(func(f *flag.Flag) { jobsSet = jobsSet || f.Name == "jobs" })
+	if !jobsSet {
+		*jobs = len(cfg.Metrics.DeployRules) > 0
+	}
+	kinds := len(bfgitlab.Kinds)
+	if *jobs {
+		kinds++
 	}
 	token, err := bfgitlab.Token()
 	if err != nil {
@@ -43,8 +53,8 @@ func backfillGitLab(args []string) error {
 	if *state == "" {
 		*state = sourceStatePath("gitlab", *group, list)
 	}
-	params := fmt.Sprintf("gitlab group=%s projects=%s since=%s until=%s base=%s archived=%t",
-		*group, strings.Join(list, ","), from.Format(time.RFC3339), *period.until, *baseURL, *archived)
+	params := fmt.Sprintf("gitlab group=%s projects=%s since=%s until=%s base=%s archived=%t jobs=%t",
+		*group, strings.Join(list, ","), from.Format(time.RFC3339), *period.until, *baseURL, *archived, *jobs)
 	cps, err := backfill.OpenCheckpoints(*state, params, time.Now())
 	if err != nil {
 		return err
@@ -52,14 +62,14 @@ func backfillGitLab(args []string) error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	ui, tr, pub := startImport(cfg, cps, *state, "GitLab", from, *quiet, len(bfgitlab.Kinds))
+	ui, tr, pub := startImport(cfg, cps, *state, "GitLab", from, *quiet, kinds)
 	defer pub.Close()
 	client, err := bfgitlab.NewClient(token, *baseURL, tr)
 	if err != nil {
 		return err
 	}
 	sum, err := bfgitlab.Run(ctx, bfgitlab.Config{Client: client, Transport: tr, Group: *group, Projects: list,
-		Since: from, Until: to, IncludeArchived: *archived, IncidentLabels: cfg.Sources.GitLab.IncidentLabels,
+		Since: from, Until: to, IncludeArchived: *archived, Jobs: *jobs, IncidentLabels: cfg.Sources.GitLab.IncidentLabels,
 		Publisher: pub, Checkpoints: cps, Progress: ui.progress})
 	return endImport(ui, "projects", sum, err)
 }

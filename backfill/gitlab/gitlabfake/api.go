@@ -213,6 +213,8 @@ func (a *API) route(r *http.Request, segs []string) answer {
 			return page(r, a.environments(p))
 		case len(rest) == 1 && rest[0] == "issues":
 			return page(r, a.issues(p, q))
+		case len(rest) == 1 && rest[0] == "jobs":
+			return page(r, a.jobs(p))
 		}
 	}
 	return notFound("")
@@ -708,4 +710,25 @@ func hasAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// jobs lists a project's jobs newest first, as GitLab does.
+func (a *API) jobs(p *Project) []map[string]any {
+	js := slices.Clone(p.Jobs)
+	slices.SortStableFunc(js, func(x, y Job) int { return cmp.Compare(y.ID, x.ID) })
+	out := make([]map[string]any, 0, len(js))
+	for _, j := range js {
+		var duration any
+		if !j.Finished.IsZero() && !j.Started.IsZero() {
+			duration = j.Finished.Sub(j.Started).Seconds()
+		}
+		out = append(out, map[string]any{"id": j.ID, "status": j.Status, "stage": j.Stage, "name": j.Name, "ref": j.Ref,
+			"tag": j.Tag, "coverage": nil, "allow_failure": false, "created_at": ts(j.Created), "started_at": ts(j.Started),
+			"finished_at": ts(j.Finished), "erased_at": nil, "duration": duration, "queued_duration": 1.5,
+			"user": a.userJSON(j.By), "commit": map[string]any{"id": j.SHA, "short_id": j.SHA[:min(8, len(j.SHA))]},
+			"pipeline":  map[string]any{"id": j.PipelineID, "project_id": p.ID, "ref": j.Ref, "sha": j.SHA, "status": j.Status},
+			"web_url":   a.inst.WebURL + "/" + p.Path + "/-/jobs/" + strconv.FormatInt(j.ID, 10),
+			"artifacts": []any{}, "tag_list": []string{}, "failure_reason": nil})
+	}
+	return out
 }

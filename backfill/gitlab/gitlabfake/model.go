@@ -30,6 +30,17 @@ type Project struct {
 	Deployments   []Deployment
 	Environments  []Environment
 	Issues        []Issue
+	Jobs          []Job
+}
+
+// Job is one CI job in its current state.
+type Job struct {
+	ID, PipelineID             int64
+	Name, Stage, Ref, SHA      string
+	Tag                        bool
+	Status                     string
+	By                         User
+	Created, Started, Finished time.Time
 }
 
 // User is a GitLab user, by username; the fake gives each a stable id.
