@@ -2,7 +2,10 @@
 // client built on go-github whose transport waits out the primary and
 // secondary rate limits as GitHub documents them, retries server errors and
 // network failures with backoff and jitter, counts what it did, and turns
-// GitHub's error answers into messages that say what to fix.
+// GitHub's error answers into messages that say what to fix. The GitLab and
+// PagerDuty imports send their requests through the same Transport: a 429
+// with Retry-After (or, from GitLab, only RateLimit-Reset) is waited out the
+// same way.
 package githubapi
 
 import (
@@ -294,7 +297,7 @@ func (t *Transport) wait(ctx context.Context, w Wait, rate bool) error {
 		t.OnWait(w)
 	}
 	if err := t.clock().Sleep(ctx, w.For); err != nil {
-		return fmt.Errorf("github: gave up waiting (%s): %w", w.Reason, err)
+		return fmt.Errorf("gave up waiting (%s): %w", w.Reason, err)
 	}
 	t.mu.Lock()
 	if rate {
