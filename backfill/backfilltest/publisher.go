@@ -3,11 +3,25 @@ package backfilltest
 
 import (
 	"context"
+	"path/filepath"
 	"sort"
 	"sync"
+	"testing"
+	"time"
 
+	"github.com/doraflow/doraflow/backfill"
 	"github.com/doraflow/doraflow/delivery"
 )
+
+// Checkpoints opens a fresh checkpoint file in a temporary directory.
+func Checkpoints(tb testing.TB) *backfill.Checkpoints {
+	tb.Helper()
+	cps, err := backfill.OpenCheckpoints(filepath.Join(tb.TempDir(), "state.json"), "test", time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cps
+}
 
 // Publisher keeps what is published, in order.
 type Publisher struct {
@@ -39,3 +53,9 @@ func (p *Publisher) IDs() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Discard counts what is published and keeps nothing (for benchmarks).
+type Discard struct{ N int }
+
+// Publish implements ingest.Publisher.
+func (d *Discard) Publish(context.Context, delivery.Delivery) error { d.N++; return nil }

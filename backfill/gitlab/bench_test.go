@@ -4,21 +4,15 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/backfill/backfilltest"
 	bfgitlab "github.com/doraflow/doraflow/backfill/gitlab"
 	"github.com/doraflow/doraflow/backfill/gitlab/gitlabfake"
-	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
 )
-
-type discard struct{ n int }
-
-func (d *discard) Publish(context.Context, delivery.Delivery) error { d.n++; return nil }
 
 // BenchmarkImportGroup imports a generated group (gitlabfake.Generate:
 // 100 merged requests per project over 180 days) through the fake REST API
@@ -43,11 +37,8 @@ func BenchmarkImportGroup(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cps, err := backfill.OpenCheckpoints(filepath.Join(b.TempDir(), "state.json"), "bench", time.Now())
-		if err != nil {
-			b.Fatal(err)
-		}
-		pub := &discard{}
+		cps := backfilltest.Checkpoints(b)
+		pub := &backfilltest.Discard{}
 		t0 := time.Now()
 		sum, err := bfgitlab.Run(context.Background(), bfgitlab.Config{Client: client, Transport: tr, Group: "acme",
 			Since: start.AddDate(0, 0, -1), Until: end.AddDate(0, 0, 1), Publisher: pub, Checkpoints: cps})
