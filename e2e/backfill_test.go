@@ -19,6 +19,7 @@ import (
 	"github.com/doraflow/doraflow/broker"
 	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
+	"github.com/doraflow/doraflow/ingest"
 	"github.com/doraflow/doraflow/simulate"
 )
 
@@ -56,7 +57,17 @@ func importHistory(t *testing.T, p *pipeline, org *simulate.Org, cfg simulate.Or
 		t.Fatal(err)
 	}
 	since := cfg.Start.AddDate(0, 0, -60)
-	cps, err := backfill.OpenCheckpoints(state, "github "+cfg.Owner+" "+since.Format(time.RFC3339), time.Now())
+	return importInto(t, p, state, func(ctx context.Context, pub ingest.Publisher, cps *backfill.Checkpoints) (backfill.Summary, error) {
+		return ghbackfill.Run(ctx, ghbackfill.Config{Client: client, Transport: tr, Org: cfg.Owner, Since: since,
+			Publisher: pub, Checkpoints: cps})
+	})
+}
+
+// importInto runs an import that publishes to p's topic, with its
+// checkpoints in state, and counts its deliveries as sent.
+func importInto(t *testing.T, p *pipeline, state string, run func(context.Context, ingest.Publisher, *backfill.Checkpoints) (backfill.Summary, error)) backfill.Summary {
+	t.Helper()
+	cps, err := backfill.OpenCheckpoints(state, "e2e import", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +75,7 @@ func importHistory(t *testing.T, p *pipeline, org *simulate.Org, cfg simulate.Or
 	defer pub.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sum, err := ghbackfill.Run(ctx, ghbackfill.Config{Client: client, Transport: tr, Org: cfg.Owner, Since: since,
-		Publisher: pub, Checkpoints: cps})
+	sum, err := run(ctx, pub, cps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,22 +171,31 @@ func TestBackfillKilledMidRun(t *testing.T) {
 	}
 	cleanCalls, _ := cleanAPI.Calls()
 
-	bin := filepath.Join(t.TempDir(), "doractl")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/doractl")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build doractl: %v", err)
-	}
+	bin := buildCommand(t, "doractl")
 	p := startPipeline(t, org.Catalog())
 	api := simulate.NewGitHubAPI(hist, simulate.APIOptions{Org: cfg.Owner, Latency: 2 * time.Millisecond})
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	state := filepath.Join(t.TempDir(), "state.json")
-	start := func() *exec.Cmd {
+	killAndRerun(t, func() *exec.Cmd {
 		cmd := exec.Command(bin, "backfill", "github", "--org", cfg.Owner, "--base-url", srv.URL,
 			"--since", since.Format("2006-01-02"), "--state", state, "--quiet")
 		cmd.Env = append(os.Environ(), "DORA_GITHUB_TOKEN=tok", "DORA_KAFKA_BROKERS="+strings.Join(p.Kafka.Brokers, ","),
 			"DORA_KAFKA_TOPIC="+p.Kafka.Topic)
+		return cmd
+	}, func() int { n, _ := api.Calls(); return n }, cleanCalls)
+	waitAllStored(t, p, uint64(len(clean.ids)))
+	compareWithTruth(t, p, org.Truth(cfg.Start, cfg.End, time.UTC), "")
+}
+
+// killAndRerun starts an import process made by command, kills it with
+// SIGKILL once calls says it made half of the cleanCalls a whole import
+// makes, runs it again to the end, and requires the rerun to have resumed:
+// fewer calls than a whole import.
+func killAndRerun(t *testing.T, command func() *exec.Cmd, calls func() int, cleanCalls int) {
+	t.Helper()
+	start := func() *exec.Cmd {
+		cmd := command()
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -184,10 +203,7 @@ func TestBackfillKilledMidRun(t *testing.T) {
 		return cmd
 	}
 	first := start()
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		if n, _ := api.Calls(); n >= cleanCalls/2 {
-			break
-		}
+	for deadline := time.Now().Add(2 * time.Minute); calls() < cleanCalls/2; time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			first.Process.Kill()
 			t.Fatal("the import made too few calls in 2 minutes")
@@ -197,28 +213,30 @@ func TestBackfillKilledMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Wait()
-	killedAt, _ := api.Calls()
+	killedAt := calls()
 	if killedAt >= cleanCalls {
 		t.Fatalf("the import finished (%d calls) before it was killed; the test proves nothing", killedAt)
 	}
-	second := start()
-	if err := second.Wait(); err != nil {
+	if err := start().Wait(); err != nil {
 		t.Fatalf("rerun: %v", err)
 	}
-	total, _ := api.Calls()
+	total := calls()
 	t.Logf("killed after %d of %d calls; the rerun made %d", killedAt, cleanCalls, total-killedAt)
 	if total-killedAt >= cleanCalls {
 		t.Errorf("the rerun made %d calls, as many as a whole import (%d): it did not resume", total-killedAt, cleanCalls)
 	}
+}
 
-	want := uint64(len(clean.ids))
+// waitAllStored waits until want distinct deliveries are in ClickHouse and
+// the aggregator committed everything it fetched (the repeats of a rerun
+// add nothing), and requires exactly want.
+func waitAllStored(t *testing.T, p *pipeline, want uint64) {
+	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); rawCount(t, p.Store) < want; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d deliveries stored", rawCount(t, p.Store), want)
 		}
 	}
-	// Let the aggregator finish what it has: every delivery is archived, so
-	// every record was fetched (the rerun's repeats add nothing).
 	for deadline := time.Now().Add(2 * time.Minute); p.Aggregator.Pending() > 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d records fetched and not committed after 2 minutes", p.Aggregator.Pending())
@@ -227,7 +245,6 @@ func TestBackfillKilledMidRun(t *testing.T) {
 	if got := rawCount(t, p.Store); got != want {
 		t.Errorf("%d distinct deliveries stored, want %d", got, want)
 	}
-	compareWithTruth(t, p, org.Truth(cfg.Start, cfg.End, time.UTC), "")
 }
 
 type countingPublisher struct {

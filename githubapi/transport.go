@@ -2,7 +2,10 @@
 // client built on go-github whose transport waits out the primary and
 // secondary rate limits as GitHub documents them, retries server errors and
 // network failures with backoff and jitter, counts what it did, and turns
-// GitHub's error answers into messages that say what to fix.
+// GitHub's error answers into messages that say what to fix. The GitLab and
+// PagerDuty imports send their requests through the same Transport: a 429
+// with Retry-After (or, from GitLab, only RateLimit-Reset) is waited out the
+// same way.
 package githubapi
 
 import (
@@ -183,7 +186,19 @@ func (t *Transport) classify(resp *http.Response) (time.Duration, string, bool) 
 	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		if ra := h.Get("Retry-After"); ra != "" {
 			if s, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && s >= 0 {
-				return time.Duration(s) * time.Second, "secondary rate limit (Retry-After)", false
+				reason := "secondary rate limit (Retry-After)"
+				if code == http.StatusTooManyRequests {
+					reason = "rate limit (429, Retry-After)"
+				}
+				return time.Duration(s) * time.Second, reason, false
+			}
+		}
+		// GitLab's 429 may name only the end of the window: RateLimit-Reset,
+		// in Unix seconds.
+		if code == http.StatusTooManyRequests {
+			if reset, err := strconv.ParseInt(h.Get("RateLimit-Reset"), 10, 64); err == nil {
+				d := time.Unix(reset, 0).Add(time.Second).Sub(t.clock().Now())
+				return max(d, time.Second), "rate limit (429, RateLimit-Reset)", true
 			}
 		}
 		if h.Get("X-RateLimit-Remaining") == "0" {
@@ -282,7 +297,7 @@ func (t *Transport) wait(ctx context.Context, w Wait, rate bool) error {
 		t.OnWait(w)
 	}
 	if err := t.clock().Sleep(ctx, w.For); err != nil {
-		return fmt.Errorf("github: gave up waiting (%s): %w", w.Reason, err)
+		return fmt.Errorf("gave up waiting (%s): %w", w.Reason, err)
 	}
 	t.mu.Lock()
 	if rate {

@@ -4,21 +4,15 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/backfill/backfilltest"
 	ghbackfill "github.com/doraflow/doraflow/backfill/github"
-	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
 	"github.com/doraflow/doraflow/simulate"
 )
-
-type discard struct{ n int }
-
-func (d *discard) Publish(context.Context, delivery.Delivery) error { d.n++; return nil }
 
 // BenchmarkImportOrganisation imports a simulated organisation's year
 // through the fake REST API (answering at once) into a publisher that
@@ -59,11 +53,8 @@ func BenchmarkImportOrganisation(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cps, err := backfill.OpenCheckpoints(filepath.Join(b.TempDir(), "state.json"), "bench", time.Now())
-		if err != nil {
-			b.Fatal(err)
-		}
-		pub := &discard{}
+		cps := backfilltest.Checkpoints(b)
+		pub := &backfilltest.Discard{}
 		t0 := time.Now()
 		sum, err := ghbackfill.Run(context.Background(), ghbackfill.Config{Client: client, Transport: tr, Org: cfg.Owner,
 			Since: since, Publisher: pub, Checkpoints: cps})

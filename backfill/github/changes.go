@@ -10,6 +10,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/doraflow/doraflow/backfill"
 	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
 )
@@ -196,16 +197,7 @@ func (r *run) changes(ctx context.Context, repo *gh.Repository, etag string) ([]
 			byMerge[p.pr.GetMergeCommitSHA()] = p
 		}
 	}
-	owned := map[string]bool{}
-	for _, cs := range pushCommits {
-		for j, s := range cs {
-			if byMerge[s] != nil {
-				for _, o := range cs[:j+1] {
-					owned[o] = true
-				}
-			}
-		}
-	}
+	owned := backfill.OwnedByMerges(pushCommits, func(sha string) bool { return byMerge[sha] != nil })
 	for _, cs := range pushCommits {
 		for _, s := range cs {
 			if !owned[s] && !full1[s] {

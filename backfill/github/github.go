@@ -88,49 +88,21 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
-// Progress is one step of an import.
-type Progress struct {
-	Repo         string
-	Index, Total int // repository i of n (1-based)
-	Kind         string
-	Items        int  // deliveries published for the kind
-	Done         bool // the kind is published (else: being read)
-	Skipped      bool // done by an earlier, interrupted run
-	NotModified  bool // the lists answered 304
-	RepoDone     bool
-	// Events counts, with RepoDone, the repository's deliveries per event
-	// (those of kinds unchanged or done before excluded).
-	Events map[string]int
-}
-
-// Summary is what an import did.
-type Summary struct {
-	Repositories int
-	Kinds        map[string]int // deliveries per webhook event
-	Deliveries   int
-	Skipped      int // repository kinds an interrupted run had done
-	NotModified  int // repository kinds unchanged since the last run
-	Calls        int
-	// GraphQLPoints is what the GraphQL queries cost, as GitHub counted it
-	// (GraphQL has its own hourly budget of points).
-	GraphQLPoints int
-	Retries       int
-	RateWaited    time.Duration
-	Took          time.Duration
-}
-
-// BatchPublisher is a publisher that can acknowledge many deliveries at
-// once (the Kafka publisher can).
-type BatchPublisher interface {
-	PublishAll(ctx context.Context, ds []delivery.Delivery) error
-}
+// Progress, Summary and BatchPublisher are the shared ones of package
+// backfill.
+type (
+	Progress       = backfill.Progress
+	Summary        = backfill.Summary
+	BatchPublisher = backfill.BatchPublisher
+)
 
 type run struct {
 	cfg   Config
 	c     *gh.Client
 	clock githubapi.Clock
 	log   *slog.Logger
-	sum   Summary
+	im    *backfill.Importer
+	sum   *Summary // the importer's
 	since time.Time
 	until time.Time
 }
@@ -153,30 +125,25 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	if r.until.IsZero() {
 		r.until = r.clock.Now().UTC()
 	}
-	r.sum.Kinds = map[string]int{}
+	r.im = &backfill.Importer{Source: "github", Publisher: cfg.Publisher, Checkpoints: cfg.Checkpoints,
+		Progress: cfg.Progress, Now: r.clock.Now, Summary: Summary{Kinds: map[string]int{}}}
+	r.sum = &r.im.Summary
 	start := r.clock.Now()
-	defer func() {
-		sum = r.sum
-		sum.Took = r.clock.Now().Sub(start)
-		if t := cfg.Transport; t != nil {
-			st := t.Stats()
-			sum.Calls, sum.Retries, sum.RateWaited = st.Calls, st.Retries, st.RateWaited
-		}
-	}()
+	defer func() { sum = r.im.Tally(start, cfg.Transport) }()
 	repos, err := r.repositories(ctx)
 	if err != nil {
-		return r.sum, err
+		return *r.sum, err
 	}
 	r.sum.Repositories = len(repos)
 	for i, repo := range repos {
 		if err := r.repository(ctx, repo, i+1, len(repos)); err != nil {
-			return r.sum, err
+			return *r.sum, err
 		}
 	}
 	if err := cfg.Checkpoints.Finish(); err != nil {
-		return r.sum, err
+		return *r.sum, err
 	}
-	return r.sum, nil
+	return *r.sum, nil
 }
 
 // repositories lists what to import: the organisation's repositories
@@ -227,97 +194,21 @@ func (r *run) repositories(ctx context.Context) ([]*gh.Repository, error) {
 
 // repository imports one repository kind by kind.
 func (r *run) repository(ctx context.Context, repo *gh.Repository, i, n int) error {
-	full := repo.GetFullName()
-	events := map[string]int{}
-	for _, kind := range Kinds {
-		cp := r.cfg.Checkpoints.Get(full, kind)
-		p := Progress{Repo: full, Index: i, Total: n, Kind: kind}
-		if cp.Done && r.cfg.Checkpoints.Resumed {
-			r.sum.Skipped++
-			p.Skipped, p.Done, p.Items = true, true, cp.Items
-			r.progress(p)
-			continue
-		}
-		r.progress(p)
-		var (
-			ds      []delivery.Delivery
-			etag    string
-			notMod  bool
-			err     error
-			oldETag = cp.ETag
-		)
+	return r.im.Repository(ctx, repo.GetFullName(), i, n, Kinds, func(ctx context.Context, kind, etag string) ([]delivery.Delivery, string, bool, error) {
 		switch kind {
 		case KindChanges:
-			ds, etag, notMod, err = r.changes(ctx, repo, oldETag)
+			return r.changes(ctx, repo, etag)
 		case KindDeployments:
-			ds, etag, notMod, err = r.deployments(ctx, repo, oldETag)
+			return r.deployments(ctx, repo, etag)
 		case KindReleases:
-			ds, etag, notMod, err = r.releases(ctx, repo, oldETag)
+			return r.releases(ctx, repo, etag)
 		case KindIncidents:
-			ds, etag, notMod, err = r.incidents(ctx, repo, oldETag)
+			return r.incidents(ctx, repo, etag)
 		case KindWorkflowRuns:
-			ds, etag, notMod, err = r.workflowRuns(ctx, repo, oldETag)
+			return r.workflowRuns(ctx, repo, etag)
 		}
-		if err != nil {
-			return err
-		}
-		if notMod {
-			r.sum.NotModified++
-			p.NotModified, p.Items = true, cp.Items
-			etag = oldETag
-			ds = nil
-		}
-		if err := r.publish(ctx, ds); err != nil {
-			return err
-		}
-		for _, d := range ds {
-			events[d.Event]++
-		}
-		items := len(ds)
-		if notMod {
-			items = cp.Items
-		} else {
-			p.Items = items
-		}
-		if err := r.cfg.Checkpoints.Done(full, kind, etag, items, r.clock.Now()); err != nil {
-			return err
-		}
-		p.Done = true
-		r.progress(p)
-	}
-	r.progress(Progress{Repo: full, Index: i, Total: n, RepoDone: true, Events: events})
-	return nil
-}
-
-func (r *run) progress(p Progress) {
-	if r.cfg.Progress != nil {
-		r.cfg.Progress(p)
-	}
-}
-
-// publish makes the deliveries durable, in batches when the publisher can.
-func (r *run) publish(ctx context.Context, ds []delivery.Delivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	if bp, ok := r.cfg.Publisher.(BatchPublisher); ok {
-		for i := 0; i < len(ds); i += 500 {
-			if err := bp.PublishAll(ctx, ds[i:min(i+500, len(ds))]); err != nil {
-				return fmt.Errorf("backfill github: publish: %w", err)
-			}
-		}
-	} else {
-		for _, d := range ds {
-			if err := r.cfg.Publisher.Publish(ctx, d); err != nil {
-				return fmt.Errorf("backfill github: publish: %w", err)
-			}
-		}
-	}
-	for _, d := range ds {
-		r.sum.Kinds[d.Event]++
-	}
-	r.sum.Deliveries += len(ds)
-	return nil
+		return nil, "", false, fmt.Errorf("backfill github: unknown kind %q", kind)
+	})
 }
 
 // delivery wraps a webhook payload.

@@ -11,29 +11,17 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	pd "github.com/PagerDuty/go-pagerduty"
 
 	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/backfill/backfilltest"
 	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
 	ingestpd "github.com/doraflow/doraflow/ingest/pagerduty"
 )
-
-type capture struct {
-	mu sync.Mutex
-	ds []delivery.Delivery
-}
-
-func (c *capture) Publish(_ context.Context, d delivery.Delivery) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ds = append(c.ds, d)
-	return nil
-}
 
 // fakePagerDuty serves GET /incidents from incidents as PagerDuty does:
 // filtered by created_at within since and until, paged by offset and limit.
@@ -90,7 +78,7 @@ func recorded(t *testing.T) []map[string]any {
 	return page.Incidents
 }
 
-func run(t *testing.T, f *fakePagerDuty, token string, since, until time.Time, state string) (Summary, *capture, *githubapi.FakeClock, error) {
+func run(t *testing.T, f *fakePagerDuty, token string, since, until time.Time, state string) (Summary, *backfilltest.Publisher, *githubapi.FakeClock, error) {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	defer srv.Close()
@@ -101,7 +89,7 @@ func run(t *testing.T, f *fakePagerDuty, token string, since, until time.Time, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &capture{}
+	pub := &backfilltest.Publisher{}
 	sum, err := Run(context.Background(), Config{Client: c, Since: since, Until: until, Publisher: pub, Checkpoints: cps, Clock: clock})
 	return sum, pub, clock, err
 }
@@ -122,7 +110,7 @@ func TestImportEqualsTheWebhooks(t *testing.T) {
 	}
 	facts := map[string][]string{}
 	var resolved delivery.Delivery
-	for _, d := range pub.ds {
+	for _, d := range pub.Deliveries() {
 		b, err := ingestpd.Parse(d.Event, d.Payload)
 		if err != nil || len(b.Incidents) != 1 {
 			t.Fatalf("%s: %v %+v", d.ID, err, b)
@@ -171,8 +159,8 @@ func TestImportEqualsTheWebhooks(t *testing.T) {
 		}
 		return out
 	}
-	if !reflect.DeepEqual(ids(pub.ds), ids(again.ds)) {
-		t.Errorf("rerun ids %v, want %v", ids(again.ds), ids(pub.ds))
+	if !reflect.DeepEqual(ids(pub.Deliveries()), ids(again.Deliveries())) {
+		t.Errorf("rerun ids %v, want %v", ids(again.Deliveries()), ids(pub.Deliveries()))
 	}
 }
 
@@ -193,7 +181,7 @@ func TestDeepWindowsAreSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
-	for _, d := range pub.ds {
+	for _, d := range pub.Deliveries() {
 		if d.Event == ingestpd.EventTriggered {
 			b, _ := ingestpd.Parse(d.Event, d.Payload)
 			seen[b.Incidents[0].ID]++
@@ -213,7 +201,7 @@ func TestRefusedToken(t *testing.T) {
 	f := &fakePagerDuty{incidents: recorded(t)}
 	_, pub, _, err := run(t, f, "old", time.Date(2020, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2020, 5, 1, 0, 0, 0, 0, time.UTC),
 		filepath.Join(t.TempDir(), "s.json"))
-	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), TokenEnv) || len(pub.ds) != 0 {
-		t.Fatalf("err %v, %d published; want the 401 naming %s and nothing published", err, len(pub.ds), TokenEnv)
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), TokenEnv) || len(pub.Deliveries()) != 0 {
+		t.Fatalf("err %v, %d published; want the 401 naming %s and nothing published", err, len(pub.Deliveries()), TokenEnv)
 	}
 }

@@ -26,6 +26,7 @@ import (
 )
 
 const backfillUsage = `usage: doractl backfill github (--org ORG | --repo owner/name,...) [flags]
+       doractl backfill gitlab (--group GROUP | --project group/name,...) [flags]
        doractl backfill pagerduty [--since 180d] [flags]
 
 Imports a GitHub organisation's history through the REST API and publishes it
@@ -41,9 +42,12 @@ func backfillCmd(args []string) error {
 	if len(args) > 0 && args[0] == "pagerduty" {
 		return backfillPagerDuty(args[1:])
 	}
+	if len(args) > 0 && args[0] == "gitlab" {
+		return backfillGitLab(args[1:])
+	}
 	if len(args) == 0 || args[0] != "github" {
 		fmt.Fprint(os.Stderr, backfillUsage)
-		return errors.New("name the source: doractl backfill github or doractl backfill pagerduty")
+		return errors.New("name the source: doractl backfill github, gitlab or pagerduty")
 	}
 	fs := flag.NewFlagSet("doractl backfill github", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), backfillUsage); fs.PrintDefaults() }
@@ -82,61 +86,92 @@ func backfillCmd(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("process", "doractl backfill")
-	out := io.Writer(os.Stderr)
-	var bar *progressbar.ProgressBar
-	say := func(format string, a ...any) {
-		if bar != nil {
-			_ = bar.Clear()
-		}
-		fmt.Fprintf(out, format+"\n", a...)
-		if bar != nil {
-			_ = bar.RenderBlank()
-		}
-	}
-	tr := &githubapi.Transport{OnWait: func(w githubapi.Wait) {
-		say("waiting %s for the %s (until %s)", w.For.Round(time.Second), w.Reason, w.Until.UTC().Format("15:04:05 UTC"))
-	}}
+	ui, tr, pub := startImport(cfg, cps, *state, "GitHub", from, *quiet, len(ghbackfill.Kinds))
+	defer pub.Close()
 	client, err := githubapi.NewClient(token, *baseURL, tr)
 	if err != nil {
 		return err
 	}
-	pub := broker.NewPublisher(broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
-	defer pub.Close()
-	if cps.Resumed {
-		say("resuming the interrupted import recorded in %s", *state)
-	}
-	say("importing GitHub history since %s into topic %s (checkpoints: %s)", from.Format("2006-01-02"), topicName(cfg), *state)
-
-	progress := func(p ghbackfill.Progress) {
-		if *quiet {
-			return
-		}
-		if bar == nil {
-			bar = progressbar.NewOptions(p.Total*len(ghbackfill.Kinds), progressbar.OptionSetWriter(out),
-				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(),
-				progressbar.OptionThrottle(200*time.Millisecond))
-		}
-		switch {
-		case p.RepoDone:
-			say("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, eventCounts(p.Events))
-		case p.Done:
-			_ = bar.Add(1)
-		default:
-			bar.Describe(fmt.Sprintf("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, strings.ReplaceAll(p.Kind, "_", " ")))
-		}
-	}
 	sum, err := ghbackfill.Run(ctx, ghbackfill.Config{Client: client, Transport: tr, Org: *org, Repos: repoList,
 		Since: from, Until: to, IncludeForks: *forks, IncludeArchived: *archived,
-		IncidentLabels: cfg.Sources.GitHub.IncidentLabels, Publisher: pub, Checkpoints: cps, Progress: progress, Logger: log})
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(out)
+		IncidentLabels: cfg.Sources.GitHub.IncidentLabels, Publisher: pub, Checkpoints: cps, Progress: ui.progress, Logger: log})
+	return endImport(ui, "repositories", sum, err)
+}
+
+// startImport sets up what every import command has: its display, a
+// transport that shows its waits there, and the publisher to the
+// collector's topic; it says what the import does.
+func startImport(cfg config.Config, cps *backfill.Checkpoints, state, host string, from time.Time, quiet bool, kinds int) (*importUI, *githubapi.Transport, *broker.Publisher) {
+	ui := &importUI{out: os.Stderr, quiet: quiet, kinds: kinds}
+	tr := &githubapi.Transport{OnWait: ui.wait}
+	pub := broker.NewPublisher(broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions})
+	if cps.Resumed {
+		ui.say("resuming the interrupted import recorded in %s", state)
 	}
-	printBackfillSummary(os.Stdout, sum)
+	ui.say("importing %s history since %s into topic %s (checkpoints: %s)", host, from.Format("2006-01-02"), topicName(cfg), state)
+	return ui, tr, pub
+}
+
+// endImport closes the display, prints the summary (unit: what was
+// imported, "repositories" or "projects") and says how to continue after
+// an error.
+func endImport(ui *importUI, unit string, sum backfill.Summary, err error) error {
+	ui.finish()
+	printBackfillSummary(os.Stdout, unit, sum)
 	if err != nil {
 		return fmt.Errorf("%w (rerun the same command to continue from the checkpoint)", err)
 	}
 	return nil
+}
+
+// importUI shows an import's waits and progress on stderr: a bar over
+// every repository kind, a line per repository done.
+type importUI struct {
+	out   io.Writer
+	quiet bool
+	kinds int // kinds per repository
+	bar   *progressbar.ProgressBar
+}
+
+// say prints a line above the bar.
+func (u *importUI) say(format string, a ...any) {
+	if u.bar != nil {
+		_ = u.bar.Clear()
+	}
+	fmt.Fprintf(u.out, format+"\n", a...)
+	if u.bar != nil {
+		_ = u.bar.RenderBlank()
+	}
+}
+
+func (u *importUI) wait(w githubapi.Wait) {
+	u.say("waiting %s for the %s (until %s)", w.For.Round(time.Second), w.Reason, w.Until.UTC().Format("15:04:05 UTC"))
+}
+
+func (u *importUI) progress(p backfill.Progress) {
+	if u.quiet {
+		return
+	}
+	if u.bar == nil {
+		u.bar = progressbar.NewOptions(p.Total*u.kinds, progressbar.OptionSetWriter(u.out),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(),
+			progressbar.OptionThrottle(200*time.Millisecond))
+	}
+	switch {
+	case p.RepoDone:
+		u.say("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, eventCounts(p.Events))
+	case p.Done:
+		_ = u.bar.Add(1)
+	default:
+		u.bar.Describe(fmt.Sprintf("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, strings.ReplaceAll(p.Kind, "_", " ")))
+	}
+}
+
+func (u *importUI) finish() {
+	if u.bar != nil {
+		_ = u.bar.Finish()
+		fmt.Fprintln(u.out)
+	}
 }
 
 // eventCounts reads "12 push, 3 pull_request, ..." in a fixed order.
@@ -163,21 +198,27 @@ func topicName(cfg config.Config) string {
 	return cfg.Kafka.Topic
 }
 
-func printBackfillSummary(w io.Writer, s ghbackfill.Summary) {
+// printBackfillSummary prints what an import did; unit names what it
+// imported ("repositories", "projects").
+func printBackfillSummary(w io.Writer, unit string, s backfill.Summary) {
 	kinds := make([]string, 0, len(s.Kinds))
 	for k := range s.Kinds {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	fmt.Fprintf(w, "repositories      %d\n", s.Repositories)
+	fmt.Fprintf(w, "%-17s %d\n", unit, s.Repositories)
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-20s %d\n", k, s.Kinds[k])
 	}
 	fmt.Fprintf(w, "deliveries        %d\n", s.Deliveries)
-	fmt.Fprintf(w, "unchanged (304)   %d repository kinds\n", s.NotModified)
-	fmt.Fprintf(w, "resumed (skipped) %d repository kinds\n", s.Skipped)
+	if unit == "repositories" {
+		fmt.Fprintf(w, "unchanged (304)   %d repository kinds\n", s.NotModified)
+	}
+	fmt.Fprintf(w, "resumed (skipped) %d %s kinds\n", s.Skipped, map[string]string{"repositories": "repository", "projects": "project"}[unit])
 	fmt.Fprintf(w, "API calls         %d (%d retries)\n", s.Calls, s.Retries)
-	fmt.Fprintf(w, "GraphQL points    %d\n", s.GraphQLPoints)
+	if s.GraphQLPoints > 0 {
+		fmt.Fprintf(w, "GraphQL points    %d\n", s.GraphQLPoints)
+	}
 	fmt.Fprintf(w, "rate-limit waits  %s\n", s.RateWaited.Round(time.Second))
 	fmt.Fprintf(w, "took              %s\n", s.Took.Round(time.Millisecond))
 }
@@ -259,6 +300,12 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 }
 
 func defaultStatePath(org string, repos []string) string {
+	return sourceStatePath("github", org, repos)
+}
+
+// sourceStatePath is the checkpoint file of an import of source from an
+// owner (organisation, group) or a list of repositories.
+func sourceStatePath(source, org string, repos []string) string {
 	name := org
 	if name == "" {
 		name = strings.ReplaceAll(strings.Join(repos, "+"), "/", "_")
@@ -274,5 +321,5 @@ func defaultStatePath(org string, repos []string) string {
 			dir = "."
 		}
 	}
-	return filepath.Join(dir, "doraflow-backfill", "github-"+name+".json")
+	return filepath.Join(dir, "doraflow-backfill", source+"-"+strings.ReplaceAll(name, "/", "_")+".json")
 }

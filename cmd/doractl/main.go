@@ -23,6 +23,8 @@ usage:
                                    measure the write path with simulated deliveries
   doractl backfill github --org ORG [--repo owner/name,...] [--since 180d] [--base-url URL]
                                    import history through GitHub's API as webhook deliveries
+  doractl backfill gitlab --group GROUP [--project group/name,...] [--since 180d] [--base-url URL]
+                                   import history through GitLab's API as webhook deliveries
   doractl backfill pagerduty [--since 180d]
                                    import PagerDuty incidents as webhook deliveries
   doractl setup github --org ORG --url URL [--dry-run]

@@ -1,0 +1,61 @@
+// Package backfilltest has what the tests of the imports share.
+package backfilltest
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/doraflow/doraflow/backfill"
+	"github.com/doraflow/doraflow/delivery"
+)
+
+// Checkpoints opens a fresh checkpoint file in a temporary directory.
+func Checkpoints(tb testing.TB) *backfill.Checkpoints {
+	tb.Helper()
+	cps, err := backfill.OpenCheckpoints(filepath.Join(tb.TempDir(), "state.json"), "test", time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cps
+}
+
+// Publisher keeps what is published, in order.
+type Publisher struct {
+	mu sync.Mutex
+	ds []delivery.Delivery
+}
+
+// Publish implements ingest.Publisher.
+func (p *Publisher) Publish(_ context.Context, d delivery.Delivery) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ds = append(p.ds, d)
+	return nil
+}
+
+// Deliveries are those published so far.
+func (p *Publisher) Deliveries() []delivery.Delivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]delivery.Delivery(nil), p.ds...)
+}
+
+// IDs are the ids published so far, sorted.
+func (p *Publisher) IDs() []string {
+	var out []string
+	for _, d := range p.Deliveries() {
+		out = append(out, d.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Discard counts what is published and keeps nothing (for benchmarks).
+type Discard struct{ N int }
+
+// Publish implements ingest.Publisher.
+func (d *Discard) Publish(context.Context, delivery.Delivery) error { d.N++; return nil }
