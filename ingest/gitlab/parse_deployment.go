@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest"

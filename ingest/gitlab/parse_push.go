@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	gl "gitlab.com/gitlab-org/api/client-go"
+	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/doraflow/doraflow/facts"
 )
