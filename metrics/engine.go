@@ -102,6 +102,9 @@ type Engine struct {
 	timeout       time.Duration
 	observedSince time.Time
 	attr          attributions
+	// rowsOnly keeps the engine off the day rollups (the tests compare
+	// both ways of reading).
+	rowsOnly bool
 }
 
 // New returns an engine reading through conn and attributing repositories
@@ -329,7 +332,11 @@ func (n *normalized) args(cat *attribution, bucket string) []any {
 // fetch runs every SQL file at once and gathers their rows by group and
 // bucket.
 func (e *Engine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*cell, error) {
-	return gather(ctx, e, readers, n.args(cat, bucket))
+	rs, err := onDays(ctx, e, n, readers)
+	if err != nil {
+		return nil, err
+	}
+	return gather(ctx, e, rs, n.args(cat, bucket))
 }
 
 // groups lists the groups to report, ascending: the groups with data and

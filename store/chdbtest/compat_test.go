@@ -26,6 +26,7 @@ import (
 	"github.com/doraflow/doraflow/metrics"
 	"github.com/doraflow/doraflow/metrics/metricstest"
 	"github.com/doraflow/doraflow/schema"
+	"github.com/doraflow/doraflow/store"
 	"github.com/doraflow/doraflow/store/storetest"
 )
 
@@ -240,6 +241,15 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 	for _, s := range dumpInserts(ctx, t, conn) {
 		stmts = append(stmts, statement{SQL: s})
 	}
+	// chDB builds the day rollups itself, under a newer version than any
+	// build copied from 18.16, so that the *_by_day files read what the
+	// current engine built.
+	rebuilt := uint64(time.Now().UnixNano())
+	for _, s := range store.DayRollupSQL(st.RollupZone(), rebuilt) {
+		stmts = append(stmts, statement{SQL: s})
+	}
+	stmts = append(stmts, statement{SQL: fmt.Sprintf(
+		"INSERT INTO day_rollup_builds (zone, repo, version) SELECT zone, repo, toUInt64(%d) FROM day_rollup_builds", rebuilt)})
 	setup := len(stmts)
 
 	// The queries, each bound once per distinct text.
@@ -310,6 +320,9 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 			t.Errorf("%s: 18.16 with the values in the text: %v", label, err)
 			continue
 		}
+		if !c.ordered {
+			old.rows, oldText.rows = sorted(old.rows), sorted(oldText.rows)
+		}
 		if oldText.String() != old.String() {
 			t.Errorf("%s: 18.16 answers differently with the values in the text:\n%s\n--- bound by the driver:\n%s", label, oldText, old)
 			continue
@@ -324,7 +337,7 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 			continue
 		}
 		if !c.ordered {
-			old.rows, cur.rows = sorted(old.rows), sorted(cur.rows)
+			cur.rows = sorted(cur.rows)
 		}
 		if old.comparable() != cur.comparable() {
 			t.Errorf("%s: results differ\n--- 18.16:\n%s\n--- chDB:\n%s", label, old, cur)
