@@ -12,6 +12,7 @@ import (
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/delivery"
+	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/ingest/github"
 	"github.com/doraflow/doraflow/metrics"
 	"github.com/doraflow/doraflow/simulate"
@@ -218,5 +219,61 @@ func sameJSON(t *testing.T, what string, got, want any) {
 	}
 	if string(g) != string(w) {
 		t.Errorf("%s differs\n  rollups: %s\n  records: %s", what, g, w)
+	}
+}
+
+// A change deployed before it merged (clocks disagree) counts in the toil
+// share only when the range starts no later than its deployment
+// (toil_share.sql); the toil rollup keeps that through its gate day. Worked
+// by hand: toil pr/1 (1 h, deployed 5 March, merged 10 March) and product
+// pr/2 (2 h, merged 10 March, deployed 11 March).
+func TestDayRollupsKeepTheToilGate(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	at := func(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) }
+	d := facts.Derived{
+		Deployments: []facts.DeploymentOutcome{
+			{DeploymentID: "d1", Environment: "production", Production: true, FinishedAt: at(5, 12)},
+			{DeploymentID: "d2", Environment: "production", Production: true, FinishedAt: at(11, 10)},
+		},
+		Changes: []facts.ChangeLead{
+			{ID: "pr/1", Kind: facts.KindPullRequest, StartedAt: at(4, 9), OpenedAt: at(4, 10), MergedAt: at(10, 12),
+				DeploymentID: "d1", DeployedAt: at(5, 12), Environment: "production", Toil: true, ActiveSeconds: 3600},
+			{ID: "pr/2", Kind: facts.KindPullRequest, StartedAt: at(9, 9), OpenedAt: at(9, 10), MergedAt: at(10, 13),
+				DeploymentID: "d2", DeployedAt: at(11, 10), Environment: "production", ActiveSeconds: 7200},
+		},
+	}
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/skew": d}, 1); err != nil {
+		t.Fatal(err)
+	}
+	e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics.ReadRowsOnly(rows)
+	for _, c := range []struct {
+		from int
+		want float64
+	}{{1, 3600.0 / 10800}, {7, 0}} {
+		q := metrics.Query{From: at(c.from, 0), To: at(14, 0), GroupBy: metrics.GroupByOrganization}
+		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || !used {
+			t.Fatalf("from %d March: day rollups used %v (%v)", c.from, used, err)
+		}
+		for name, eng := range map[string]*metrics.Engine{"rollups": e, "records": rows} {
+			rs, err := eng.Summary(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) != 1 || rs[0].InfraToilShare == nil {
+				t.Fatalf("from %d March, %s: %+v, want one result with a toil share", c.from, name, rs)
+			}
+			if got := *rs[0].InfraToilShare; got != c.want {
+				t.Errorf("from %d March, %s: toil share %v, want %v", c.from, name, got, c.want)
+			}
+		}
 	}
 }

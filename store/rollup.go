@@ -199,7 +199,8 @@ FROM (SELECT repo, argMax(zone, version) AS z FROM day_rollup_builds GROUP BY re
 // ensureDayRollups builds the day rollups, in the store's zone, of every
 // repository whose latest build is not in that zone (all of them after the
 // migration that adds the rollups, or when the report zone changed), then
-// records the complete build (repo ”). The writers keep them from then on.
+// records the complete build (the row with an empty repo). The writers keep
+// them from then on.
 func (s *Store) ensureDayRollups(ctx context.Context) error {
 	ready, err := DayRollupsReady(ctx, s.conn, s.cfg.ReportZone)
 	if err != nil || ready {

@@ -6,7 +6,9 @@
 -- Each repository's rows of its latest build in @tz are read; every row
 -- holds a day's samples, so the quantiles are taken over the same samples
 -- as changes.sql, and computed as it explains, except that the two middle
--- values of a median come from one partial sort:
+-- values of a median come from one partial sort (of the days' arrays
+-- concatenated: groupArrayArray where the lead times are padded,
+-- quantilesExactArray for the stages):
 -- quantilesExact(0.49999999999, 0.5) picks x[floor(0.49999999999 n)] and
 -- x[floor(n/2)], which are x[n - 1 - floor(n/2)] and x[floor(n/2)] for any
 -- count below 10^10.
@@ -22,16 +24,16 @@ SELECT
         + (greatest(lead_count, 1) - 1) * 90 % 100
         * (arrayReduce('quantileExact(0.9)', arrayConcat(arrayResize([toInt64(-1)], 8), leads, [toInt64(9223372036854775807)])) - p90_below) / 100 AS lead_p90,
     lead_skewed,
-    length(codings) AS coding_count,
+    coding_count,
     (coding_mid[1] + coding_mid[2]) / 2 AS coding_median,
     coding_skewed,
-    length(pickups) AS pickup_count,
+    pickup_count,
     (pickup_mid[1] + pickup_mid[2]) / 2 AS pickup_median,
     pickup_skewed,
-    length(reviews) AS review_count,
+    review_count,
     (review_mid[1] + review_mid[2]) / 2 AS review_median,
     review_skewed,
-    length(deploys) AS deploy_count,
+    deploy_count,
     (deploy_mid[1] + deploy_mid[2]) / 2 AS deploy_median,
     deploy_skewed
 FROM
@@ -42,17 +44,17 @@ FROM
         groupArrayArray(day_leads) AS leads,
         arrayReduce('quantilesExact(0.49999999999, 0.5)', leads) AS lead_mid,
         sum(day_lead_skewed) AS lead_skewed,
-        groupArrayArray(day_codings) AS codings,
-        arrayReduce('quantilesExact(0.49999999999, 0.5)', codings) AS coding_mid,
+        sum(length(day_codings)) AS coding_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_codings) AS coding_mid,
         sum(day_coding_skewed) AS coding_skewed,
-        groupArrayArray(day_pickups) AS pickups,
-        arrayReduce('quantilesExact(0.49999999999, 0.5)', pickups) AS pickup_mid,
+        sum(length(day_pickups)) AS pickup_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_pickups) AS pickup_mid,
         sum(day_pickup_skewed) AS pickup_skewed,
-        groupArrayArray(day_reviews) AS reviews,
-        arrayReduce('quantilesExact(0.49999999999, 0.5)', reviews) AS review_mid,
+        sum(length(day_reviews)) AS review_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_reviews) AS review_mid,
         sum(day_review_skewed) AS review_skewed,
-        groupArrayArray(day_deploys) AS deploys,
-        arrayReduce('quantilesExact(0.49999999999, 0.5)', deploys) AS deploy_mid,
+        sum(length(day_deploys)) AS deploy_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_deploys) AS deploy_mid,
         sum(day_deploy_skewed) AS deploy_skewed
     FROM
     (

@@ -22,9 +22,8 @@ FROM
         arraySort(groupUniqArray(deploy_day)) AS days,
         sum(day_failed) AS failed_deployments,
         sum(day_rework) AS rework_deployments,
-        groupArrayArray(day_recoveries) AS recoveries,
-        length(recoveries) AS recovery_count,
-        arrayReduce('quantilesExact(0.49999999999, 0.5)', recoveries) AS recovery_mid
+        sum(length(day_recoveries)) AS recovery_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_recoveries) AS recovery_mid
     FROM
     (
         SELECT
