@@ -15,9 +15,11 @@
 -- value x[floor(l * n)] (the upper middle for a median). Two uses of it give
 -- the neighbours needed:
 --
--- * Medians: quantileExact(0.5)(x) is the upper middle x[floor(n/2)] and
---   -quantileExact(0.5)(-x) the lower middle x[n - 1 - floor(n/2)]; their
---   mean is the median for an odd and an even count alike.
+-- * Medians: quantilesExact(0.49999999999, 0.5)(x) returns, from one partial
+--   sort, x[floor(0.49999999999 n)], which is the lower middle
+--   x[n - 1 - floor(n/2)] for any count below 10^10, and the upper middle
+--   x[floor(n/2)]; their mean (arrayReduce('sum', …) / 2) is the median for
+--   an odd and an even count alike.
 -- * p75 and p90 of lead time: padding the samples with c values below all
 --   of them shifts the index quantileExact(l) picks to floor(l * (n + c)) - c,
 --   which is floor(l * (n - 1)) = k when c = l / (1 - l) (3 for p75, 9 for
@@ -38,7 +40,7 @@ SELECT
     grp,
     bucket,
     countIf(has_start AND lead_seconds >= 0) AS lead_count,
-    (quantileExactIf(0.5)(lead_seconds, has_start AND lead_seconds >= 0) - quantileExactIf(0.5)(-lead_seconds, has_start AND lead_seconds >= 0)) / 2 AS lead_median,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(lead_seconds, has_start AND lead_seconds >= 0)) / 2 AS lead_median,
     (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1), toInt64(-1)], groupArrayIf(lead_seconds, has_start AND lead_seconds >= 0) AS leads)) AS p75_below)
         + (greatest(lead_count, 1) - 1) * 75 % 100
         * (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1)], leads, [toInt64(9223372036854775807)])) - p75_below) / 100 AS lead_p75,
@@ -47,16 +49,16 @@ SELECT
         * (arrayReduce('quantileExact(0.9)', arrayConcat(arrayResize([toInt64(-1)], 8), leads, [toInt64(9223372036854775807)])) - p90_below) / 100 AS lead_p90,
     countIf(has_start AND lead_seconds < 0) AS lead_skewed,
     countIf(is_pr AND has_commit AND coding >= 0) AS coding_count,
-    (quantileExactIf(0.5)(coding, is_pr AND has_commit AND coding >= 0) - quantileExactIf(0.5)(-coding, is_pr AND has_commit AND coding >= 0)) / 2 AS coding_median,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(coding, is_pr AND has_commit AND coding >= 0)) / 2 AS coding_median,
     countIf(is_pr AND has_commit AND coding < 0) AS coding_skewed,
     countIf(is_pr AND reviewed AND pickup >= 0) AS pickup_count,
-    (quantileExactIf(0.5)(pickup, is_pr AND reviewed AND pickup >= 0) - quantileExactIf(0.5)(-pickup, is_pr AND reviewed AND pickup >= 0)) / 2 AS pickup_median,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(pickup, is_pr AND reviewed AND pickup >= 0)) / 2 AS pickup_median,
     countIf(is_pr AND reviewed AND pickup < 0) AS pickup_skewed,
     countIf(is_pr AND reviewed AND review >= 0) AS review_count,
-    (quantileExactIf(0.5)(review, is_pr AND reviewed AND review >= 0) - quantileExactIf(0.5)(-review, is_pr AND reviewed AND review >= 0)) / 2 AS review_median,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(review, is_pr AND reviewed AND review >= 0)) / 2 AS review_median,
     countIf(is_pr AND reviewed AND review < 0) AS review_skewed,
     countIf(is_pr AND deploy >= 0) AS deploy_count,
-    (quantileExactIf(0.5)(deploy, is_pr AND deploy >= 0) - quantileExactIf(0.5)(-deploy, is_pr AND deploy >= 0)) / 2 AS deploy_median,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(deploy, is_pr AND deploy >= 0)) / 2 AS deploy_median,
     countIf(is_pr AND deploy < 0) AS deploy_skewed
 FROM
 (

@@ -5,13 +5,9 @@
 --
 -- Each repository's rows of its latest build in @tz are read; every row
 -- holds a day's samples, so the quantiles are taken over the same samples
--- as changes.sql, and computed as it explains, except that the two middle
--- values of a median come from one partial sort (of the days' arrays
+-- as changes.sql, and computed as it explains, over the days' arrays
 -- concatenated: groupArrayArray where the lead times are padded,
--- quantilesExactArray for the stages):
--- quantilesExact(0.49999999999, 0.5) picks x[floor(0.49999999999 n)] and
--- x[floor(n/2)], which are x[n - 1 - floor(n/2)] and x[floor(n/2)] for any
--- count below 10^10.
+-- quantilesExactArray for the stage medians.
 SELECT
     grp,
     bucket,

@@ -2,8 +2,7 @@
 -- changes_by_day.sql for when the engine uses them): the same columns and
 -- values for a range of whole days in @tz. A rollup row exists only for a
 -- day with a production deployment, so its day is a deployment day. The
--- recovery median takes the two middle values from one partial sort, as
--- changes_by_day.sql explains.
+-- recovery median is taken as in deployments.sql, over the days' arrays.
 SELECT
     grp,
     bucket,
