@@ -147,28 +147,23 @@ func (s *Store) RollupZone() string { return s.cfg.ReportZone }
 // least that of its write.
 func (s *Store) RebuildDayRollups(ctx context.Context, repos []string, version uint64) error {
 	repos = uniq(repos)
-	for len(repos) > 0 {
-		n, size := 0, 0
-		for n < len(repos) && (n == 0 || size+len(repos[n])+6 <= maxListBytes) {
-			size += len(repos[n]) + 6
-			n++
-		}
-		chunk := repos[:n]
+	done := 0
+	return inLists(repos, func(list []clickhouse.GroupSet) error {
+		chunk := repos[done : done+len(list)]
+		done += len(list)
 		g, gctx := errgroup.WithContext(ctx)
 		for _, stmt := range dayRollupSQL {
 			g.Go(func() error {
-				return s.conn.Exec(gctx, bindRollup(stmt, s.cfg.ReportZone, version, "repo IN (?)"), inList(chunk))
+				return s.conn.Exec(gctx, bindRollup(stmt, s.cfg.ReportZone, version, "repo IN (?)"), list)
 			})
 		}
 		if err := g.Wait(); err != nil {
 			return fmt.Errorf("store: rebuild day rollups: %w", err)
 		}
-		if err := s.recordBuilds(ctx, chunk, version); err != nil {
-			return err
-		}
-		repos = repos[n:]
-	}
-	return nil
+		// Recorded once the rows are in: readers never see a build
+		// without its rows.
+		return s.recordBuilds(ctx, chunk, version)
+	})
 }
 
 // recordBuilds marks the builds of repos at version in the store's zone.
