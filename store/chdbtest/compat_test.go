@@ -306,6 +306,7 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 
 	perFile := map[string]int{}
 	notes := map[string]bool{}
+	onChDB := map[string]string{} // file and case → chDB's rows
 	for i, c := range checks {
 		a := answers[setup+i]
 		label := fmt.Sprintf("%s.sql [%s]", c.file, c.cases)
@@ -349,7 +350,11 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 			}
 		}
 		perFile[c.file] += len(old.rows)
+		for _, name := range strings.Split(c.cases, ", ") {
+			onChDB[c.file+"\x00"+name] = strings.Join(sorted(cur.rows), "\n")
+		}
 	}
+	sameOnDays(t, onChDB, st.RollupZone())
 	for _, n := range sorted(keys(notes)) {
 		t.Log(n)
 	}
@@ -359,6 +364,44 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 		}
 	}
 	t.Logf("compared %d distinct queries over %d files", len(checks), len(names))
+}
+
+// sameOnDays requires chDB's answers from the day rollups it built to
+// equal its answers from the records, for every case whose range is whole
+// days in the rollups' zone.
+func sameOnDays(t *testing.T, onChDB map[string]string, zone string) {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	midnight := func(x time.Time) bool {
+		l := x.In(loc)
+		return l.Hour() == 0 && l.Minute() == 0 && l.Second() == 0
+	}
+	compared := 0
+	for _, p := range cases() {
+		if p.tz != zone || !midnight(p.from) || !midnight(p.to) {
+			continue
+		}
+		for _, file := range []string{"changes", "deployments", "toil_share"} {
+			days, ok1 := onChDB[file+"_by_day\x00"+p.name]
+			rows, ok2 := onChDB[file+"\x00"+p.name]
+			if !ok1 || !ok2 {
+				t.Errorf("%s [%s]: no chDB answer to compare", file, p.name)
+				continue
+			}
+			if days != rows {
+				t.Errorf("%s [%s]: chDB answers differently from the day rollups\n--- rollups:\n%s\n--- records:\n%s", file, p.name, days, rows)
+			}
+			if rows != "" {
+				compared++
+			}
+		}
+	}
+	if compared == 0 && !t.Failed() {
+		t.Error("no whole-day case with rows: the day rollups were not compared with the records")
+	}
 }
 
 // duplicateColumn reports whether err is an ALTER TABLE … ADD COLUMN of a
