@@ -226,7 +226,8 @@ func sameJSON(t *testing.T, what string, got, want any) {
 // share only when the range starts no later than its deployment
 // (toil_share.sql); the toil rollup keeps that through its gate day. Worked
 // by hand: toil pr/1 (1 h, deployed 5 March, merged 10 March) and product
-// pr/2 (2 h, merged 10 March, deployed 11 March).
+// pr/2 (2 h, merged 10 March, deployed 11 March). The records are written
+// twice under one version, which must not count them twice.
 func TestDayRollupsKeepTheToilGate(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
@@ -243,8 +244,11 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 				DeploymentID: "d2", DeployedAt: at(11, 10), Environment: "production", ActiveSeconds: 7200},
 		},
 	}
-	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/skew": d}, 1); err != nil {
-		t.Fatal(err)
+	// Written twice under one version: the rollups must not count twice.
+	for range 2 {
+		if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/skew": d}, 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
 	if err != nil {
@@ -256,9 +260,10 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 	}
 	metrics.ReadRowsOnly(rows)
 	for _, c := range []struct {
-		from int
-		want float64
-	}{{1, 3600.0 / 10800}, {7, 0}} {
+		from        int
+		want        float64
+		deployments uint64
+	}{{1, 3600.0 / 10800, 2}, {7, 0, 1}} {
 		q := metrics.Query{From: at(c.from, 0), To: at(14, 0), GroupBy: metrics.GroupByOrganization}
 		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || !used {
 			t.Fatalf("from %d March: day rollups used %v (%v)", c.from, used, err)
@@ -273,6 +278,9 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 			}
 			if got := *rs[0].InfraToilShare; got != c.want {
 				t.Errorf("from %d March, %s: toil share %v, want %v", c.from, name, got, c.want)
+			}
+			if rs[0].Deployments != c.deployments {
+				t.Errorf("from %d March, %s: %d deployments, want %d", c.from, name, rs[0].Deployments, c.deployments)
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, ve
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	return s.RebuildDayRollups(ctx, repos, version)
+	return s.RebuildDayRollups(ctx, repos)
 }
 
 // derivedTable says how the records of one derived table are keyed,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -144,13 +145,33 @@ func bindRollup(sql, zone string, version uint64, repos string) string {
 // RollupZone is the zone the store builds the day rollups in.
 func (s *Store) RollupZone() string { return s.cfg.ReportZone }
 
+// lastBuild is the version of the latest build this process started.
+var lastBuild atomic.Uint64
+
+// buildVersion numbers a build: the time it starts, in nanoseconds, and
+// above every earlier build of this process. Readers take a repository's
+// highest build, so a build that reads the derived tables later wins; and
+// no two builds share a number, whose rows a reader would count twice
+// (derived versions may repeat: a caller may write twice under one).
+func buildVersion() uint64 {
+	for {
+		last := lastBuild.Load()
+		v := max(uint64(time.Now().UnixNano()), last+1)
+		if lastBuild.CompareAndSwap(last, v) {
+			return v
+		}
+	}
+}
+
 // RebuildDayRollups rebuilds the day rollups of repos from the derived
-// tables under version and records the builds. WriteDerived calls it for
-// the repositories it wrote; a writer of the derived tables that does not
-// go through WriteDerived must call it after writing, with a version at
-// least that of its write.
-func (s *Store) RebuildDayRollups(ctx context.Context, repos []string, version uint64) error {
-	repos = uniq(repos)
+// tables and records the builds. WriteDerived calls it for the
+// repositories it wrote; a writer of the derived tables that does not go
+// through WriteDerived must call it after writing.
+func (s *Store) RebuildDayRollups(ctx context.Context, repos []string) error {
+	return s.rebuildDayRollups(ctx, uniq(repos), buildVersion())
+}
+
+func (s *Store) rebuildDayRollups(ctx context.Context, repos []string, version uint64) error {
 	done := 0
 	return inLists(repos, func(list []clickhouse.GroupSet) error {
 		chunk := repos[done : done+len(list)]
@@ -229,7 +250,7 @@ func (s *Store) ensureDayRollups(ctx context.Context) error {
 	// server's time limit however large the history.
 	for len(repos) > 0 {
 		n := min(len(repos), 200)
-		if err := s.RebuildDayRollups(ctx, repos[:n], version); err != nil {
+		if err := s.rebuildDayRollups(ctx, repos[:n], version); err != nil {
 			return err
 		}
 		repos = repos[n:]
