@@ -20,10 +20,10 @@ import (
 // whole days in that zone (metrics/sql/*_by_day.sql). They are never
 // updated in place: every write of a repository's derived records rebuilds
 // all of that repository's rows from the derived tables, as the row
-// queries would read them (FINAL, deleted = 0), under the write's version,
-// and then records the build. Readers take each repository's latest build,
-// so the rollups say exactly what the derived tables say after every
-// write, whatever was re-derived, deleted or moved.
+// queries would read them (FINAL, deleted = 0), numbered by when the
+// rebuild starts, and then records the build. Readers take each
+// repository's latest build, so the rollups say exactly what the derived
+// tables say after every write, whatever was re-derived, deleted or moved.
 
 // dayRollupSQL builds the rollup rows of some repositories: {zone} is the
 // report zone, {version} the build's version and {repos} the condition on

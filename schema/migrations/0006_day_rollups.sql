@@ -4,7 +4,7 @@
 -- samples the exact quantiles need as arrays. The store rebuilds a
 -- repository's rows from the derived tables, in one INSERT … SELECT per
 -- table, every time it writes that repository's derived records
--- (store/rollup.go), under the derived write's version.
+-- (store/rollup.go), numbered by when the rebuild starts.
 --
 -- day_rollup_builds records each rebuild: (zone, repo, version). A reader
 -- takes a repository's rows of its latest build only, so rows left from
