@@ -21,6 +21,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/store"
 )
 
 //go:embed sql/*.sql sql/include/*.sql
@@ -44,13 +45,14 @@ var catalogAtVersion = func() string {
 }()
 
 // SQL returns the text of the named metric definition (e.g. "changes"),
-// ready to run: catalog_at_version replaced by its subquery.
+// ready to run: catalog_at_version replaced by its subquery and
+// change_samples by the change durations (store.ChangeSamples).
 func SQL(name string) (string, error) {
 	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		return "", fmt.Errorf("metrics: no definition %q", name)
 	}
-	return strings.ReplaceAll(string(b), "catalog_at_version", catalogAtVersion), nil
+	return strings.NewReplacer("catalog_at_version", catalogAtVersion, "change_samples", store.ChangeSamples).Replace(string(b)), nil
 }
 
 // SQLNames lists the embedded metric definitions.

@@ -25,6 +25,31 @@ import (
 // repository's latest build, so the rollups say exactly what the derived
 // tables say after every write, whatever was re-derived, deleted or moved.
 
+// ChangeSamples is the one statement of a change's durations in seconds
+// and of which of them count, as items of a SELECT list over change_leads
+// rows (docs/metrics.md: lead time, the pull-request stages, skewed
+// samples). changes.sql writes change_samples where it uses them, and the
+// change_days rollup is built from them.
+const ChangeSamples = `toUnixTimestamp(started_at) > 0 AS has_start,
+        kind = 'pull_request' AS is_pr,
+        is_pr AND start_is_created = 0 AND has_start AS has_commit,
+        is_pr AND toUnixTimestamp(first_review_at) > 0 AS reviewed,
+        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)) AS lead_seconds,
+        toInt64(toUnixTimestamp(opened_at)) - toInt64(toUnixTimestamp(started_at)) AS coding,
+        toInt64(toUnixTimestamp(first_review_at)) - toInt64(toUnixTimestamp(opened_at)) AS pickup,
+        toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
+        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy,
+        has_start AND lead_seconds >= 0 AS lead_counted,
+        has_start AND lead_seconds < 0 AS lead_skew,
+        has_commit AND coding >= 0 AS coding_counted,
+        has_commit AND coding < 0 AS coding_skew,
+        reviewed AND pickup >= 0 AS pickup_counted,
+        reviewed AND pickup < 0 AS pickup_skew,
+        reviewed AND review >= 0 AS review_counted,
+        reviewed AND review < 0 AS review_skew,
+        is_pr AND deploy >= 0 AS deploy_counted,
+        is_pr AND deploy < 0 AS deploy_skew`
+
 // dayRollupSQL builds the rollup rows of some repositories: {zone} is the
 // report zone, {version} the build's version and {repos} the condition on
 // repo. Each statement reads one derived table once. The condition on repo
@@ -37,16 +62,16 @@ var dayRollupSQL = []string{
     pickups, pickup_skewed, reviews, review_skewed, deploys, deploy_skewed, version)
 SELECT
     repo, path_service, env, day,
-    groupArrayIf(lead_seconds, has_start AND lead_seconds >= 0),
-    countIf(has_start AND lead_seconds < 0),
-    groupArrayIf(coding, is_pr AND has_commit AND coding >= 0),
-    countIf(is_pr AND has_commit AND coding < 0),
-    groupArrayIf(pickup, is_pr AND reviewed AND pickup >= 0),
-    countIf(is_pr AND reviewed AND pickup < 0),
-    groupArrayIf(review, is_pr AND reviewed AND review >= 0),
-    countIf(is_pr AND reviewed AND review < 0),
-    groupArrayIf(deploy, is_pr AND deploy >= 0),
-    countIf(is_pr AND deploy < 0),
+    groupArrayIf(lead_seconds, lead_counted),
+    countIf(lead_skew),
+    groupArrayIf(coding, coding_counted),
+    countIf(coding_skew),
+    groupArrayIf(pickup, pickup_counted),
+    countIf(pickup_skew),
+    groupArrayIf(review, review_counted),
+    countIf(review_skew),
+    groupArrayIf(deploy, deploy_counted),
+    countIf(deploy_skew),
     toUInt64({version})
 FROM
 (
@@ -54,15 +79,7 @@ FROM
         repo, path_service,
         lower(environment) AS env,
         toDate(deployed_at, '{zone}') AS day,
-        kind = 'pull_request' AS is_pr,
-        toUnixTimestamp(started_at) > 0 AS has_start,
-        start_is_created = 0 AND toUnixTimestamp(started_at) > 0 AS has_commit,
-        toUnixTimestamp(first_review_at) > 0 AS reviewed,
-        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)) AS lead_seconds,
-        toInt64(toUnixTimestamp(opened_at)) - toInt64(toUnixTimestamp(started_at)) AS coding,
-        toInt64(toUnixTimestamp(first_review_at)) - toInt64(toUnixTimestamp(opened_at)) AS pickup,
-        toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
-        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy
+        {samples}
     FROM change_leads FINAL
     PREWHERE {repos}
     WHERE deleted = 0
@@ -139,7 +156,8 @@ func DayRollupSQL(zone string, version uint64) []string {
 }
 
 func bindRollup(sql, zone string, version uint64, repos string) string {
-	return strings.NewReplacer("{zone}", zone, "{version}", strconv.FormatUint(version, 10), "{repos}", repos).Replace(sql)
+	return strings.NewReplacer("{samples}", ChangeSamples, "{zone}", zone, "{version}", strconv.FormatUint(version, 10),
+		"{repos}", repos).Replace(sql)
 }
 
 // RollupZone is the zone the store builds the day rollups in.
