@@ -115,7 +115,7 @@ func Catalog(ctx context.Context, cfg config.Config, log *slog.Logger) (*catalog
 // OpenStore connects to ClickHouse and applies the migrations.
 func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Config{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database,
-		Username: cfg.ClickHouse.Username, Password: cfg.ClickHouse.Password})
+		Username: cfg.ClickHouse.Username, Password: cfg.ClickHouse.Password, ReportZone: cfg.Metrics.TimeZone})
 	if err != nil {
 		return nil, err
 	}

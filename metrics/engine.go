@@ -21,6 +21,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/store"
 )
 
 //go:embed sql/*.sql sql/include/*.sql
@@ -44,13 +45,14 @@ var catalogAtVersion = func() string {
 }()
 
 // SQL returns the text of the named metric definition (e.g. "changes"),
-// ready to run: catalog_at_version replaced by its subquery.
+// ready to run: catalog_at_version replaced by its subquery and
+// change_samples by the change durations (store.ChangeSamples).
 func SQL(name string) (string, error) {
 	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		return "", fmt.Errorf("metrics: no definition %q", name)
 	}
-	return strings.ReplaceAll(string(b), "catalog_at_version", catalogAtVersion), nil
+	return strings.NewReplacer("catalog_at_version", catalogAtVersion, "change_samples", store.ChangeSamples).Replace(string(b)), nil
 }
 
 // SQLNames lists the embedded metric definitions.
@@ -102,6 +104,9 @@ type Engine struct {
 	timeout       time.Duration
 	observedSince time.Time
 	attr          attributions
+	// rowsOnly keeps the engine off the day rollups (the tests compare
+	// both ways of reading).
+	rowsOnly bool
 }
 
 // New returns an engine reading through conn and attributing repositories
@@ -329,7 +334,11 @@ func (n *normalized) args(cat *attribution, bucket string) []any {
 // fetch runs every SQL file at once and gathers their rows by group and
 // bucket.
 func (e *Engine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*cell, error) {
-	return gather(ctx, e, readers, n.args(cat, bucket))
+	rs, err := onDays(ctx, e, n, readers)
+	if err != nil {
+		return nil, err
+	}
+	return gather(ctx, e, rs, n.args(cat, bucket))
 }
 
 // groups lists the groups to report, ascending: the groups with data and

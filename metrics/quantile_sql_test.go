@@ -33,15 +33,12 @@ func TestQuantilesComputedInSQL(t *testing.T) {
 		return time.Duration(rng.Int64N(4*24*3600)) * time.Second
 	}
 
-	type want struct {
-		lead, coding, pickup, review, deploy, recovery, restore []int64
-	}
-	wants := map[string]*want{}
+	wants := map[string]*sampled{}
 	stale := map[string]facts.Derived{}
 	live := map[string]facts.Derived{}
 	for n := 1; n <= 41; n++ {
 		repo := fmt.Sprintf("acme/q%02d", n)
-		w := &want{}
+		w := &sampled{}
 		wants[repo] = w
 		var old, cur facts.Derived
 		for i := range n {
@@ -104,14 +101,36 @@ func TestQuantilesComputedInSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
-	if err != nil {
-		t.Fatal(err)
+	// The range is whole days: both the day rollups and the records
+	// answer it.
+	for _, rows := range []bool{false, true} {
+		e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows {
+			metrics.ReadRowsOnly(e)
+		}
+		q := metrics.Query{From: from, To: to, GroupBy: metrics.GroupByService}
+		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || used == rows {
+			t.Fatalf("day rollups used: %v (%v), want %v", used, err, !rows)
+		}
+		rs, err := e.Summary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkQuantiles(t, rs, wants)
 	}
-	rs, err := e.Summary(ctx, metrics.Query{From: from, To: to, GroupBy: metrics.GroupByService})
-	if err != nil {
-		t.Fatal(err)
-	}
+}
+
+type sampled struct {
+	lead, coding, pickup, review, deploy, recovery, restore []int64
+}
+
+// checkQuantiles compares each service's quantiles with metrics.Quantile
+// over its samples.
+func checkQuantiles(t *testing.T, rs []metrics.Result, wants map[string]*sampled) {
+	t.Helper()
 	if len(rs) != len(wants) {
 		t.Fatalf("%d services, want %d", len(rs), len(wants))
 	}

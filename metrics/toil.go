@@ -217,7 +217,11 @@ var toilReaders = []reader[toilCell]{
 }
 
 func (t *ToilEngine) fetch(ctx context.Context, n *normalized, cat *attribution, bucket string) (map[cellKey]*toilCell, error) {
-	return gather(ctx, t.e, toilReaders, n.args(cat, bucket))
+	rs, err := onDays(ctx, t.e, n, toilReaders)
+	if err != nil {
+		return nil, err
+	}
+	return gather(ctx, t.e, rs, n.args(cat, bucket))
 }
 
 func ratio(num, den uint64) *float64 {

@@ -30,7 +30,8 @@ const (
 // and deleted = 0. version must grow with every call, e.g.
 // time.Now().UnixNano(). The repo column is the map key, whatever the
 // records' Repo fields say. Every table is read and written once per call,
-// however many repositories d holds.
+// however many repositories d holds. The day rollups of these repositories
+// are then rebuilt from what was written (RebuildDayRollups).
 func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error {
 	if version == 0 {
 		return errors.New("store: derived version must be positive")
@@ -48,7 +49,10 @@ func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, ve
 	g.Go(func() error { return writeTable(gctx, s, outcomesTable, repos, d, version) })
 	g.Go(func() error { return writeTable(gctx, s, leadsTable, repos, d, version) })
 	g.Go(func() error { return writeTable(gctx, s, linksTable, repos, d, version) })
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return s.RebuildDayRollups(ctx, repos)
 }
 
 // derivedTable says how the records of one derived table are keyed,

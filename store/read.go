@@ -256,13 +256,19 @@ const maxListBytes = 64 << 10
 // table. Lists too long for one query are split, so that a query covers as
 // many repositories as fit.
 func (s *Store) eachRepos(ctx context.Context, query string, repos []string, fn func(driver.Rows) error) error {
+	return inLists(repos, func(list []clickhouse.GroupSet) error { return s.each(ctx, query, []any{list}, fn) })
+}
+
+// inLists splits repos into lists that each fit in a query as `repo IN
+// (?)` and calls fn with each in turn.
+func inLists(repos []string, fn func([]clickhouse.GroupSet) error) error {
 	for len(repos) > 0 {
 		n, size := 0, 0
 		for n < len(repos) && (n == 0 || size+len(repos[n])+6 <= maxListBytes) {
 			size += len(repos[n]) + 6
 			n++
 		}
-		if err := s.each(ctx, query, []any{inList(repos[:n])}, fn); err != nil {
+		if err := fn(inList(repos[:n])); err != nil {
 			return err
 		}
 		repos = repos[n:]

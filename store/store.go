@@ -39,6 +39,9 @@ type Config struct {
 	Password         string
 	DialTimeout      time.Duration // default 10s
 	MaxExecutionTime time.Duration // server-side bound of every query, default 60s
+	// ReportZone is the IANA zone whose calendar days the day rollups
+	// count (metrics.time_zone), default UTC.
+	ReportZone string
 }
 
 func (c Config) withDefaults() Config {
@@ -57,6 +60,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxExecutionTime <= 0 {
 		c.MaxExecutionTime = DefaultMaxExecutionTime
 	}
+	if c.ReportZone == "" {
+		c.ReportZone = "UTC"
+	}
 	return c
 }
 
@@ -72,6 +78,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = cfg.withDefaults()
 	if err := validIdentifier(cfg.Database); err != nil {
 		return nil, err
+	}
+	// The zone is written into the rollup statements' text.
+	if _, err := time.LoadLocation(cfg.ReportZone); err != nil || cfg.ReportZone == "Local" || strings.ContainsAny(cfg.ReportZone, `'\`) {
+		return nil, fmt.Errorf("store: report zone %q is not an IANA time zone name", cfg.ReportZone)
 	}
 
 	admin, err := dial(ctx, cfg, "default")
@@ -176,8 +186,10 @@ const migrationsTable = "schema_migrations"
 // again is a no-op. Two processes migrating at once both run the same
 // idempotent statements and the table collapses their records.
 func (s *Store) Migrate(ctx context.Context) error {
-	_, err := s.ApplyMigrations(ctx)
-	return err
+	if _, err := s.ApplyMigrations(ctx); err != nil {
+		return err
+	}
+	return s.ensureDayRollups(ctx)
 }
 
 // ApplyMigrations is Migrate returning the migrations it applied (none when

@@ -5,7 +5,10 @@
 -- Counted: changes whose deployment finished in [@from, @to) and, when an
 -- environment is asked for, went to production in that environment (any
 -- case). Negative values are left out of their median and returned as the
--- *_skewed counts.
+-- *_skewed counts. The durations and which of them count (*_counted,
+-- *_skew) are stated once, in store/rollup.go (ChangeSamples), which the
+-- engine writes in where the inner SELECT names them; the day rollups are
+-- built from the same statement.
 --
 -- Every quantile is exact and computed here, so no sample leaves the
 -- server: the p-quantile of n sorted values is
@@ -15,9 +18,11 @@
 -- value x[floor(l * n)] (the upper middle for a median). Two uses of it give
 -- the neighbours needed:
 --
--- * Medians: quantileExact(0.5)(x) is the upper middle x[floor(n/2)] and
---   -quantileExact(0.5)(-x) the lower middle x[n - 1 - floor(n/2)]; their
---   mean is the median for an odd and an even count alike.
+-- * Medians: quantilesExact(0.49999999999, 0.5)(x) returns, from one partial
+--   sort, x[floor(0.49999999999 n)], which is the lower middle
+--   x[n - 1 - floor(n/2)] for any count below 10^10, and the upper middle
+--   x[floor(n/2)]; their mean (arrayReduce('sum', …) / 2) is the median for
+--   an odd and an even count alike.
 -- * p75 and p90 of lead time: padding the samples with c values below all
 --   of them shifts the index quantileExact(l) picks to floor(l * (n + c)) - c,
 --   which is floor(l * (n - 1)) = k when c = l / (1 - l) (3 for p75, 9 for
@@ -37,27 +42,27 @@
 SELECT
     grp,
     bucket,
-    countIf(has_start AND lead_seconds >= 0) AS lead_count,
-    (quantileExactIf(0.5)(lead_seconds, has_start AND lead_seconds >= 0) - quantileExactIf(0.5)(-lead_seconds, has_start AND lead_seconds >= 0)) / 2 AS lead_median,
-    (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1), toInt64(-1)], groupArrayIf(lead_seconds, has_start AND lead_seconds >= 0) AS leads)) AS p75_below)
+    countIf(lead_counted) AS lead_count,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(lead_seconds, lead_counted)) / 2 AS lead_median,
+    (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1), toInt64(-1)], groupArrayIf(lead_seconds, lead_counted) AS leads)) AS p75_below)
         + (greatest(lead_count, 1) - 1) * 75 % 100
         * (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1)], leads, [toInt64(9223372036854775807)])) - p75_below) / 100 AS lead_p75,
     (arrayReduce('quantileExact(0.9)', arrayConcat(arrayResize([toInt64(-1)], 9), leads)) AS p90_below)
         + (greatest(lead_count, 1) - 1) * 90 % 100
         * (arrayReduce('quantileExact(0.9)', arrayConcat(arrayResize([toInt64(-1)], 8), leads, [toInt64(9223372036854775807)])) - p90_below) / 100 AS lead_p90,
-    countIf(has_start AND lead_seconds < 0) AS lead_skewed,
-    countIf(is_pr AND has_commit AND coding >= 0) AS coding_count,
-    (quantileExactIf(0.5)(coding, is_pr AND has_commit AND coding >= 0) - quantileExactIf(0.5)(-coding, is_pr AND has_commit AND coding >= 0)) / 2 AS coding_median,
-    countIf(is_pr AND has_commit AND coding < 0) AS coding_skewed,
-    countIf(is_pr AND reviewed AND pickup >= 0) AS pickup_count,
-    (quantileExactIf(0.5)(pickup, is_pr AND reviewed AND pickup >= 0) - quantileExactIf(0.5)(-pickup, is_pr AND reviewed AND pickup >= 0)) / 2 AS pickup_median,
-    countIf(is_pr AND reviewed AND pickup < 0) AS pickup_skewed,
-    countIf(is_pr AND reviewed AND review >= 0) AS review_count,
-    (quantileExactIf(0.5)(review, is_pr AND reviewed AND review >= 0) - quantileExactIf(0.5)(-review, is_pr AND reviewed AND review >= 0)) / 2 AS review_median,
-    countIf(is_pr AND reviewed AND review < 0) AS review_skewed,
-    countIf(is_pr AND deploy >= 0) AS deploy_count,
-    (quantileExactIf(0.5)(deploy, is_pr AND deploy >= 0) - quantileExactIf(0.5)(-deploy, is_pr AND deploy >= 0)) / 2 AS deploy_median,
-    countIf(is_pr AND deploy < 0) AS deploy_skewed
+    countIf(lead_skew) AS lead_skewed,
+    countIf(coding_counted) AS coding_count,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(coding, coding_counted)) / 2 AS coding_median,
+    countIf(coding_skew) AS coding_skewed,
+    countIf(pickup_counted) AS pickup_count,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(pickup, pickup_counted)) / 2 AS pickup_median,
+    countIf(pickup_skew) AS pickup_skewed,
+    countIf(review_counted) AS review_count,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(review, review_counted)) / 2 AS review_median,
+    countIf(review_skew) AS review_skewed,
+    countIf(deploy_counted) AS deploy_count,
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(deploy, deploy_counted)) / 2 AS deploy_median,
+    countIf(deploy_skew) AS deploy_skewed
 FROM
 (
     SELECT
@@ -70,15 +75,7 @@ FROM
             @bucket = 'month', toStartOfMonth(deployed_at, @tz),
             @bucket = 'quarter', toStartOfQuarter(deployed_at, @tz),
             toDate('1970-01-01'))) AS bucket,
-        kind = 'pull_request' AS is_pr,
-        toUnixTimestamp(started_at) > 0 AS has_start,
-        start_is_created = 0 AND toUnixTimestamp(started_at) > 0 AS has_commit,
-        toUnixTimestamp(first_review_at) > 0 AS reviewed,
-        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(started_at)) AS lead_seconds,
-        toInt64(toUnixTimestamp(opened_at)) - toInt64(toUnixTimestamp(started_at)) AS coding,
-        toInt64(toUnixTimestamp(first_review_at)) - toInt64(toUnixTimestamp(opened_at)) AS pickup,
-        toInt64(toUnixTimestamp(merged_at)) - toInt64(toUnixTimestamp(first_review_at)) AS review,
-        toInt64(toUnixTimestamp(deployed_at)) - toInt64(toUnixTimestamp(merged_at)) AS deploy
+        change_samples
     FROM change_leads FINAL
     ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     WHERE deleted = 0

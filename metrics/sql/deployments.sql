@@ -9,10 +9,10 @@
 -- in @tz (the caller takes the per-period medians); failed_deployments;
 -- rework_deployments; recovery_count and recovery_median = the exact median
 -- of finish → recovery in seconds over the failed ones that recovered.
--- quantileExact(0.5)(x) is the upper middle value x[floor(n/2)] and
--- -quantileExact(0.5)(-x) the lower middle x[n - 1 - floor(n/2)]; their mean
--- is the median (the mean of the two middle values for an even count), so
--- no sample leaves the server.
+-- quantilesExact(0.49999999999, 0.5)(x) returns the lower middle value
+-- x[n - 1 - floor(n/2)] and the upper middle x[floor(n/2)] (see
+-- changes.sql); their mean is the median (the mean of the two middle values
+-- for an even count), so no sample leaves the server.
 --
 -- Attribution follows the catalog at query time: a repository belongs to the
 -- service that lists it (or is its own service), a service belongs to its
@@ -29,7 +29,7 @@ SELECT
     sum(failed) AS failed_deployments,
     countIf(rework != '') AS rework_deployments,
     countIf(recovered = 1) AS recovery_count,
-    (quantileExactIf(0.5)(recovery_seconds, recovered = 1) - quantileExactIf(0.5)(-recovery_seconds, recovered = 1)) / 2 AS recovery_median
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(recovery_seconds, recovered = 1)) / 2 AS recovery_median
 FROM
 (
     SELECT

@@ -4,15 +4,15 @@
 -- @environment, those blamed on a deployment to it, any case); the unlinked
 -- ones (deployment_id empty); restore_count and restore_median = the exact
 -- median of created → resolved in seconds over the resolved ones, computed
--- here as in deployments.sql (the mean of the upper middle,
--- quantileExact(0.5)(x), and the lower middle, -quantileExact(0.5)(-x)).
+-- here as in deployments.sql (the mean of the two middle values that
+-- quantilesExact(0.49999999999, 0.5) returns).
 SELECT
     grp,
     bucket,
     count() AS incidents,
     countIf(deployment_id = '') AS unlinked_incidents,
     countIf(resolved = 1) AS restore_count,
-    (quantileExactIf(0.5)(restore_seconds, resolved = 1) - quantileExactIf(0.5)(-restore_seconds, resolved = 1)) / 2 AS restore_median
+    arrayReduce('sum', quantilesExactIf(0.49999999999, 0.5)(restore_seconds, resolved = 1)) / 2 AS restore_median
 FROM
 (
     SELECT

@@ -40,6 +40,13 @@ var unreachable sync.Map // addr -> error
 // or fails when the CI environment variable is set.
 func New(t testing.TB) *store.Store {
 	t.Helper()
+	return NewInZone(t, "")
+}
+
+// NewInZone is New with the store's report zone (store.Config.ReportZone)
+// set to zone.
+func NewInZone(t testing.TB, zone string) *store.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -52,6 +59,7 @@ func New(t testing.TB) *store.Store {
 		Database:         uniqueName(),
 		DialTimeout:      5 * time.Second,
 		MaxExecutionTime: 60 * time.Second,
+		ReportZone:       zone,
 	}
 	st, err := store.Open(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,28 @@
+package metrics
+
+import (
+	"context"
+	"strings"
+)
+
+// ReadRowsOnly keeps e off the day rollups, so that a test can compare the
+// answers of both ways of reading.
+func ReadRowsOnly(e *Engine) { e.rowsOnly = true }
+
+// UsesDayRollups tells whether e answers q from the day rollups.
+func UsesDayRollups(ctx context.Context, e *Engine, q Query) (bool, error) {
+	n, err := e.normalize(q)
+	if err != nil {
+		return false, err
+	}
+	rs, err := onDays(ctx, e, n, readers)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rs {
+		if strings.HasSuffix(r.file, byDaySuffix) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,87 @@
+-- changes.sql read from the day rollups (change_days, built by the store
+-- from change_leads; schema/migrations/0006_day_rollups.sql): the same
+-- columns and values, for a range made of whole days in @tz, the zone the
+-- rollups were built in. The engine uses it only then (metrics/rollup.go).
+--
+-- Each repository's rows of its latest build in @tz are read; every row
+-- holds a day's samples, so the quantiles are taken over the same samples
+-- as changes.sql, and computed as it explains, over the days' arrays
+-- concatenated: groupArrayArray where the lead times are padded,
+-- quantilesExactArray for the stage medians.
+SELECT
+    grp,
+    bucket,
+    length(leads) AS lead_count,
+    (lead_mid[1] + lead_mid[2]) / 2 AS lead_median,
+    (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1), toInt64(-1)], leads)) AS p75_below)
+        + (greatest(lead_count, 1) - 1) * 75 % 100
+        * (arrayReduce('quantileExact(0.75)', arrayConcat([toInt64(-1), toInt64(-1)], leads, [toInt64(9223372036854775807)])) - p75_below) / 100 AS lead_p75,
+    (arrayReduce('quantileExact(0.9)', arrayConcat(arrayResize([toInt64(-1)], 9), leads)) AS p90_below)
+        + (greatest(lead_count, 1) - 1) * 90 % 100
+        * (arrayReduce('quantileExact(0.9)', arrayConcat(arrayResize([toInt64(-1)], 8), leads, [toInt64(9223372036854775807)])) - p90_below) / 100 AS lead_p90,
+    lead_skewed,
+    coding_count,
+    (coding_mid[1] + coding_mid[2]) / 2 AS coding_median,
+    coding_skewed,
+    pickup_count,
+    (pickup_mid[1] + pickup_mid[2]) / 2 AS pickup_median,
+    pickup_skewed,
+    review_count,
+    (review_mid[1] + review_mid[2]) / 2 AS review_median,
+    review_skewed,
+    deploy_count,
+    (deploy_mid[1] + deploy_mid[2]) / 2 AS deploy_median,
+    deploy_skewed
+FROM
+(
+    SELECT
+        grp,
+        bucket,
+        groupArrayArray(day_leads) AS leads,
+        arrayReduce('quantilesExact(0.49999999999, 0.5)', leads) AS lead_mid,
+        sum(day_lead_skewed) AS lead_skewed,
+        sum(length(day_codings)) AS coding_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_codings) AS coding_mid,
+        sum(day_coding_skewed) AS coding_skewed,
+        sum(length(day_pickups)) AS pickup_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_pickups) AS pickup_mid,
+        sum(day_pickup_skewed) AS pickup_skewed,
+        sum(length(day_reviews)) AS review_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_reviews) AS review_mid,
+        sum(day_review_skewed) AS review_skewed,
+        sum(length(day_deploys)) AS deploy_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_deploys) AS deploy_mid,
+        sum(day_deploy_skewed) AS deploy_skewed
+    FROM
+    (
+        SELECT
+            if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+            if(catalog_team != '', catalog_team, 'unowned') AS team,
+            multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
+            toYYYYMMDD(multiIf(
+                @bucket = 'day', day,
+                @bucket = 'week', toMonday(day),
+                @bucket = 'month', toStartOfMonth(day),
+                @bucket = 'quarter', toStartOfQuarter(day),
+                toDate('1970-01-01'))) AS bucket,
+            leads AS day_leads,
+            lead_skewed AS day_lead_skewed,
+            codings AS day_codings,
+            coding_skewed AS day_coding_skewed,
+            pickups AS day_pickups,
+            pickup_skewed AS day_pickup_skewed,
+            reviews AS day_reviews,
+            review_skewed AS day_review_skewed,
+            deploys AS day_deploys,
+            deploy_skewed AS day_deploy_skewed
+        FROM change_days
+        ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+        WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
+          AND day >= toDate(@from, @tz)
+          AND day < toDate(@to, @tz)
+          AND (@environment = '' OR environment = lower(@environment))
+    ) AS c
+    WHERE (@any_service = 1 OR has(@only_services, service))
+      AND (@any_team = 1 OR has(@only_teams, team))
+    GROUP BY grp, bucket
+) AS g

@@ -1,0 +1,53 @@
+-- deployments.sql read from the day rollups (deployment_days; see
+-- changes_by_day.sql for when the engine uses them): the same columns and
+-- values for a range of whole days in @tz. A rollup row exists only for a
+-- day with a production deployment, so its day is a deployment day. The
+-- recovery median is taken as in deployments.sql, over the days' arrays.
+SELECT
+    grp,
+    bucket,
+    deployments,
+    days,
+    failed_deployments,
+    rework_deployments,
+    recovery_count,
+    (recovery_mid[1] + recovery_mid[2]) / 2 AS recovery_median
+FROM
+(
+    SELECT
+        grp,
+        bucket,
+        sum(day_deployments) AS deployments,
+        arraySort(groupUniqArray(deploy_day)) AS days,
+        sum(day_failed) AS failed_deployments,
+        sum(day_rework) AS rework_deployments,
+        sum(length(day_recoveries)) AS recovery_count,
+        quantilesExactArray(0.49999999999, 0.5)(day_recoveries) AS recovery_mid
+    FROM
+    (
+        SELECT
+            if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
+            if(catalog_team != '', catalog_team, 'unowned') AS team,
+            multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
+            toYYYYMMDD(multiIf(
+                @bucket = 'day', day,
+                @bucket = 'week', toMonday(day),
+                @bucket = 'month', toStartOfMonth(day),
+                @bucket = 'quarter', toStartOfQuarter(day),
+                toDate('1970-01-01'))) AS bucket,
+            toYYYYMMDD(day) AS deploy_day,
+            deployments AS day_deployments,
+            failed AS day_failed,
+            rework AS day_rework,
+            recoveries AS day_recoveries
+        FROM deployment_days
+        ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
+        WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
+          AND day >= toDate(@from, @tz)
+          AND day < toDate(@to, @tz)
+          AND (@environment = '' OR environment = lower(@environment))
+    ) AS d
+    WHERE (@any_service = 1 OR has(@only_services, service))
+      AND (@any_team = 1 OR has(@only_teams, team))
+    GROUP BY grp, bucket
+) AS g
