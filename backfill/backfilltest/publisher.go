@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,8 +55,12 @@ func (p *Publisher) IDs() []string {
 	return out
 }
 
-// Discard counts what is published and keeps nothing (for benchmarks).
-type Discard struct{ N int }
+// Discard counts what is published and keeps nothing (for benchmarks); it
+// is safe for concurrent use.
+type Discard struct{ n atomic.Int64 }
 
 // Publish implements ingest.Publisher.
-func (d *Discard) Publish(context.Context, delivery.Delivery) error { d.N++; return nil }
+func (d *Discard) Publish(context.Context, delivery.Delivery) error { d.n.Add(1); return nil }
+
+// N is how many deliveries were published.
+func (d *Discard) N() int { return int(d.n.Load()) }
