@@ -3,8 +3,11 @@ package backfilltest
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,3 +67,36 @@ func (d *Discard) Publish(context.Context, delivery.Delivery) error { d.n.Add(1)
 
 // N is how many deliveries were published.
 func (d *Discard) N() int { return int(d.n.Load()) }
+
+// BenchLatency is the delay the import benchmarks give the fake APIs'
+// answers, from DORA_BENCH_API_LATENCY (a duration: 200ms); zero, an
+// instant answer, when unset.
+func BenchLatency(tb testing.TB) time.Duration {
+	v := os.Getenv("DORA_BENCH_API_LATENCY")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		tb.Fatalf("DORA_BENCH_API_LATENCY=%q is not a duration (200ms)", v)
+	}
+	return d
+}
+
+// BenchWorkers are the --workers values the import benchmarks compare,
+// from DORA_BENCH_WORKERS (comma-separated; default 1 and 4).
+func BenchWorkers(tb testing.TB) []int {
+	v := os.Getenv("DORA_BENCH_WORKERS")
+	if v == "" {
+		return []int{1, backfill.DefaultWorkers}
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			tb.Fatalf("DORA_BENCH_WORKERS=%q: give numbers of workers, comma-separated (1,4)", v)
+		}
+		out = append(out, n)
+	}
+	return out
+}
