@@ -3,6 +3,7 @@ package backfilltest
 
 import (
 	"context"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"sort"
@@ -99,4 +100,45 @@ func BenchWorkers(tb testing.TB) []int {
 		out = append(out, n)
 	}
 	return out
+}
+
+// Workers is what an import with a number of workers did, for
+// CompareWorkers.
+type Workers struct {
+	N          int                 // workers
+	Deliveries []delivery.Delivery // published
+	Peak       int                 // the fake API's peak of requests in flight
+}
+
+// CompareWorkers requires one worker to have had one request in flight at
+// a time and more workers at least two, and both to have published exactly
+// the same deliveries (ids and payloads), none twice.
+func CompareWorkers(tb testing.TB, one, more Workers) {
+	tb.Helper()
+	payloads := func(w Workers) map[string][32]byte {
+		m := map[string][32]byte{}
+		for _, d := range w.Deliveries {
+			if _, twice := m[d.ID]; twice {
+				tb.Errorf("%d workers: delivery %s published twice", w.N, d.ID)
+			}
+			m[d.ID] = sha256.Sum256(d.Payload)
+		}
+		return m
+	}
+	a, b := payloads(one), payloads(more)
+	tb.Logf("%d deliveries; requests in flight at most: %d with %d worker(s), %d with %d", len(a), one.Peak, one.N, more.Peak, more.N)
+	if one.Peak != 1 {
+		tb.Errorf("%d worker had %d requests in flight at once, want 1", one.N, one.Peak)
+	}
+	if more.Peak < 2 {
+		tb.Errorf("%d workers never had two requests in flight (peak %d)", more.N, more.Peak)
+	}
+	if len(a) == 0 || len(b) != len(a) {
+		tb.Fatalf("%d deliveries with %d workers, %d with %d", len(b), more.N, len(a), one.N)
+	}
+	for id, p := range a {
+		if q, ok := b[id]; !ok || q != p {
+			tb.Errorf("delivery %s: published by %d workers %t, same payload %t", id, more.N, ok, q == p)
+		}
+	}
 }
