@@ -193,8 +193,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // pause holds every request of the transport for d from now (or longer, if
-// a pause already running ends later): the operator hears of it, and the
-// statistics count it, only where it extends the pause.
+// a pause already running ends later): the statistics count it only where
+// it extends the pause, and the operator hears of it once.
 func (t *Transport) pause(ctx context.Context, reason string, d time.Duration) error {
 	t.mu.Lock()
 	now := t.clock().Now()
@@ -204,12 +204,15 @@ func (t *Transport) pause(ctx context.Context, reason string, d time.Duration) e
 		from = t.pausedUntil
 	}
 	extends := until.After(from)
+	// A pause already running is told again only when it grows by a
+	// second or more, not for every worker that meets the same limit.
+	tell := extends && (from.Equal(now) || until.Sub(from) >= time.Second)
 	if extends {
 		t.stats.RateWaited += until.Sub(from)
 		t.pausedUntil = until
 	}
 	t.mu.Unlock()
-	if extends && t.OnWait != nil {
+	if tell && t.OnWait != nil {
 		t.OnWait(Wait{Reason: reason, For: d, Until: until})
 	}
 	return t.held(ctx, reason)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,7 +92,8 @@ func TestTransportConcurrentLimitsCountedOnce(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	tr := &githubapi.Transport{}
+	var told atomic.Int32
+	tr := &githubapi.Transport{OnWait: func(githubapi.Wait) { told.Add(1) }}
 	c := &http.Client{Transport: tr}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -115,6 +117,9 @@ func TestTransportConcurrentLimitsCountedOnce(t *testing.T) {
 	got := tr.Stats().RateWaited
 	if got < time.Second || got > took {
 		t.Errorf("rate-limit waits %s for %d requests held together for 1 s (the run took %s): want at least 1 s and at most the run's time", got, n, took)
+	}
+	if told.Load() != 1 {
+		t.Errorf("the pause was told %d times, want once", told.Load())
 	}
 	if st := tr.Stats(); st.Calls != 2*n || st.Retries != n {
 		t.Errorf("%d calls, %d retries; want %d and %d", st.Calls, st.Retries, 2*n, n)
