@@ -3,7 +3,11 @@ package backfill
 import (
 	"context"
 	"fmt"
+	"maps"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/githubapi"
@@ -51,30 +55,66 @@ type BatchPublisher interface {
 // remember, and whether the host said nothing changed since etag.
 type Fetch func(ctx context.Context, kind, etag string) (ds []delivery.Delivery, newETag string, notModified bool, err error)
 
+// DefaultWorkers is how many repositories an import reads at a time when
+// not told: enough that an import is bounded by the host's rate limit
+// rather than by its answer time, few enough to stay clear of GitHub's
+// secondary limits on concurrent requests (see docs/backfill.md).
+const DefaultWorkers = 4
+
 // Importer runs the part every import shares: kind by kind, skip what an
 // interrupted run finished, publish everything a kind read, and only then
 // checkpoint it, so that a kill at any moment loses nothing and a rerun
-// repeats at most the kind it was in (whose deliveries keep their ids).
+// repeats at most the kind each repository was in (whose deliveries keep
+// their ids). Several repositories may be imported at once (Each): the
+// summary, the progress calls and the checkpoints are safe for that, and
+// the Publisher must be safe for concurrent use.
 type Importer struct {
 	Source      string // for messages: "github", "gitlab"
 	Publisher   ingest.Publisher
 	Checkpoints *Checkpoints
-	Progress    func(Progress) // may be nil
+	Progress    func(Progress) // may be nil; never called concurrently
 	Now         func() time.Time
-	Summary     Summary
+	// Summary is read and written under the importer's lock while
+	// repositories are imported; read it through Tally.
+	Summary Summary
+
+	mu  sync.Mutex // Summary
+	pmu sync.Mutex // Progress
+}
+
+// Each imports n repositories, repository(ctx, i) for i in [0, n), with
+// up to workers at a time (less than 1: one). The first error stops the
+// others (their unfinished kinds stay unchecked) and is returned.
+func Each(ctx context.Context, n, workers int, repository func(ctx context.Context, i int) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	for i := 0; i < n && gctx.Err() == nil; i++ {
+		g.Go(func() error { return repository(gctx, i) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// Count changes the summary under the importer's lock.
+func (im *Importer) Count(f func(*Summary)) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.Summary.Kinds == nil {
+		im.Summary.Kinds = map[string]int{}
+	}
+	f(&im.Summary)
 }
 
 // Repository imports the kinds of one repository (or project).
 func (im *Importer) Repository(ctx context.Context, repo string, i, n int, kinds []string, fetch Fetch) error {
-	if im.Summary.Kinds == nil {
-		im.Summary.Kinds = map[string]int{}
-	}
 	events := map[string]int{}
 	for _, kind := range kinds {
 		cp := im.Checkpoints.Get(repo, kind)
 		p := Progress{Repo: repo, Index: i, Total: n, Kind: kind}
 		if cp.Done && im.Checkpoints.Resumed {
-			im.Summary.Skipped++
+			im.Count(func(s *Summary) { s.Skipped++ })
 			p.Skipped, p.Done, p.Items = true, true, cp.Items
 			im.progress(p)
 			continue
@@ -86,7 +126,7 @@ func (im *Importer) Repository(ctx context.Context, repo string, i, n int, kinds
 		}
 		items := len(ds)
 		if notMod {
-			im.Summary.NotModified++
+			im.Count(func(s *Summary) { s.NotModified++ })
 			p.NotModified, p.Items = true, cp.Items
 			etag, ds, items = cp.ETag, nil, cp.Items
 		} else {
@@ -110,6 +150,8 @@ func (im *Importer) Repository(ctx context.Context, repo string, i, n int, kinds
 
 func (im *Importer) progress(p Progress) {
 	if im.Progress != nil {
+		im.pmu.Lock()
+		defer im.pmu.Unlock()
 		im.Progress(p)
 	}
 }
@@ -119,9 +161,6 @@ func (im *Importer) progress(p Progress) {
 func (im *Importer) Publish(ctx context.Context, ds []delivery.Delivery) error {
 	if len(ds) == 0 {
 		return nil
-	}
-	if im.Summary.Kinds == nil {
-		im.Summary.Kinds = map[string]int{}
 	}
 	if bp, ok := im.Publisher.(BatchPublisher); ok {
 		for i := 0; i < len(ds); i += 500 {
@@ -136,17 +175,22 @@ func (im *Importer) Publish(ctx context.Context, ds []delivery.Delivery) error {
 			}
 		}
 	}
-	for _, d := range ds {
-		im.Summary.Kinds[d.Event]++
-	}
-	im.Summary.Deliveries += len(ds)
+	im.Count(func(s *Summary) {
+		for _, d := range ds {
+			s.Kinds[d.Event]++
+		}
+		s.Deliveries += len(ds)
+	})
 	return nil
 }
 
 // Tally completes the summary: how long the import took since start and
 // what the transport counted (t may be nil).
 func (im *Importer) Tally(start time.Time, t *githubapi.Transport) Summary {
+	im.mu.Lock()
 	s := im.Summary
+	s.Kinds = maps.Clone(s.Kinds)
+	im.mu.Unlock()
 	s.Took = im.Now().Sub(start)
 	if t != nil {
 		st := t.Stats()

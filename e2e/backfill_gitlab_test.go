@@ -461,8 +461,9 @@ func glGroup(n int) gitlabfake.Instance {
 	return inst
 }
 
-// TestGitLabBackfillKilledMidRun runs doractl backfill gitlab as a process,
-// kills it with SIGKILL half-way through, runs it again, and requires every
+// TestGitLabBackfillKilledMidRun runs doractl backfill gitlab as a process
+// with four workers, kills it with SIGKILL half-way through (up to four projects
+// part-read), runs it again, and requires every
 // delivery a clean import publishes in ClickHouse exactly once, with fewer
 // calls for the rerun than a whole import.
 func TestGitLabBackfillKilledMidRun(t *testing.T) {
@@ -498,7 +499,7 @@ func TestGitLabBackfillKilledMidRun(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	killAndRerun(t, func() *exec.Cmd {
 		cmd := exec.Command(bin, "backfill", "gitlab", "--group", "acme", "--base-url", srv.URL,
-			"--since", "2026-03-01", "--until", "2026-03-23T00:00:00Z", "--state", state, "--quiet")
+			"--since", "2026-03-01", "--until", "2026-03-23T00:00:00Z", "--state", state, "--quiet", "--workers", "4")
 		cmd.Env = append(os.Environ(), "DORA_GITLAB_TOKEN=glpat-e2e", "DORA_KAFKA_BROKERS="+strings.Join(p.Kafka.Brokers, ","),
 			"DORA_KAFKA_TOPIC="+p.Kafka.Topic)
 		return cmd

@@ -138,9 +138,10 @@ func TestBackfillEqualsWebhooks(t *testing.T) {
 	}
 }
 
-// TestBackfillKilledMidRun runs doractl backfill github as a process,
-// kills it with SIGKILL half-way through, runs it again, and requires every
-// delivery in ClickHouse exactly once and the numbers to equal the truth.
+// TestBackfillKilledMidRun runs doractl backfill github as a process with
+// four workers, kills it with SIGKILL half-way through (up to four repositories
+// part-read), runs it again, and requires every delivery in ClickHouse
+// exactly once and the numbers to equal the truth.
 func TestBackfillKilledMidRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs doractl")
@@ -179,7 +180,7 @@ func TestBackfillKilledMidRun(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	killAndRerun(t, func() *exec.Cmd {
 		cmd := exec.Command(bin, "backfill", "github", "--org", cfg.Owner, "--base-url", srv.URL,
-			"--since", since.Format("2006-01-02"), "--state", state, "--quiet")
+			"--since", since.Format("2006-01-02"), "--state", state, "--quiet", "--workers", "4")
 		cmd.Env = append(os.Environ(), "DORA_GITHUB_TOKEN=tok", "DORA_KAFKA_BROKERS="+strings.Join(p.Kafka.Brokers, ","),
 			"DORA_KAFKA_TOPIC="+p.Kafka.Topic)
 		return cmd

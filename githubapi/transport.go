@@ -65,7 +65,10 @@ type Wait struct {
 }
 
 // Transport is an http.RoundTripper for GitHub's API. It is safe for
-// concurrent use, though GitHub asks clients to send requests one at a time.
+// concurrent use, and its rate-limit waits are shared: a limit one request
+// meets (the primary limit's reset, a Retry-After, GitLab's 429) holds
+// every request sent through the transport until it ends, as hosts ask,
+// and the time is counted once however many requests were held.
 type Transport struct {
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
@@ -81,13 +84,21 @@ type Transport struct {
 	mu    sync.Mutex
 	stats Stats
 	rng   *rand.Rand
+	// pausedUntil ends the current rate-limit pause (zero: none yet);
+	// stats.RateWaited already counts the pause up to it.
+	pausedUntil time.Time
 }
 
 // Stats returns the counts so far.
 func (t *Transport) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.stats
+	s := t.stats
+	// A pause still running counts only as far as it went.
+	if left := t.pausedUntil.Sub(t.clock().Now()); left > 0 {
+		s.RateWaited -= left
+	}
+	return s
 }
 
 func (t *Transport) clock() Clock {
@@ -114,6 +125,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	attempt := 0 // faults so far; primary-limit waits do not count
 	for n := 0; ; n++ {
+		if err := t.held(ctx, "rate limit"); err != nil {
+			return nil, err
+		}
 		r := req
 		if n > 0 {
 			r = req.Clone(ctx)
@@ -160,7 +174,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		drain(resp)
 		if primary {
-			if err := t.wait(ctx, Wait{Reason: reason, For: wait, Until: t.clock().Now().Add(wait)}, true); err != nil {
+			if err := t.pause(ctx, reason, wait); err != nil {
 				return nil, err
 			}
 			continue
@@ -172,8 +186,49 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
-		if err := t.wait(ctx, Wait{Reason: reason, For: wait, Until: t.clock().Now().Add(wait)}, true); err != nil {
+		if err := t.pause(ctx, reason, wait); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// pause holds every request of the transport for d from now (or longer, if
+// a pause already running ends later): the statistics count it only where
+// it extends the pause, and the operator hears of it once.
+func (t *Transport) pause(ctx context.Context, reason string, d time.Duration) error {
+	t.mu.Lock()
+	now := t.clock().Now()
+	until := now.Add(d)
+	from := now
+	if t.pausedUntil.After(now) {
+		from = t.pausedUntil
+	}
+	extends := until.After(from)
+	// A pause already running is told again only when it grows by a
+	// second or more, not for every worker that meets the same limit.
+	tell := extends && (from.Equal(now) || until.Sub(from) >= time.Second)
+	if extends {
+		t.stats.RateWaited += until.Sub(from)
+		t.pausedUntil = until
+	}
+	t.mu.Unlock()
+	if tell && t.OnWait != nil {
+		t.OnWait(Wait{Reason: reason, For: d, Until: until})
+	}
+	return t.held(ctx, reason)
+}
+
+// held waits until the transport's rate-limit pause (if any) is over.
+func (t *Transport) held(ctx context.Context, reason string) error {
+	for {
+		t.mu.Lock()
+		left := t.pausedUntil.Sub(t.clock().Now())
+		t.mu.Unlock()
+		if left <= 0 {
+			return nil
+		}
+		if err := t.clock().Sleep(ctx, left); err != nil {
+			return fmt.Errorf("gave up waiting (%s): %w", reason, err)
 		}
 	}
 }
@@ -289,10 +344,7 @@ func (t *Transport) backoff(ctx context.Context, attempt int, reason string) err
 	}
 	d = d/2 + time.Duration(t.rng.Int64N(int64(d/2)+1))
 	t.mu.Unlock()
-	return t.wait(ctx, Wait{Reason: reason, For: d, Until: t.clock().Now().Add(d)}, false)
-}
-
-func (t *Transport) wait(ctx context.Context, w Wait, rate bool) error {
+	w := Wait{Reason: reason, For: d, Until: t.clock().Now().Add(d)}
 	if t.OnWait != nil {
 		t.OnWait(w)
 	}
@@ -300,11 +352,7 @@ func (t *Transport) wait(ctx context.Context, w Wait, rate bool) error {
 		return fmt.Errorf("gave up waiting (%s): %w", w.Reason, err)
 	}
 	t.mu.Lock()
-	if rate {
-		t.stats.RateWaited += w.For
-	} else {
-		t.stats.FaultWaited += w.For
-	}
+	t.stats.FaultWaited += w.For
 	t.mu.Unlock()
 	return nil
 }

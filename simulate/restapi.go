@@ -85,6 +85,8 @@ type GitHubAPI struct {
 
 	nodesOnce sync.Once
 	nodes     map[string]deploymentRef // by deployment node id
+
+	inFlight, peak int // requests being answered now, and at most
 }
 
 // NewGitHubAPI serves h.
@@ -104,6 +106,15 @@ func (a *GitHubAPI) Calls() (total, notModified int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.calls, a.notMod
+}
+
+// PeakInFlight is the largest number of requests the API was answering at
+// once, counted during the answers' Latency (0 without): how concurrent
+// its client was.
+func (a *GitHubAPI) PeakInFlight() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.peak
 }
 
 // CallsByKind counts requests by the kind of resource listed.
@@ -130,7 +141,17 @@ func writeAPIError(w http.ResponseWriter, status int, msg string) {
 
 func (a *GitHubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.opts.Latency > 0 {
+		// In flight while delayed: a request counts from its arrival to
+		// the end of its delay, before any of its answer is written, so
+		// a client sending one request at a time never has two.
+		a.mu.Lock()
+		a.inFlight++
+		a.peak = max(a.peak, a.inFlight)
+		a.mu.Unlock()
 		time.Sleep(a.opts.Latency)
+		a.mu.Lock()
+		a.inFlight--
+		a.mu.Unlock()
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/api/v3")
 	parts := strings.Split(strings.Trim(path, "/"), "/")

@@ -18,7 +18,9 @@ import (
 // through the fake REST API (answering at once) into a publisher that
 // keeps nothing: the import's own cost, and the API calls it makes.
 // DORA_BENCH_REPOS sets the number of repositories (default 20; the
-// figures in docs/performance.md are for 200), DORA_BENCH_DAYS the period.
+// figures in docs/performance.md are for 200), DORA_BENCH_DAYS the period,
+// DORA_BENCH_API_LATENCY a delay of every answer (200ms: a real host's
+// answer time) and DORA_BENCH_WORKERS the --workers compared (1,4).
 func BenchmarkImportOrganisation(b *testing.B) {
 	repos := 20
 	if v, err := strconv.Atoi(os.Getenv("DORA_BENCH_REPOS")); err == nil && v >= 10 {
@@ -44,9 +46,17 @@ func BenchmarkImportOrganisation(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("DORA_BENCH_DAYS")); err == nil && v > 0 {
 		since = cfg.End.AddDate(0, 0, -v)
 	}
-	b.ResetTimer()
+	latency := backfilltest.BenchLatency(b)
+	for _, workers := range backfilltest.BenchWorkers(b) {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			importOrganisation(b, hist, cfg.Owner, since, latency, workers)
+		})
+	}
+}
+
+func importOrganisation(b *testing.B, hist *simulate.RESTHistory, owner string, since time.Time, latency time.Duration, workers int) {
 	for i := 0; i < b.N; i++ {
-		api := simulate.NewGitHubAPI(hist, simulate.APIOptions{Org: cfg.Owner, RateLimit: 1 << 30})
+		api := simulate.NewGitHubAPI(hist, simulate.APIOptions{Org: owner, RateLimit: 1 << 30, Latency: latency})
 		srv := httptest.NewServer(api)
 		tr := &githubapi.Transport{}
 		client, err := githubapi.NewClient("tok", srv.URL, tr)
@@ -56,8 +66,8 @@ func BenchmarkImportOrganisation(b *testing.B) {
 		cps := backfilltest.Checkpoints(b)
 		pub := &backfilltest.Discard{}
 		t0 := time.Now()
-		sum, err := ghbackfill.Run(context.Background(), ghbackfill.Config{Client: client, Transport: tr, Org: cfg.Owner,
-			Since: since, Publisher: pub, Checkpoints: cps})
+		sum, err := ghbackfill.Run(context.Background(), ghbackfill.Config{Client: client, Transport: tr, Org: owner,
+			Since: since, Publisher: pub, Checkpoints: cps, Workers: workers})
 		took := time.Since(t0)
 		srv.Close()
 		if err != nil {
@@ -67,7 +77,9 @@ func BenchmarkImportOrganisation(b *testing.B) {
 		b.ReportMetric(float64(sum.Calls)/float64(sum.Repositories), "calls/repo")
 		b.ReportMetric(float64(sum.Calls)/float64(sum.Repositories)/(float64(prs)/float64(sum.Repositories)/100), "calls/repo/100PRs")
 		b.ReportMetric(float64(sum.Deliveries)/took.Seconds(), "deliveries/s")
-		b.Logf("%d repositories, %d pull requests, %d deliveries %v, %d calls %v (GraphQL: %d points), in %s",
-			sum.Repositories, prs, sum.Deliveries, sum.Kinds, sum.Calls, api.CallsByKind(), sum.GraphQLPoints, took.Round(time.Millisecond))
+		b.ReportMetric(took.Seconds(), "s/import")
+		b.Logf("%d repositories, %d pull requests, %d deliveries %v, %d calls %v (GraphQL: %d points), in %s with %d workers (answers after %s; at most %d requests in flight)",
+			sum.Repositories, prs, sum.Deliveries, sum.Kinds, sum.Calls, api.CallsByKind(), sum.GraphQLPoints, took.Round(time.Millisecond),
+			workers, latency, api.PeakInFlight())
 	}
 }

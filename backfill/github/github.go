@@ -83,9 +83,13 @@ type Config struct {
 	Publisher      ingest.Publisher
 	Checkpoints    *backfill.Checkpoints
 	Clock          githubapi.Clock // nil: the wall clock
-	// Progress, when set, hears about every repository and kind.
+	// Progress, when set, hears about every repository and kind (one
+	// call at a time).
 	Progress func(Progress)
 	Logger   *slog.Logger
+	// Workers is how many repositories are imported at a time (less than
+	// 1: one); they share the transport's rate-limit waits.
+	Workers int
 }
 
 // Progress, Summary and BatchPublisher are the shared ones of package
@@ -102,7 +106,6 @@ type run struct {
 	clock githubapi.Clock
 	log   *slog.Logger
 	im    *backfill.Importer
-	sum   *Summary // the importer's
 	since time.Time
 	until time.Time
 }
@@ -127,23 +130,22 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	}
 	r.im = &backfill.Importer{Source: "github", Publisher: cfg.Publisher, Checkpoints: cfg.Checkpoints,
 		Progress: cfg.Progress, Now: r.clock.Now, Summary: Summary{Kinds: map[string]int{}}}
-	r.sum = &r.im.Summary
 	start := r.clock.Now()
+	// The summary returned is the importer's, tallied once every worker
+	// has stopped.
 	defer func() { sum = r.im.Tally(start, cfg.Transport) }()
 	repos, err := r.repositories(ctx)
 	if err != nil {
-		return *r.sum, err
+		return sum, err
 	}
-	r.sum.Repositories = len(repos)
-	for i, repo := range repos {
-		if err := r.repository(ctx, repo, i+1, len(repos)); err != nil {
-			return *r.sum, err
-		}
+	r.im.Count(func(s *Summary) { s.Repositories = len(repos) })
+	err = backfill.Each(ctx, len(repos), cfg.Workers, func(ctx context.Context, i int) error {
+		return r.repository(ctx, repos[i], i+1, len(repos))
+	})
+	if err != nil {
+		return sum, err
 	}
-	if err := cfg.Checkpoints.Finish(); err != nil {
-		return *r.sum, err
-	}
-	return *r.sum, nil
+	return sum, cfg.Checkpoints.Finish()
 }
 
 // repositories lists what to import: the organisation's repositories

@@ -3,6 +3,7 @@ package github_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
@@ -229,9 +230,16 @@ func TestLongPullRequestsFallBackToREST(t *testing.T) {
 }
 
 func TestInterruptedImportResumes(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { interruptedImportResumes(t, workers) })
+	}
+}
+
+func interruptedImportResumes(t *testing.T, workers int) {
+	withWorkers := func(c *ghbackfill.Config) { c.Workers = workers }
 	w := newWorld(t)
 	clean := &capture{}
-	if _, _, err := w.run(t, simulate.APIOptions{}, "tok", clean, nil); err != nil {
+	if _, _, err := w.run(t, simulate.APIOptions{}, "tok", clean, withWorkers); err != nil {
 		t.Fatal(err)
 	}
 	w.state = filepath.Join(t.TempDir(), "state.json")
@@ -239,11 +247,11 @@ func TestInterruptedImportResumes(t *testing.T) {
 	// The first attempt stops half-way through publishing.
 	half := len(clean.ds) / 2
 	first := &capture{failAfter: half}
-	if _, _, err := w.run(t, simulate.APIOptions{}, "tok", first, nil); !errors.Is(err, errCrash) {
+	if _, _, err := w.run(t, simulate.APIOptions{}, "tok", first, withWorkers); !errors.Is(err, errCrash) {
 		t.Fatalf("err %v, want the publisher's", err)
 	}
 	second := &capture{}
-	sum, _, err := w.run(t, simulate.APIOptions{}, "tok", second, nil)
+	sum, _, err := w.run(t, simulate.APIOptions{}, "tok", second, withWorkers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,7 +129,7 @@ func (r *run) graphql(ctx context.Context, what, query string, vars map[string]a
 		return fmt.Errorf("%s: the answer's data is not what was asked: %w", what, err)
 	}
 	if cost.RateLimit != nil {
-		r.sum.GraphQLPoints += cost.RateLimit.Cost
+		r.im.Count(func(s *Summary) { s.GraphQLPoints += cost.RateLimit.Cost })
 	}
 	if err := json.Unmarshal(ans.Data, data); err != nil {
 		return fmt.Errorf("%s: the answer's data is not what was asked: %w", what, err)

@@ -91,8 +91,12 @@ type Config struct {
 	Publisher      ingest.Publisher
 	Checkpoints    *backfill.Checkpoints
 	Clock          githubapi.Clock // nil: the wall clock
-	// Progress, when set, hears about every project and kind.
+	// Progress, when set, hears about every project and kind (one call at
+	// a time).
 	Progress func(backfill.Progress)
+	// Workers is how many projects are imported at a time (less than 1:
+	// one); they share the transport's rate-limit waits.
+	Workers int
 }
 
 // NewClient returns a client-go client that authenticates with token and
@@ -153,20 +157,21 @@ func Run(ctx context.Context, cfg Config) (sum backfill.Summary, err error) {
 	if err != nil {
 		return sum, err
 	}
-	r.im.Summary.Repositories = len(projects)
+	r.im.Count(func(s *backfill.Summary) { s.Repositories = len(projects) })
 	kinds := Kinds
 	if cfg.Jobs {
 		kinds = append(slices.Clone(Kinds), KindJobs)
 	}
-	for i, p := range projects {
-		err := r.im.Repository(ctx, p.PathWithNamespace, i+1, len(projects), kinds,
+	err = backfill.Each(ctx, len(projects), cfg.Workers, func(ctx context.Context, i int) error {
+		p := projects[i]
+		return r.im.Repository(ctx, p.PathWithNamespace, i+1, len(projects), kinds,
 			func(ctx context.Context, kind, _ string) ([]delivery.Delivery, string, bool, error) {
 				ds, err := r.kind(ctx, p, kind)
 				return ds, "", false, err
 			})
-		if err != nil {
-			return sum, err
-		}
+	})
+	if err != nil {
+		return sum, err
 	}
 	return sum, cfg.Checkpoints.Finish()
 }

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,8 +61,12 @@ func backfillCmd(args []string) error {
 	forks := fs.Bool("include-forks", false, "also import the organisation's forks")
 	archived := fs.Bool("include-archived", false, "also import archived repositories")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	workers := workersFlag(fs, "repositories")
 	cfg, from, to, err := period.parse(fs, args[1:])
 	if err != nil {
+		return err
+	}
+	if err := checkWorkers(*workers); err != nil {
 		return err
 	}
 	token, err := githubapi.Token()
@@ -94,8 +100,23 @@ func backfillCmd(args []string) error {
 	}
 	sum, err := ghbackfill.Run(ctx, ghbackfill.Config{Client: client, Transport: tr, Org: *org, Repos: repoList,
 		Since: from, Until: to, IncludeForks: *forks, IncludeArchived: *archived,
-		IncidentLabels: cfg.Sources.GitHub.IncidentLabels, Publisher: pub, Checkpoints: cps, Progress: ui.progress, Logger: log})
+		IncidentLabels: cfg.Sources.GitHub.IncidentLabels, Publisher: pub, Checkpoints: cps, Progress: ui.progress, Logger: log, Workers: *workers})
 	return endImport(ui, "repositories", sum, err)
+}
+
+// workersFlag is --workers: how many repositories (or projects) an import
+// reads at a time.
+func workersFlag(fs *flag.FlagSet, unit string) *int {
+	return fs.Int("workers", backfill.DefaultWorkers, "how many "+unit+" to import at a time; they share the rate-limit waits (see docs/backfill.md before raising it)")
+}
+
+// checkWorkers refuses a --workers that imports nothing or asks for
+// trouble with the host's limits on concurrent requests.
+func checkWorkers(n int) error {
+	if n < 1 || n > 32 {
+		return fmt.Errorf("--workers %d: give 1 to 32 (default %d)", n, backfill.DefaultWorkers)
+	}
+	return nil
 }
 
 // startImport sets up what every import command has: its display, a
@@ -125,16 +146,28 @@ func endImport(ui *importUI, unit string, sum backfill.Summary, err error) error
 }
 
 // importUI shows an import's waits and progress on stderr: a bar over
-// every repository kind, a line per repository done.
+// every repository kind, described by the repositories being read (several
+// with --workers) and how many are done, and a line per repository done.
+// It is safe for concurrent use: the transport tells of waits from every
+// worker.
 type importUI struct {
-	out   io.Writer
-	quiet bool
-	kinds int // kinds per repository
-	bar   *progressbar.ProgressBar
+	mu     sync.Mutex
+	out    io.Writer
+	quiet  bool
+	kinds  int // kinds per repository
+	bar    *progressbar.ProgressBar
+	done   int               // repositories done
+	active map[string]string // repository being read -> its kind
 }
 
 // say prints a line above the bar.
 func (u *importUI) say(format string, a ...any) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.sayLocked(format, a...)
+}
+
+func (u *importUI) sayLocked(format string, a ...any) {
 	if u.bar != nil {
 		_ = u.bar.Clear()
 	}
@@ -152,22 +185,37 @@ func (u *importUI) progress(p backfill.Progress) {
 	if u.quiet {
 		return
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if u.bar == nil {
 		u.bar = progressbar.NewOptions(p.Total*u.kinds, progressbar.OptionSetWriter(u.out),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth(),
 			progressbar.OptionThrottle(200*time.Millisecond))
 	}
+	if u.active == nil {
+		u.active = map[string]string{}
+	}
 	switch {
 	case p.RepoDone:
-		u.say("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, eventCounts(p.Events))
+		u.done++
+		delete(u.active, p.Repo)
+		u.sayLocked("[%d/%d] %s: %s", u.done, p.Total, p.Repo, eventCounts(p.Events))
 	case p.Done:
 		_ = u.bar.Add(1)
+		return
 	default:
-		u.bar.Describe(fmt.Sprintf("[%d/%d] %s: %s", p.Index, p.Total, p.Repo, strings.ReplaceAll(p.Kind, "_", " ")))
+		u.active[p.Repo] = strings.ReplaceAll(p.Kind, "_", " ")
 	}
+	reading := make([]string, 0, len(u.active))
+	for _, repo := range slices.Sorted(maps.Keys(u.active)) {
+		reading = append(reading, repo+": "+u.active[repo])
+	}
+	u.bar.Describe(fmt.Sprintf("[%d/%d done] %s", u.done, p.Total, strings.Join(reading, ", ")))
 }
 
 func (u *importUI) finish() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if u.bar != nil {
 		_ = u.bar.Finish()
 		fmt.Fprintln(u.out)

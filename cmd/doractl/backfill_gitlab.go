@@ -28,8 +28,12 @@ func backfillGitLab(args []string) error {
 	archived := fs.Bool("include-archived", false, "also import the group's archived projects")
 	quiet := fs.Bool("quiet", false, "no progress bars")
 	jobs := fs.Bool("jobs", false, "also import CI jobs, for deploy rules that match a job's name (default: when metrics.deploy_rules has rules)")
+	workers := workersFlag(fs, "projects")
 	cfg, from, to, err := period.parse(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkWorkers(*workers); err != nil {
 		return err
 	}
 	jobsSet := false
@@ -70,6 +74,6 @@ func backfillGitLab(args []string) error {
 	}
 	sum, err := bfgitlab.Run(ctx, bfgitlab.Config{Client: client, Transport: tr, Group: *group, Projects: list,
 		Since: from, Until: to, IncludeArchived: *archived, Jobs: *jobs, IncidentLabels: cfg.Sources.GitLab.IncidentLabels,
-		Publisher: pub, Checkpoints: cps, Progress: ui.progress})
+		Publisher: pub, Checkpoints: cps, Progress: ui.progress, Workers: *workers})
 	return endImport(ui, "projects", sum, err)
 }

@@ -39,6 +39,8 @@ type API struct {
 	faults []Fault
 	calls  int
 	paths  map[string]int // calls per route, for the figures
+
+	inFlight, peak int // requests being answered now, and at most
 }
 
 // New serves inst to requests authenticated with token.
@@ -72,6 +74,15 @@ func (a *API) Calls() (int, map[string]int) {
 	return a.calls, m
 }
 
+// PeakInFlight is the largest number of requests the API was answering at
+// once, counted during the answers' Latency (0 without): how concurrent
+// its client was.
+func (a *API) PeakInFlight() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.peak
+}
+
 type answer struct {
 	status int
 	body   any
@@ -80,7 +91,17 @@ type answer struct {
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.Latency > 0 {
+		// In flight while delayed: a request counts from its arrival to
+		// the end of its delay, before any of its answer is written, so
+		// a client sending one request at a time never has two.
+		a.mu.Lock()
+		a.inFlight++
+		a.peak = max(a.peak, a.inFlight)
+		a.mu.Unlock()
 		time.Sleep(a.Latency)
+		a.mu.Lock()
+		a.inFlight--
+		a.mu.Unlock()
 	}
 	segs := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
 	for i, s := range segs {
