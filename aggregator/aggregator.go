@@ -455,7 +455,14 @@ func (a *Aggregator) history(ctx context.Context, repos []string) (map[string]fa
 	if a.cache == nil {
 		return a.cfg.Store.HistoryMany(ctx, repos)
 	}
-	return a.cache.history(ctx, repos)
+	hs, hits, misses, bytes, err := a.cache.history(ctx, repos)
+	if err != nil {
+		return nil, err
+	}
+	a.m.cacheTables.WithLabelValues("memory").Add(float64(hits))
+	a.m.cacheTables.WithLabelValues("read").Add(float64(misses))
+	a.m.cacheBytes.Set(float64(bytes))
+	return hs, nil
 }
 
 // uniq sorts repos and drops repeats.

@@ -65,9 +65,6 @@ type HistoryCache struct {
 	during        []facts.Batch
 	droppedTables map[string]bool
 
-	// hits and misses count repository tables served from memory and read.
-	hits, misses int64
-
 	// derived is what the aggregator left live in the derived tables, as
 	// of derivedMarks; derivedMu keeps writes through it one at a time.
 	derivedMu    sync.Mutex
@@ -196,8 +193,10 @@ func (c *HistoryCache) write(ctx context.Context, b facts.Batch, insert func() e
 // holds from memory, the rest (and every repository's incidents) from the
 // store. What it reads it keeps, unless the aggregator wrote to that
 // repository or someone else to that table while it read.
-func (c *HistoryCache) history(ctx context.Context, repos []string) (map[string]facts.Batch, error) {
-	out := make(map[string]facts.Batch, len(repos))
+// It also returns how many repository tables it served from memory and how
+// many it read, and the bytes the cache holds.
+func (c *HistoryCache) history(ctx context.Context, repos []string) (out map[string]facts.Batch, hits, misses, bytes int, err error) {
+	out = make(map[string]facts.Batch, len(repos))
 	want := map[string][]string{store.IncidentsTable: repos}
 	c.mu.Lock()
 	on, err := c.ready(ctx)
@@ -206,14 +205,19 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (map[string]
 	}
 	if err != nil {
 		c.mu.Unlock()
-		return nil, err
+		return nil, 0, 0, 0, err
 	}
 	if !on {
 		c.mu.Unlock()
 		for _, t := range store.RepoTables {
 			want[t] = repos
 		}
-		return c.read(ctx, want, out)
+		read, err := c.st.HistoryRead(ctx, want)
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+		merge(out, read)
+		return out, 0, len(repos) * len(store.RepoTables), 0, nil
 	}
 	for _, r := range repos {
 		var b facts.Batch
@@ -224,10 +228,10 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (map[string]
 		}
 		for _, t := range store.RepoTables {
 			if held && e.Value.(*cachedRepo).facts.Has(t) {
-				c.hits++
+				hits++
 			} else {
 				want[t] = append(want[t], r)
-				c.misses++
+				misses++
 			}
 		}
 		out[r] = b
@@ -242,7 +246,7 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (map[string]
 	during, dropped := c.during, c.droppedTables
 	c.reading, c.during, c.droppedTables = false, nil, nil
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, 0, err
 	}
 	var since []map[string]*facts.Batch
 	for _, b := range during {
@@ -270,17 +274,7 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (map[string]
 	}
 	merge(out, read)
 	c.evict()
-	return out, nil
-}
-
-// read reads want into out without keeping it.
-func (c *HistoryCache) read(ctx context.Context, want map[string][]string, out map[string]facts.Batch) (map[string]facts.Batch, error) {
-	read, err := c.st.HistoryRead(ctx, want)
-	if err != nil {
-		return nil, err
-	}
-	merge(out, read)
-	return out, nil
+	return out, hits, misses, c.bytes, nil
 }
 
 // merge adds what was read to out; the cache filled the tables read did not.

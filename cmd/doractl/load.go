@@ -240,7 +240,8 @@ func cacheBytes(cfg config.Config) int {
 }
 
 // stageSeconds sums the aggregator's per-batch stage and write histograms,
-// and says how many batches a derivation served.
+// and says how many batches a derivation served and what the history cache
+// served and held.
 func stageSeconds(reg *prometheus.Registry) string {
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -248,6 +249,14 @@ func stageSeconds(reg *prometheus.Registry) string {
 	}
 	var out []string
 	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "doraflow_aggregator_history_cache_bytes":
+			out = append(out, fmt.Sprintf("history cache %.0f MB", mf.GetMetric()[0].GetGauge().GetValue()/1e6))
+		case "doraflow_aggregator_history_tables_total":
+			for _, m := range mf.GetMetric() {
+				out = append(out, fmt.Sprintf("tables from %s %.0f", m.GetLabel()[0].GetValue(), m.GetCounter().GetValue()))
+			}
+		}
 		if mf.GetType() != dto.MetricType_HISTOGRAM {
 			continue
 		}
