@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/doraflow/doraflow/facts"
@@ -89,13 +90,13 @@ func NewHistoryCache(st CachingStore, budget int) *HistoryCache {
 // Called with mu held.
 func (c *HistoryCache) ready(ctx context.Context) (bool, error) {
 	if !c.checked {
-		plain, err := c.st.PlainTables(ctx, store.RepoTables)
+		plain, err := c.st.PlainTables(ctx, append(slices.Clone(store.RepoTables), store.DerivedTables...))
 		if err != nil {
 			return false, err
 		}
 		c.checked = true
 		if !plain {
-			c.off = fmt.Errorf("the fact tables are not plain MergeTree tables")
+			c.off = fmt.Errorf("the fact and derived tables are not all plain MergeTree tables")
 		}
 	}
 	return c.off == nil, nil
@@ -302,56 +303,35 @@ func (c *HistoryCache) evict() {
 // for the repositories keep accepts, each in b's order.
 func byRepo(b facts.Batch, keep func(repo string) bool) map[string]*facts.Batch {
 	out := map[string]*facts.Batch{}
-	one := func(repo string) *facts.Batch {
-		if !keep(repo) {
-			return nil
-		}
-		if out[repo] == nil {
-			out[repo] = &facts.Batch{}
-		}
-		return out[repo]
-	}
-	for _, x := range b.Commits {
-		if o := one(x.Repo); o != nil {
-			o.Commits = append(o.Commits, x)
-		}
-	}
-	for _, x := range b.Pushes {
-		if o := one(x.Repo); o != nil {
-			o.Pushes = append(o.Pushes, x)
-		}
-	}
-	for _, x := range b.PullRequests {
-		if o := one(x.Repo); o != nil {
-			o.PullRequests = append(o.PullRequests, x)
-		}
-	}
-	for _, x := range b.Reviews {
-		if o := one(x.Repo); o != nil {
-			o.Reviews = append(o.Reviews, x)
-		}
-	}
-	for _, x := range b.Deployments {
-		if o := one(x.Repo); o != nil {
-			o.Deployments = append(o.Deployments, x)
-		}
-	}
-	for _, x := range b.DeploymentStatuses {
-		if o := one(x.Repo); o != nil {
-			o.DeploymentStatuses = append(o.DeploymentStatuses, x)
-		}
-	}
-	for _, x := range b.PipelineRuns {
-		if o := one(x.Repo); o != nil {
-			o.PipelineRuns = append(o.PipelineRuns, x)
-		}
-	}
-	for _, x := range b.Releases {
-		if o := one(x.Repo); o != nil {
-			o.Releases = append(o.Releases, x)
-		}
-	}
+	split(out, keep, b.Commits, func(x *facts.Commit) string { return x.Repo }, func(o *facts.Batch) *[]facts.Commit { return &o.Commits })
+	split(out, keep, b.Pushes, func(x *facts.Push) string { return x.Repo }, func(o *facts.Batch) *[]facts.Push { return &o.Pushes })
+	split(out, keep, b.PullRequests, func(x *facts.PullRequest) string { return x.Repo },
+		func(o *facts.Batch) *[]facts.PullRequest { return &o.PullRequests })
+	split(out, keep, b.Reviews, func(x *facts.Review) string { return x.Repo }, func(o *facts.Batch) *[]facts.Review { return &o.Reviews })
+	split(out, keep, b.Deployments, func(x *facts.Deployment) string { return x.Repo },
+		func(o *facts.Batch) *[]facts.Deployment { return &o.Deployments })
+	split(out, keep, b.DeploymentStatuses, func(x *facts.DeploymentStatus) string { return x.Repo },
+		func(o *facts.Batch) *[]facts.DeploymentStatus { return &o.DeploymentStatuses })
+	split(out, keep, b.PipelineRuns, func(x *facts.PipelineRun) string { return x.Repo },
+		func(o *facts.Batch) *[]facts.PipelineRun { return &o.PipelineRuns })
+	split(out, keep, b.Releases, func(x *facts.Release) string { return x.Repo }, func(o *facts.Batch) *[]facts.Release { return &o.Releases })
 	return out
+}
+
+// split appends each of xs to the slice field picks of its repository's
+// batch in out.
+func split[T any](out map[string]*facts.Batch, keep func(string) bool, xs []T, repo func(*T) string, field func(*facts.Batch) *[]T) {
+	for i := range xs {
+		r := repo(&xs[i])
+		if !keep(r) {
+			continue
+		}
+		if out[r] == nil {
+			out[r] = &facts.Batch{}
+		}
+		f := field(out[r])
+		*f = append(*f, xs[i])
+	}
 }
 
 // writeDerived writes derived records, through the index of what the
