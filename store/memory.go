@@ -212,11 +212,6 @@ type memTable interface {
 	bytes() int
 }
 
-type memRow[T any] struct {
-	fact T
-	ver  uint64
-}
-
 // kindTable keeps its rows in the order they were first inserted. Fill
 // hands out the slice itself: appending a new row writes past what was
 // handed out, and replacing a row after a Fill copies the slice first, so
