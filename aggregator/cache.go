@@ -41,10 +41,13 @@ const DefaultCacheBytes = 256 << 20
 //     marks, under the same lock as the aggregator's inserts, and a table
 //     someone else wrote to is dropped for every repository and read again.
 //
+// It also keeps the index of the derived records the aggregator left live
+// (writeDerived), guarded the same way.
+//
 // When the tables are not plain MergeTree (replicated tables number blocks
-// differently) the cache is off and every derivation reads everything, as
-// before. The held repositories are bounded by bytes, least recently
-// derived out first.
+// differently) the cache is off and every derivation reads everything and
+// rewrites every record, as without it. The held repositories are bounded
+// by bytes, least recently derived out first.
 type HistoryCache struct {
 	st     CachingStore
 	budget int
@@ -59,9 +62,10 @@ type HistoryCache struct {
 	// While a derivation reads what it misses, the facts the aggregator
 	// writes meanwhile, in order, and the tables dropped meanwhile. A read
 	// of a table sees a prefix of the aggregator's inserts into it, and
-	// merging an insert again is a no-op, so merging them all into what was
-	// read makes it current; a dropped table's read is used once and not
-	// kept.
+	// merging again, in order, inserts a state already reflects changes
+	// nothing (of equal keys the highest version wins, then the last), so
+	// merging them all into what was read makes it current; a dropped
+	// table's read is used once and not kept.
 	reading       bool
 	during        []facts.Batch
 	droppedTables map[string]bool
