@@ -21,7 +21,7 @@ type CachingStore interface {
 }
 
 // DefaultCacheBytes is the default memory budget of the history cache.
-const DefaultCacheBytes = 256 << 20
+const DefaultCacheBytes = 128 << 20
 
 // HistoryCache keeps, per repository, the rows of the repository-keyed fact
 // tables (store.RepoTables) as `SELECT … FINAL` would return them, so that a
@@ -47,7 +47,7 @@ const DefaultCacheBytes = 256 << 20
 // When the tables are not plain MergeTree (replicated tables number blocks
 // differently) the cache is off and every derivation reads everything and
 // rewrites every record, as without it. The held repositories are bounded
-// by bytes, least recently derived out first.
+// by bytes (see admit for which stay when they do not all fit).
 type HistoryCache struct {
 	st     CachingStore
 	budget int
@@ -59,6 +59,7 @@ type HistoryCache struct {
 	lru     *list.List               // of *cachedRepo, most recently used first
 	repos   map[string]*list.Element // repo -> its element in lru
 	bytes   int
+	round   uint64 // derivations served
 	// While a derivation reads what it misses, the facts the aggregator
 	// writes meanwhile, in order, and the tables dropped meanwhile. A read
 	// of a table sees a prefix of the aggregator's inserts into it, and
@@ -81,6 +82,7 @@ type cachedRepo struct {
 	repo  string
 	facts *store.RepoFacts
 	bytes int
+	used  uint64 // the last derivation (round) that needed it
 }
 
 // NewHistoryCache keeps up to budget bytes of st's facts. Aggregators of
@@ -224,11 +226,13 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (out map[str
 		merge(out, read)
 		return out, 0, len(repos) * len(store.RepoTables), 0, nil
 	}
+	c.round++
 	for _, r := range repos {
 		var b facts.Batch
 		e, held := c.repos[r]
 		if held {
 			c.lru.MoveToFront(e)
+			e.Value.(*cachedRepo).used = c.round
 			e.Value.(*cachedRepo).facts.Fill(&b)
 		}
 		for _, t := range store.RepoTables {
@@ -264,7 +268,7 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (out map[str
 		for _, r := range want[t] {
 			e, held := c.repos[r]
 			if !held {
-				e = c.lru.PushFront(&cachedRepo{repo: r, facts: store.NewRepoFacts()})
+				e = c.lru.PushFront(&cachedRepo{repo: r, facts: store.NewRepoFacts(), used: c.round})
 				c.repos[r] = e
 			}
 			cr := e.Value.(*cachedRepo)
@@ -275,6 +279,9 @@ func (c *HistoryCache) history(ctx context.Context, repos []string) (out map[str
 				}
 			}
 			c.resize(cr)
+			if !c.admit() {
+				c.remove(e)
+			}
 		}
 	}
 	merge(out, read)
@@ -292,15 +299,36 @@ func merge(out map[string]facts.Batch, read map[string]store.ReadHistory) {
 }
 
 // evict drops least recently used repositories until the cache fits its
-// budget. Called with mu held.
+// budget (the aggregator's writes may have grown them). Called with mu
+// held.
 func (c *HistoryCache) evict() {
 	for c.bytes > c.budget && c.lru.Len() > 0 {
-		e := c.lru.Back()
-		cr := e.Value.(*cachedRepo)
-		c.lru.Remove(e)
-		delete(c.repos, cr.repo)
-		c.bytes -= cr.bytes
+		c.remove(c.lru.Back())
 	}
+}
+
+// admit makes room for what a derivation just read by dropping
+// repositories no derivation needed since the previous one; false when
+// that is not enough. Every round needs nearly every repository it needed
+// before, so evicting those to admit others would only trade which ones
+// are read again each time: when they do not all fit, the ones held stay
+// held. Called with mu held.
+func (c *HistoryCache) admit() bool {
+	for c.bytes > c.budget && c.lru.Len() > 0 {
+		e := c.lru.Back()
+		if e.Value.(*cachedRepo).used >= c.round-1 {
+			break
+		}
+		c.remove(e)
+	}
+	return c.bytes <= c.budget
+}
+
+func (c *HistoryCache) remove(e *list.Element) {
+	cr := e.Value.(*cachedRepo)
+	c.lru.Remove(e)
+	delete(c.repos, cr.repo)
+	c.bytes -= cr.bytes
 }
 
 // byRepo splits b's facts of the repository-keyed tables by repository,

@@ -84,7 +84,7 @@ type Aggregator struct {
 	CatalogCheck Duration `yaml:"catalog_check"`
 	// CacheBytes bounds the memory the aggregator keeps repositories'
 	// facts in between derivations, so that a derivation reads from
-	// ClickHouse only what it does not hold; 0 means the default (256 MiB),
+	// ClickHouse only what it does not hold; 0 means the default (128 MiB),
 	// a negative value turns the cache off.
 	CacheBytes int64 `yaml:"cache_bytes"`
 }
