@@ -59,9 +59,15 @@ type Config struct {
 	MaxBatch      int           // default 2000 deliveries
 	FlushInterval time.Duration // default 500 ms
 	MaxPending    int           // written batches waiting for their derivation, at most (default 16)
-	Registerer    prometheus.Registerer
-	Logger        *slog.Logger
-	Clock         func() time.Time
+	// CacheBytes bounds the repository facts kept in memory between
+	// derivations (see HistoryCache), when the store can keep them: 0
+	// means DefaultCacheBytes, a negative value turns the cache off.
+	CacheBytes int
+	// Cache, when set, is used instead of a cache of the aggregator's own.
+	Cache      *HistoryCache
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	Clock      func() time.Time
 }
 
 // Aggregator consumes until its context ends.
@@ -77,6 +83,8 @@ type Aggregator struct {
 	// syncing guards members, the membership last derived with.
 	syncing sync.Mutex
 	members map[string]string
+	// cache holds repository facts between derivations; nil when off.
+	cache *HistoryCache
 }
 
 // Committed is the number of Kafka records this aggregator has fully
@@ -122,7 +130,16 @@ func New(cfg Config) (*Aggregator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Aggregator{cfg: cfg, m: m}, nil
+	a := &Aggregator{cfg: cfg, m: m}
+	if cfg.Cache != nil {
+		a.cache = cfg.Cache
+	} else if cs, ok := cfg.Store.(CachingStore); ok && cfg.CacheBytes >= 0 {
+		if cfg.CacheBytes == 0 {
+			cfg.CacheBytes = DefaultCacheBytes
+		}
+		a.cache = NewHistoryCache(cs, cfg.CacheBytes)
+	}
+	return a, nil
 }
 
 // Run consumes, writes and commits until ctx ends. Store failures are
@@ -269,7 +286,7 @@ func (a *Aggregator) write(ctx context.Context, msgs []delivery.Fetched) ([]stri
 		return a.timed("raw", func() error { return a.cfg.Store.WriteRaw(gctx, deliveries) })
 	})
 	g.Go(func() error {
-		return a.timed("facts", func() error { return a.cfg.Store.WriteFacts(gctx, batch) })
+		return a.timed("facts", func() error { return a.writeFacts(gctx, batch) })
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -391,7 +408,7 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	a.deriving.Lock()
 	defer a.deriving.Unlock()
 	start := time.Now()
-	histories, err := a.cfg.Store.HistoryMany(ctx, repos)
+	histories, err := a.history(ctx, repos)
 	if err != nil {
 		return fmt.Errorf("read history: %w", err)
 	}
@@ -408,11 +425,44 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 	derived := derive.DeriveServices(histories, a.cfg.Rules, cat)
 	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())
 	version := uint64(a.cfg.Clock().UnixNano())
-	if err := a.timed("derived", func() error { return a.cfg.Store.WriteDerived(ctx, derived, version) }); err != nil {
+	if err := a.timed("derived", func() error { return a.writeDerived(ctx, derived, version) }); err != nil {
 		return err
 	}
 	a.m.rederived.Add(float64(len(repos)))
 	return nil
+}
+
+// writeFacts writes a batch's facts, through the cache when there is one.
+func (a *Aggregator) writeFacts(ctx context.Context, b facts.Batch) error {
+	if a.cache == nil {
+		return a.cfg.Store.WriteFacts(ctx, b)
+	}
+	return a.cache.write(ctx, b, func() error { return a.cfg.Store.WriteFacts(ctx, b) })
+}
+
+// writeDerived writes derived records, only what changed when the cache
+// knows what is live.
+func (a *Aggregator) writeDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error {
+	plain := func() error { return a.cfg.Store.WriteDerived(ctx, d, version) }
+	if a.cache == nil {
+		return plain()
+	}
+	return a.cache.writeDerived(ctx, d, version, plain)
+}
+
+// history reads the facts of repos, from the cache where it holds them.
+func (a *Aggregator) history(ctx context.Context, repos []string) (map[string]facts.Batch, error) {
+	if a.cache == nil {
+		return a.cfg.Store.HistoryMany(ctx, repos)
+	}
+	hs, hits, misses, bytes, err := a.cache.history(ctx, repos)
+	if err != nil {
+		return nil, err
+	}
+	a.m.cacheTables.WithLabelValues("memory").Add(float64(hits))
+	a.m.cacheTables.WithLabelValues("read").Add(float64(misses))
+	a.m.cacheBytes.Set(float64(bytes))
+	return hs, nil
 }
 
 // uniq sorts repos and drops repeats.

@@ -14,6 +14,8 @@ type aggMetrics struct {
 	batchSeconds  prometheus.Histogram
 	rederived     prometheus.Counter
 	rounds        prometheus.Histogram
+	cacheTables   *prometheus.CounterVec
+	cacheBytes    prometheus.Gauge
 }
 
 // tables are the kinds of table the aggregator writes, the table label of
@@ -75,6 +77,14 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 			Help:    "Batches served by one derivation: every batch written while the previous derivation ran is derived in the next.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
 		}),
+		cacheTables: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "doraflow_aggregator_history_tables_total",
+			Help: "Repository fact tables a derivation needed, by where they came from: memory (the history cache) or read (from ClickHouse).",
+		}, []string{"from"}),
+		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "doraflow_aggregator_history_cache_bytes",
+			Help: "Estimated bytes of repository facts the history cache holds (bounded by aggregator.cache_bytes).",
+		}),
 	}
 	// Zero series up front, so that rates and alerts see errors from the
 	// first one on rather than from the second.
@@ -82,6 +92,8 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 		m.insertErrors.WithLabelValues(table)
 		m.insertSeconds.WithLabelValues(table)
 	}
+	m.cacheTables.WithLabelValues("memory")
+	m.cacheTables.WithLabelValues("read")
 	for _, source := range sources {
 		for _, o := range outcomes {
 			m.events.WithLabelValues(source, o)
@@ -91,7 +103,7 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors,
-		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived, m.rounds} {
+		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived, m.rounds, m.cacheTables, m.cacheBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

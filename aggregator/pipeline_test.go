@@ -35,11 +35,21 @@ func (s *slowHistory) WriteFacts(ctx context.Context, b facts.Batch) error {
 }
 
 func (s *slowHistory) HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error) {
+	s.wait()
+	return s.Store.HistoryMany(ctx, repos)
+}
+
+// HistoryRead is the history cache's read of what it does not hold.
+func (s *slowHistory) HistoryRead(ctx context.Context, want map[string][]string) (map[string]store.ReadHistory, error) {
+	s.wait()
+	return s.Store.HistoryRead(ctx, want)
+}
+
+func (s *slowHistory) wait() {
 	s.reads.Add(1)
 	for n, until := s.writes.Load(), time.Now().Add(time.Second); s.writes.Load() < n+3 && time.Now().Before(until); {
 		time.Sleep(5 * time.Millisecond)
 	}
-	return s.Store.HistoryMany(ctx, repos)
 }
 
 // mixedCatalog makes a simulated organisation's catalog hold every shape
@@ -62,14 +72,31 @@ func mixedCatalog(org *simulate.Org) catalog.Catalog {
 // leaves in the derived tables must be exactly what a full re-derivation of
 // every repository from everything stored gives: deliveries arriving out of
 // order, twice, with incidents, rollbacks, reverts and hotfixes, across the
-// repositories of one service and the services of one monorepo.
+// repositories of one service and the services of one monorepo. So with
+// the history cache on, off, too small to hold every repository (so that
+// repositories are evicted and read again), and when another aggregator
+// takes over part of the stream midway and the first one resumes with what
+// it cached before (a rebalance and back): its cache must notice the other
+// one's writes.
 func TestRoundsDeriveWhatAFullDerivationDerives(t *testing.T) {
-	for _, seed := range []uint64{5, 11} {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { roundsEqualFull(t, seed) })
+	for _, c := range []struct {
+		seed      uint64
+		name      string
+		cache     int
+		rebalance bool
+	}{
+		{5, "cache", 0, false},
+		{11, "cache", 0, false},
+		{5, "no cache", -1, false},
+		{11, "small cache", 200 << 10, false},
+		{5, "rebalance", 0, true},
+		{11, "rebalance", 0, true},
+	} {
+		t.Run(fmt.Sprintf("seed %d, %s", c.seed, c.name), func(t *testing.T) { roundsEqualFull(t, c.seed, c.cache, c.rebalance) })
 	}
 }
 
-func roundsEqualFull(t *testing.T, seed uint64) {
+func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance bool) {
 	cfg := simulate.DefaultOrgConfig()
 	cfg.Seed = seed
 	cfg.Teams, cfg.ServicesPerTeam = 2, 3
@@ -93,13 +120,28 @@ func roundsEqualFull(t *testing.T, seed uint64) {
 	st := &slowHistory{Store: storetest.New(t)}
 	conf := config.Default()
 	const maxBatch = 40
-	a, err := aggregator.New(aggregator.Config{Consumer: &queue{msgs: msgs}, Store: st, Parsers: app.Parsers(conf),
-		Rules: conf.DeriveRules(), Catalog: func() catalog.Catalog { return cat },
-		MaxBatch: maxBatch, FlushInterval: 20 * time.Millisecond, CatalogCheck: time.Hour})
-	if err != nil {
-		t.Fatal(err)
+	newAggregator := func(msgs []delivery.Fetched, cache *aggregator.HistoryCache) *aggregator.Aggregator {
+		a, err := aggregator.New(aggregator.Config{Consumer: &queue{msgs: msgs}, Store: st, Parsers: app.Parsers(conf),
+			Rules: conf.DeriveRules(), Catalog: func() catalog.Catalog { return cat },
+			MaxBatch: maxBatch, FlushInterval: 20 * time.Millisecond, CatalogCheck: time.Hour,
+			CacheBytes: cacheBytes, Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
 	}
-	runUntilCommitted(ctx, t, a, len(msgs))
+	if rebalance {
+		// The first aggregator takes the first 40 %, another one (with a
+		// cache of its own) the next 30 %, then the first resumes with the
+		// cache it filled.
+		first, second := len(msgs)*4/10, len(msgs)*7/10
+		cache := aggregator.NewHistoryCache(st, aggregator.DefaultCacheBytes)
+		runUntilCommitted(ctx, t, newAggregator(msgs[:first], cache), first)
+		runUntilCommitted(ctx, t, newAggregator(msgs[first:second], nil), second-first)
+		runUntilCommitted(ctx, t, newAggregator(msgs[second:], cache), len(msgs)-second)
+	} else {
+		runUntilCommitted(ctx, t, newAggregator(msgs, nil), len(msgs))
+	}
 	batches := (len(msgs) + maxBatch - 1) / maxBatch
 	if rounds := st.reads.Load(); rounds*2 > int64(batches) {
 		t.Fatalf("%d derivations for %d batches: rounds did not take several batches, the comparison proves little", rounds, batches)
@@ -113,7 +155,14 @@ func roundsEqualFull(t *testing.T, seed uint64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Rederive(ctx, repos); err != nil {
+	// The full derivation: a new aggregator without a cache, from
+	// everything stored.
+	full, err := aggregator.New(aggregator.Config{Store: st, Parsers: app.Parsers(conf), Rules: conf.DeriveRules(),
+		Catalog: func() catalog.Catalog { return cat }, CacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := full.Rederive(ctx, repos); err != nil {
 		t.Fatal(err)
 	}
 	want, err := st.Derived(ctx, repos)

@@ -82,6 +82,11 @@ type Aggregator struct {
 	// compared with the one the derived records were computed with; a
 	// change re-derives the services concerned. Default 30s.
 	CatalogCheck Duration `yaml:"catalog_check"`
+	// CacheBytes bounds the memory the aggregator keeps repositories'
+	// facts in between derivations, so that a derivation reads from
+	// ClickHouse only what it does not hold; 0 means the default (128 MiB),
+	// a negative value turns the cache off.
+	CacheBytes int64 `yaml:"cache_bytes"`
 }
 
 // API is the read API's listener and its bearer tokens.

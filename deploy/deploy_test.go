@@ -143,10 +143,7 @@ func TestAPIMetricsPassPromtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defined := definedMetricNames(t)
-	var used []string
-	for _, name := range regexp.MustCompile(`\b(?:dora|doraflow)_[a-z0-9_]+\b`).FindAllString(string(rules), -1) {
-		used = append(used, name)
-	}
+	used := regexp.MustCompile(`\b(?:dora|doraflow)_[a-z0-9_]+\b`).FindAllString(string(rules), -1)
 	sort.Strings(used)
 	for _, name := range used {
 		switch {

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"time"
 
@@ -33,26 +35,155 @@ const (
 // however many repositories d holds. The day rollups of these repositories
 // are then rebuilt from what was written (RebuildDayRollups).
 func (s *Store) WriteDerived(ctx context.Context, d map[string]facts.Derived, version uint64) error {
+	_, err := s.WriteDerivedChanges(ctx, d, version, nil)
+	return err
+}
+
+// DerivedTables are the tables WriteDerived writes.
+var DerivedTables = []string{outcomesTable.name, leadsTable.name, linksTable.name}
+
+// DerivedIndex remembers what a writer left live in the derived tables for
+// some repositories: per record, its repository, a hash of its stored
+// columns and its partition time. With it WriteDerivedChanges writes only
+// what changed. It is right only while nobody else writes those tables (see
+// BlockMarks). Not safe for concurrent use.
+type DerivedIndex struct {
+	known  map[string]bool // repositories whose live records are all here
+	tables [3]*liveIndex   // in the order of DerivedTables
+}
+
+type liveIndex struct {
+	rows   map[[2]string]liveRow
+	byRepo map[string]map[[2]string]bool
+}
+
+type liveRow struct {
+	repo string
+	hash uint64
+	at   time.Time
+}
+
+// NewDerivedIndex knows no repository.
+func NewDerivedIndex() *DerivedIndex {
+	x := &DerivedIndex{}
+	x.Reset()
+	return x
+}
+
+// Reset forgets everything.
+func (x *DerivedIndex) Reset() {
+	x.known = map[string]bool{}
+	for i := range x.tables {
+		x.tables[i] = &liveIndex{rows: map[[2]string]liveRow{}, byRepo: map[string]map[[2]string]bool{}}
+	}
+}
+
+// Rows is the number of records held.
+func (x *DerivedIndex) Rows() int {
+	n := 0
+	for _, t := range x.tables {
+		n += len(t.rows)
+	}
+	return n
+}
+
+// forget drops repos.
+func (x *DerivedIndex) forget(repos []string) {
+	for _, r := range repos {
+		delete(x.known, r)
+		for _, t := range x.tables {
+			for k := range t.byRepo[r] {
+				delete(t.rows, k)
+			}
+			delete(t.byRepo, r)
+		}
+	}
+}
+
+// WriteDerivedChanges is WriteDerived, except that for the repositories idx
+// knows it writes only the records whose stored columns changed (new ones
+// included) and the tombstones of those that vanished or moved month,
+// instead of every record and a read of the live ones: what FINAL returns
+// afterwards is the same, older versions staying on unchanged rows. It
+// records in idx what it left live (a nil idx: WriteDerived). It returns how
+// many parts it inserted into each table, one per monthly partition
+// written. The day rollups are then rebuilt: of every repository in d
+// without idx, of those whose outcomes or leads changed with it. On an
+// error idx forgets d's repositories.
+func (s *Store) WriteDerivedChanges(ctx context.Context, d map[string]facts.Derived, version uint64, idx *DerivedIndex) (map[string]int64, error) {
 	if version == 0 {
-		return errors.New("store: derived version must be positive")
+		return nil, errors.New("store: derived version must be positive")
 	}
 	if len(d) == 0 {
-		return nil
+		return map[string]int64{}, nil
 	}
 	repos := make([]string, 0, len(d))
 	for r := range d {
 		repos = append(repos, r)
 	}
 	sort.Strings(repos)
+	known := func(string) bool { return false }
+	var tix [3]*liveIndex
+	if idx != nil {
+		known = func(r string) bool { return idx.known[r] }
+		tix = idx.tables
+	}
+	var parts [3]int64
+	var wrote [3]map[string]bool
 	// The three tables are independent: read and write them at once.
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return writeTable(gctx, s, outcomesTable, repos, d, version) })
-	g.Go(func() error { return writeTable(gctx, s, leadsTable, repos, d, version) })
-	g.Go(func() error { return writeTable(gctx, s, linksTable, repos, d, version) })
-	if err := g.Wait(); err != nil {
+	g.Go(func() (err error) {
+		parts[0], wrote[0], err = writeTable(gctx, s, outcomesTable, repos, d, version, known, tix[0])
 		return err
+	})
+	g.Go(func() (err error) {
+		parts[1], wrote[1], err = writeTable(gctx, s, leadsTable, repos, d, version, known, tix[1])
+		return err
+	})
+	g.Go(func() (err error) {
+		parts[2], wrote[2], err = writeTable(gctx, s, linksTable, repos, d, version, known, tix[2])
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		if idx != nil {
+			idx.forget(repos)
+		}
+		return nil, err
 	}
-	return s.RebuildDayRollups(ctx, repos)
+	// The rollups are built from outcomes and leads. Without an index every
+	// repository is rebuilt, as a build that failed after an earlier write
+	// left nothing to compare with; with one, only the repositories that
+	// gained or lost a row there, the index forgetting them if that fails.
+	rebuild := repos
+	if idx != nil {
+		rebuild = nil
+		for r := range wrote[0] {
+			rebuild = append(rebuild, r)
+		}
+		for r := range wrote[1] {
+			if !wrote[0][r] {
+				rebuild = append(rebuild, r)
+			}
+		}
+		sort.Strings(rebuild)
+	}
+	if err := s.RebuildDayRollups(ctx, rebuild); err != nil {
+		if idx != nil {
+			idx.forget(repos)
+			idx.forget(rebuild)
+		}
+		return nil, err
+	}
+	if idx != nil {
+		for _, r := range repos {
+			idx.known[r] = true
+		}
+	}
+	out := map[string]int64{}
+	for i, t := range DerivedTables {
+		out[t] = parts[i]
+	}
+	return out, nil
 }
 
 // derivedTable says how the records of one derived table are keyed,
@@ -124,15 +255,30 @@ var linksTable = derivedTable[facts.IncidentLink]{
 
 // writeTable writes the records of repos into one derived table, with a
 // tombstone for every live record they no longer have, and for every record
-// that moved to another monthly partition.
-func writeTable[T any](ctx context.Context, s *Store, t derivedTable[T], repos []string, d map[string]facts.Derived, version uint64) error {
+// that moved to another monthly partition. The live records of the
+// repositories known come from ix, where an unchanged record is skipped;
+// the others' are read. ix, when not nil, is brought up to date after the
+// insert. It returns the number of parts inserted.
+func writeTable[T any](ctx context.Context, s *Store, t derivedTable[T], repos []string, d map[string]facts.Derived, version uint64,
+	known func(string) bool, ix *liveIndex) (int64, map[string]bool, error) {
 	type live struct {
 		key  [2]string
 		repo string
 		at   time.Time
 	}
 	var old []live
-	err := s.eachRepos(ctx, t.live, repos, func(rows driver.Rows) error {
+	var unknown []string
+	for _, r := range repos {
+		if !known(r) {
+			unknown = append(unknown, r)
+			continue
+		}
+		for k := range ix.byRepo[r] {
+			l := ix.rows[k]
+			old = append(old, live{key: k, repo: l.repo, at: l.at})
+		}
+	}
+	err := s.eachRepos(ctx, t.live, unknown, func(rows driver.Rows) error {
 		var l live
 		if err := rows.Scan(&l.key[0], &l.key[1], &l.repo, &l.at); err != nil {
 			return err
@@ -141,7 +287,7 @@ func writeTable[T any](ctx context.Context, s *Store, t derivedTable[T], repos [
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: read live %s: %w", t.name, err)
+		return 0, nil, fmt.Errorf("store: read live %s: %w", t.name, err)
 	}
 	type row struct {
 		repo string
@@ -150,21 +296,123 @@ func writeTable[T any](ctx context.Context, s *Store, t derivedTable[T], repos [
 		ver  uint64
 	}
 	var rows []row
-	keep := map[[2]string]time.Time{}
+	keep := map[[2]string]liveRow{}
 	for _, r := range repos {
 		for _, rec := range t.records(d[r]) {
-			keep[t.key(r, rec)] = t.at(rec)
+			k, at := t.key(r, rec), t.at(rec)
+			var h uint64
+			if ix != nil {
+				h = rowHash(func(b driver.Batch) error { return t.row(b, r, rec, 0, 0) })
+			}
+			keep[k] = liveRow{repo: r, hash: h, at: at}
+			if known(r) {
+				if l, ok := ix.rows[k]; ok && l.repo == r && l.hash == h && sameMonth(l.at, at) {
+					continue // live as it is
+				}
+			}
 			rows = append(rows, row{repo: r, rec: rec, ver: version})
 		}
 	}
+	var gone [][2]string
 	for _, l := range old {
-		if at, ok := keep[l.key]; !ok || !sameMonth(at, l.at) {
+		if k, ok := keep[l.key]; !ok || !sameMonth(k.at, l.at) {
 			rows = append(rows, row{repo: l.repo, rec: t.tombstone(l.key, l.at), dead: 1, ver: tombstoneVersion(version, ok)})
+			if !ok {
+				gone = append(gone, l.key)
+			}
 		}
 	}
-	return s.insert(ctx, t.name, t.cols, len(rows), func(b driver.Batch, i int) error {
+	months := map[[2]int]bool{}
+	wrote := map[string]bool{}
+	for _, r := range rows {
+		at := dt(t.at(r.rec))
+		months[[2]int{at.Year(), int(at.Month())}] = true
+		wrote[r.repo] = true
+	}
+	if err := s.insert(ctx, t.name, t.cols, len(rows), func(b driver.Batch, i int) error {
 		return t.row(b, rows[i].repo, rows[i].rec, rows[i].dead, rows[i].ver)
-	})
+	}); err != nil {
+		return 0, nil, err
+	}
+	if ix != nil {
+		for _, r := range repos {
+			for k := range ix.byRepo[r] {
+				delete(ix.rows, k)
+			}
+			delete(ix.byRepo, r)
+		}
+		for _, k := range gone {
+			if l, ok := ix.rows[k]; ok {
+				delete(ix.byRepo[l.repo], k)
+				delete(ix.rows, k)
+			}
+		}
+		for k, l := range keep {
+			if old, ok := ix.rows[k]; ok && old.repo != l.repo {
+				// An incident link moved here from a repository not in
+				// this call: that one no longer holds it.
+				delete(ix.byRepo[old.repo], k)
+			}
+			ix.rows[k] = l
+			if ix.byRepo[l.repo] == nil {
+				ix.byRepo[l.repo] = map[[2]string]bool{}
+			}
+			ix.byRepo[l.repo][k] = true
+		}
+	}
+	return int64(len(months)), wrote, nil
+}
+
+// rowHash hashes the values row appends: a record's stored columns.
+func rowHash(row func(driver.Batch) error) uint64 {
+	h := rowHasher{}
+	h.h.SetSeed(hashSeed)
+	_ = row(&h)
+	return h.h.Sum64()
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// rowHasher is a driver.Batch that hashes what is appended to it instead.
+type rowHasher struct {
+	driver.Batch
+	h maphash.Hash
+}
+
+func (r *rowHasher) Append(vs ...any) error {
+	var n [8]byte
+	num := func(x uint64) {
+		binary.LittleEndian.PutUint64(n[:], x)
+		r.h.Write(n[:])
+	}
+	str := func(s string) {
+		num(uint64(len(s)))
+		r.h.WriteString(s)
+	}
+	for _, v := range vs {
+		switch v := v.(type) {
+		case string:
+			str(v)
+		case uint8:
+			num(uint64(v))
+		case uint32:
+			num(uint64(v))
+		case uint64:
+			num(v)
+		case int64:
+			num(uint64(v))
+		case time.Time:
+			num(uint64(v.Unix()))
+		case []string:
+			num(uint64(len(v)))
+			for _, s := range v {
+				str(s)
+			}
+		default:
+			str(fmt.Sprintf("%T %v", v, v))
+		}
+	}
+	return nil
 }
 
 // sameMonth reports whether two record times fall in one monthly partition.

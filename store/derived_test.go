@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"reflect"
+	"sort"
 	"testing"
 	"time"
 
@@ -203,4 +204,115 @@ func TestWriteDerivedRecordMovesMonth(t *testing.T) {
 	if g := got["acme/api"]; len(g.Changes) != 1 || !g.Changes[0].DeployedAt.Equal(feb) || !g.Deployments[0].FinishedAt.Equal(feb) {
 		t.Errorf("live records after the move: %+v", g)
 	}
+}
+
+// Writing only what changed, through an index of what the writer left
+// live, must leave FINAL exactly as writing everything does: changed,
+// new, vanished and month-moving records, and an incident link moving to
+// another repository; and it must skip the records that did not change.
+func TestWriteDerivedChangesLeavesWhatWriteDerivedLeaves(t *testing.T) {
+	changed, plain := storetest.New(t), storetest.New(t)
+	ctx := testCtx(t)
+	idx := store.NewDerivedIndex()
+	steps := []map[string]facts.Derived{
+		{"acme/a": derivedFor("acme/a", "pr/1", "pr/2", "c0ffee"), "acme/b": derivedFor("acme/b", "pr/9")},
+		{"acme/a": derivedFor("acme/a", "pr/1", "pr/2", "c0ffee")}, // nothing changed
+		func() map[string]facts.Derived {
+			a := derivedFor("acme/a", "pr/1", "pr/3") // pr/2 and c0ffee vanish, pr/3 is new
+			a.Changes[0].Title = "renamed"
+			a.Deployments[0].FinishedAt = ts("2026-04-02T10:00:00Z") // moves month
+			return map[string]facts.Derived{"acme/a": a}
+		}(),
+		func() map[string]facts.Derived {
+			// acme/a's incident is now acme/b's (the same key, another
+			// repository), derived without acme/a.
+			b := derivedFor("acme/b", "pr/9")
+			link := derivedFor("acme/a").Incidents[0]
+			link.Repo = "acme/b"
+			b.Incidents = append(b.Incidents, link)
+			return map[string]facts.Derived{"acme/b": b}
+		}(),
+		func() map[string]facts.Derived {
+			a := derivedFor("acme/a", "pr/1")
+			a.Incidents = nil
+			a.Deployments[0].FinishedAt = ts("2026-03-02T10:00:00Z") // moves back
+			return map[string]facts.Derived{"acme/a": a}
+		}(),
+	}
+	rowsIn := func(st *store.Store) uint64 {
+		var n uint64
+		if err := st.Conn().QueryRow(ctx, "SELECT (SELECT count() FROM deployment_outcomes) + (SELECT count() FROM change_leads)"+
+			" + (SELECT count() FROM incident_links)").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i, d := range steps {
+		version := uint64(100 + 10*i)
+		before := rowsIn(changed)
+		if _, err := changed.WriteDerivedChanges(ctx, d, version, idx); err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.WriteDerived(ctx, d, version); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if n := rowsIn(changed) - before; n != 0 {
+				t.Errorf("%d rows written for records that did not change", n)
+			}
+		}
+		repos := []string{"acme/a", "acme/b"}
+		got, err := changed.Derived(ctx, repos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.Derived(ctx, repos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range repos {
+			if !reflect.DeepEqual(got[r], want[r]) {
+				t.Errorf("step %d, %s: only what changed:\n%+v\neverything:\n%+v", i, r, got[r], want[r])
+			}
+		}
+		if g, w := liveRollups(t, changed), liveRollups(t, plain); !reflect.DeepEqual(g, w) {
+			t.Errorf("step %d: day rollups after only what changed:\n%q\nafter everything:\n%q", i, g, w)
+		}
+	}
+}
+
+// liveRollups reads every day rollup row of each repository's latest
+// build, as text without the build's version.
+func liveRollups(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	arr := func(c string) string { return "arrayStringConcat(arrayMap(x -> toString(x), " + c + "), ',')" }
+	latest := "(repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo)"
+	var out []string
+	for _, q := range []string{
+		"SELECT concat('change ', repo, ' ', path_service, ' ', environment, ' ', toString(day), ' ', " + arr("leads") +
+			", ' ', toString(lead_skewed), ' ', " + arr("codings") + ", ' ', " + arr("pickups") + ", ' ', " + arr("reviews") +
+			", ' ', " + arr("deploys") + ") FROM change_days WHERE " + latest,
+		"SELECT concat('deploy ', repo, ' ', path_service, ' ', environment, ' ', toString(day), ' ', toString(deployments), ' ', " +
+			"toString(failed), ' ', toString(rework), ' ', " + arr("recoveries") + ") FROM deployment_days WHERE " + latest,
+		"SELECT concat('toil ', repo, ' ', path_service, ' ', toString(day), ' ', toString(gate), ' ', toString(toil_seconds), ' ', " +
+			"toString(all_seconds), ' ', toString(toil_changes), ' ', toString(all_changes)) FROM toil_days WHERE " + latest,
+	} {
+		rows, err := st.Conn().Query(testCtx(t), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	sort.Strings(out)
+	return out
 }

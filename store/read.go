@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -30,20 +31,62 @@ func (s *Store) History(ctx context.Context, repo string) (facts.Batch, error) {
 // when it has no facts. Times come back in UTC, epoch 0 as the zero time,
 // empty arrays as nil; each slice is ordered by time, then by id.
 func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error) {
-	repos = uniq(repos)
-	out := make(map[string]facts.Batch, len(repos))
-	if len(repos) == 0 {
+	want := map[string][]string{IncidentsTable: repos}
+	for _, t := range RepoTables {
+		want[t] = repos
+	}
+	hs, err := s.HistoryRead(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]facts.Batch, len(hs))
+	for r, h := range hs {
+		out[r] = h.Batch
+	}
+	return out, nil
+}
+
+// ReadHistory is what HistoryRead read of one repository: its facts, and the
+// version column of each row of the tables that have one (pull_requests,
+// deployments, pipeline_runs), in the order of the batch's slices.
+type ReadHistory struct {
+	facts.Batch
+	Versions map[string][]uint64
+}
+
+// HistoryRead reads, for each table named in want (RepoTables and
+// IncidentsTable), the facts of the repositories listed for it, as
+// HistoryMany does: one query per table, all at once. The map has an entry
+// for every listed repository.
+func (s *Store) HistoryRead(ctx context.Context, want map[string][]string) (map[string]ReadHistory, error) {
+	acc := map[string]*ReadHistory{}
+	lists := make(map[string][]string, len(want))
+	for t, repos := range want {
+		repos = uniq(repos)
+		lists[t] = repos
+		for _, r := range repos {
+			if acc[r] == nil {
+				acc[r] = &ReadHistory{Versions: map[string][]uint64{}}
+			}
+		}
+	}
+	out := make(map[string]ReadHistory, len(acc))
+	if len(acc) == 0 {
 		return out, nil
 	}
-	acc := make(map[string]*facts.Batch, len(repos))
-	for _, r := range repos {
-		acc[r] = &facts.Batch{}
-	}
+	var mu sync.Mutex // guards Versions, the one map steps share
 	get := func(repo string) *facts.Batch {
-		if b, ok := acc[repo]; ok {
-			return b
+		if h, ok := acc[repo]; ok {
+			return &h.Batch
 		}
 		return nil
+	}
+	keepVersion := func(table, repo string, v uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if h, ok := acc[repo]; ok {
+			h.Versions[table] = append(h.Versions[table], v)
+		}
 	}
 
 	var incidents []facts.Incident // every update, ordered by incident and version
@@ -98,6 +141,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				p.ClosedAt, p.UpdatedAt = fromDT(p.ClosedAt), fromDT(p.UpdatedAt)
 				if b := get(p.Repo); b != nil {
 					b.PullRequests = append(b.PullRequests, p)
+					keepVersion(PullRequestsTable, p.Repo, version)
 				}
 				return nil
 			}},
@@ -127,6 +171,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				d.CreatedAt, d.UpdatedAt = fromDT(d.CreatedAt), fromDT(d.UpdatedAt)
 				if b := get(d.Repo); b != nil {
 					b.Deployments = append(b.Deployments, d)
+					keepVersion(DeploymentsTable, d.Repo, version)
 				}
 				return nil
 			}},
@@ -153,6 +198,7 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 				r.StartedAt, r.FinishedAt, r.UpdatedAt = fromDT(r.StartedAt), fromDT(r.FinishedAt), fromDT(r.UpdatedAt)
 				if b := get(r.Repo); b != nil {
 					b.PipelineRuns = append(b.PipelineRuns, r)
+					keepVersion(PipelineRunsTable, r.Repo, version)
 				}
 				return nil
 			}},
@@ -200,6 +246,10 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(historyReaders)
 	for _, st := range steps {
+		repos := lists[st.table]
+		if len(repos) == 0 {
+			continue
+		}
 		g.Go(func() error {
 			if err := s.eachRepos(gctx, st.query, repos, st.scan); err != nil {
 				return fmt.Errorf("store: read %s: %w", st.table, err)
@@ -221,8 +271,8 @@ func (s *Store) HistoryMany(ctx context.Context, repos []string) (map[string]fac
 		}
 		i = j
 	}
-	for r, b := range acc {
-		out[r] = *b
+	for r, h := range acc {
+		out[r] = *h
 	}
 	return out, nil
 }

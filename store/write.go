@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/doraflow/doraflow/delivery"
 	"github.com/doraflow/doraflow/facts"
@@ -141,75 +142,87 @@ const (
 		"created_at, resolved_at, updated_at, caused_by_deployment, caused_by_sha, version"
 )
 
-// WriteFacts writes every fact of the batch, one insert per non-empty table.
-// Entities that change over time are versioned by their update time, so the
-// newest state wins however late an older one arrives.
+// factWriters bounds the concurrent inserts of one WriteFacts: with the
+// archive insert beside it and a derivation's four history readers and
+// three derived-table writes, the aggregator then needs at most the pool's
+// ten connections.
+const factWriters = 2
+
+// WriteFacts writes every fact of the batch, one insert per non-empty table,
+// the tables at once (they are independent; each insert is atomic on its
+// own). Entities that change over time are versioned by their update time,
+// so the newest state wins however late an older one arrives.
 func (s *Store) WriteFacts(ctx context.Context, fb facts.Batch) error {
-	if err := s.insert(ctx, "commits", commitCols, len(fb.Commits), func(b driver.Batch, i int) error {
-		c := fb.Commits[i]
-		return b.Append(c.Repo, c.SHA, c.Message, c.AuthorName, c.AuthorEmail, c.AuthorLogin,
-			dt(c.AuthoredAt), strs(c.Paths), c.URL)
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "pushes", pushCols, len(fb.Pushes), func(b driver.Batch, i int) error {
-		p := fb.Pushes[i]
-		return b.Append(p.Repo, p.Ref, p.Before, p.After, strs(p.CommitSHAs), u32(p.TotalCommits), dt(p.PushedAt),
-			b8(p.Forced), b8(p.Deleted), p.Pusher)
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "pull_requests", prCols, len(fb.PullRequests), func(b driver.Batch, i int) error {
-		p := fb.PullRequests[i]
-		return b.Append(p.Repo, p.Number, p.Title, p.Author, strs(p.Labels), p.HeadRef, p.HeadSHA,
-			p.BaseRef, p.State, b8(p.Merged), p.MergeCommitSHA, dt(p.CreatedAt), dt(p.MergedAt),
-			dt(p.ClosedAt), dt(p.UpdatedAt), versionOf(p.UpdatedAt), p.URL)
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "reviews", reviewCols, len(fb.Reviews), func(b driver.Batch, i int) error {
-		r := fb.Reviews[i]
-		return b.Append(r.Repo, r.PRNumber, r.ReviewID, r.State, r.Author, dt(r.SubmittedAt))
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "deployments", deploymentCols, len(fb.Deployments), func(b driver.Batch, i int) error {
-		d := fb.Deployments[i]
-		ver := d.UpdatedAt
-		if ver.IsZero() {
-			ver = d.CreatedAt
-		}
-		return b.Append(d.Repo, d.ID, d.SHA, d.Ref, d.Environment, b8(d.ProductionEnvironment),
-			d.Task, d.Description, d.Creator, strs(d.CommitSHAs), dt(d.CreatedAt), dt(d.UpdatedAt),
-			versionOf(ver), d.URL)
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "deployment_statuses", statusCols, len(fb.DeploymentStatuses), func(b driver.Batch, i int) error {
-		d := fb.DeploymentStatuses[i]
-		return b.Append(d.Repo, d.DeploymentID, d.StatusID, d.State, d.Environment, dt(d.CreatedAt), d.URL)
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "pipeline_runs", runCols, len(fb.PipelineRuns), func(b driver.Batch, i int) error {
-		r := fb.PipelineRuns[i]
-		return b.Append(r.Repo, r.ID, r.Attempt, r.Name, r.Path, r.HeadBranch, r.HeadSHA, r.Event,
-			r.Status, r.Conclusion, dt(r.StartedAt), dt(r.FinishedAt), dt(r.UpdatedAt),
-			versionOf(r.UpdatedAt), r.URL)
-	}); err != nil {
-		return err
-	}
-	if err := s.insert(ctx, "releases", releaseCols, len(fb.Releases), func(b driver.Batch, i int) error {
-		r := fb.Releases[i]
-		return b.Append(r.Repo, r.ID, r.Tag, r.Target, r.Name, b8(r.Prerelease), b8(r.Draft),
-			dt(r.CreatedAt), dt(r.PublishedAt), r.URL)
-	}); err != nil {
-		return err
-	}
-	return s.insert(ctx, "incidents", incidentCols, len(fb.Incidents), func(b driver.Batch, i int) error {
-		x := fb.Incidents[i]
-		return b.Append(x.Source, x.ID, x.Repo, x.Service, x.Title, x.State, x.Severity, x.URL,
-			strs(x.Labels), dt(x.CreatedAt), dt(x.ResolvedAt), dt(x.UpdatedAt),
-			x.CausedByDeployment, x.CausedBySHA, versionOf(x.UpdatedAt))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(factWriters)
+	g.Go(func() error {
+		return s.insert(ctx, "commits", commitCols, len(fb.Commits), func(b driver.Batch, i int) error {
+			c := fb.Commits[i]
+			return b.Append(c.Repo, c.SHA, c.Message, c.AuthorName, c.AuthorEmail, c.AuthorLogin,
+				dt(c.AuthoredAt), strs(c.Paths), c.URL)
+		})
 	})
+	g.Go(func() error {
+		return s.insert(ctx, "pushes", pushCols, len(fb.Pushes), func(b driver.Batch, i int) error {
+			p := fb.Pushes[i]
+			return b.Append(p.Repo, p.Ref, p.Before, p.After, strs(p.CommitSHAs), u32(p.TotalCommits), dt(p.PushedAt),
+				b8(p.Forced), b8(p.Deleted), p.Pusher)
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "pull_requests", prCols, len(fb.PullRequests), func(b driver.Batch, i int) error {
+			p := fb.PullRequests[i]
+			return b.Append(p.Repo, p.Number, p.Title, p.Author, strs(p.Labels), p.HeadRef, p.HeadSHA,
+				p.BaseRef, p.State, b8(p.Merged), p.MergeCommitSHA, dt(p.CreatedAt), dt(p.MergedAt),
+				dt(p.ClosedAt), dt(p.UpdatedAt), versionOf(p.UpdatedAt), p.URL)
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "reviews", reviewCols, len(fb.Reviews), func(b driver.Batch, i int) error {
+			r := fb.Reviews[i]
+			return b.Append(r.Repo, r.PRNumber, r.ReviewID, r.State, r.Author, dt(r.SubmittedAt))
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "deployments", deploymentCols, len(fb.Deployments), func(b driver.Batch, i int) error {
+			d := fb.Deployments[i]
+			ver := d.UpdatedAt
+			if ver.IsZero() {
+				ver = d.CreatedAt
+			}
+			return b.Append(d.Repo, d.ID, d.SHA, d.Ref, d.Environment, b8(d.ProductionEnvironment),
+				d.Task, d.Description, d.Creator, strs(d.CommitSHAs), dt(d.CreatedAt), dt(d.UpdatedAt),
+				versionOf(ver), d.URL)
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "deployment_statuses", statusCols, len(fb.DeploymentStatuses), func(b driver.Batch, i int) error {
+			d := fb.DeploymentStatuses[i]
+			return b.Append(d.Repo, d.DeploymentID, d.StatusID, d.State, d.Environment, dt(d.CreatedAt), d.URL)
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "pipeline_runs", runCols, len(fb.PipelineRuns), func(b driver.Batch, i int) error {
+			r := fb.PipelineRuns[i]
+			return b.Append(r.Repo, r.ID, r.Attempt, r.Name, r.Path, r.HeadBranch, r.HeadSHA, r.Event,
+				r.Status, r.Conclusion, dt(r.StartedAt), dt(r.FinishedAt), dt(r.UpdatedAt),
+				versionOf(r.UpdatedAt), r.URL)
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "releases", releaseCols, len(fb.Releases), func(b driver.Batch, i int) error {
+			r := fb.Releases[i]
+			return b.Append(r.Repo, r.ID, r.Tag, r.Target, r.Name, b8(r.Prerelease), b8(r.Draft),
+				dt(r.CreatedAt), dt(r.PublishedAt), r.URL)
+		})
+	})
+	g.Go(func() error {
+		return s.insert(ctx, "incidents", incidentCols, len(fb.Incidents), func(b driver.Batch, i int) error {
+			x := fb.Incidents[i]
+			return b.Append(x.Source, x.ID, x.Repo, x.Service, x.Title, x.State, x.Severity, x.URL,
+				strs(x.Labels), dt(x.CreatedAt), dt(x.ResolvedAt), dt(x.UpdatedAt),
+				x.CausedByDeployment, x.CausedBySHA, versionOf(x.UpdatedAt))
+		})
+	})
+	return g.Wait()
 }

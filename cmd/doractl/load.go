@@ -35,6 +35,9 @@ collector   posts signed simulated GitHub deliveries to a collector from
 aggregator  preloads the topic with -n deliveries per phase and times the
             aggregator catching up (first record fetched to last commit),
             -phases times, so later phases run against stored history.
+            Each phase starts a new aggregator, with an empty history
+            cache unless -warm keeps it from phase to phase, as one
+            aggregator running through all of them would.
 archive     writes -n simulated deliveries straight into the raw archive
             (organisations of -services repositories, -days of history
             each), for timing doractl replay.
@@ -65,6 +68,7 @@ func loadCmd(args []string) error {
 		seed        = fs.Uint64("seed", 1, "simulation seed")
 		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator)")
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		warm        = fs.Bool("warm", false, "keep the aggregator's history cache from one phase to the next (aggregator)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -110,7 +114,7 @@ func loadCmd(args []string) error {
 		fmt.Printf("archived %d deliveries of %d repositories in %s in %.1fs\n", *n, repos, st.Database(), time.Since(start).Seconds())
 		return nil
 	}
-	return loadAggregator(ctx, cfg, log, *n, *phases, *services, *seed, *drop)
+	return loadAggregator(ctx, cfg, log, *n, *phases, *services, *seed, *drop, *warm)
 }
 
 func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64) error {
@@ -166,7 +170,7 @@ func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url
 	return nil
 }
 
-func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n, phases, services int, seed uint64, drop bool) (err error) {
+func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n, phases, services int, seed uint64, drop, warm bool) (err error) {
 	// About twenty deliveries per repository and day; more days until the
 	// organisation has n × phases of them.
 	var pool []simulate.Delivery
@@ -197,6 +201,10 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 	}
 	defer stop()
 	fmt.Printf("%d repositories, %d deliveries per phase, database %s\n", services, n, st.Database())
+	var cache *aggregator.HistoryCache
+	if warm && cfg.Aggregator.CacheBytes >= 0 {
+		cache = aggregator.NewHistoryCache(st, cacheBytes(cfg))
+	}
 	for p := 0; p < phases; p++ {
 		part := pool[p*n : (p+1)*n]
 		if err := loadtest.Preload(ctx, pub, part); err != nil {
@@ -206,7 +214,7 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 		c := &loadtest.StampedConsumer{Consumer: bcons}
 		reg := prometheus.NewRegistry()
 		agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
-			MaxBatch: cfg.Aggregator.MaxBatch, Logger: log, Registerer: reg})
+			MaxBatch: cfg.Aggregator.MaxBatch, CacheBytes: int(cfg.Aggregator.CacheBytes), Cache: cache, Logger: log, Registerer: reg})
 		if err != nil {
 			bcons.Close()
 			return err
@@ -223,8 +231,17 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 	return nil
 }
 
+// cacheBytes is the configured history cache budget, the default for 0.
+func cacheBytes(cfg config.Config) int {
+	if cfg.Aggregator.CacheBytes == 0 {
+		return aggregator.DefaultCacheBytes
+	}
+	return int(cfg.Aggregator.CacheBytes)
+}
+
 // stageSeconds sums the aggregator's per-batch stage and write histograms,
-// and says how many batches a derivation served.
+// and says how many batches a derivation served and what the history cache
+// served and held.
 func stageSeconds(reg *prometheus.Registry) string {
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -232,6 +249,14 @@ func stageSeconds(reg *prometheus.Registry) string {
 	}
 	var out []string
 	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "doraflow_aggregator_history_cache_bytes":
+			out = append(out, fmt.Sprintf("history cache %.0f MB", mf.GetMetric()[0].GetGauge().GetValue()/1e6))
+		case "doraflow_aggregator_history_tables_total":
+			for _, m := range mf.GetMetric() {
+				out = append(out, fmt.Sprintf("tables from %s %.0f", m.GetLabel()[0].GetValue(), m.GetCounter().GetValue()))
+			}
+		}
 		if mf.GetType() != dto.MetricType_HISTOGRAM {
 			continue
 		}
