@@ -204,8 +204,31 @@ func TestDora(t *testing.T) {
 	})
 
 	t.Run("catalog", func(t *testing.T) {
-		body := f.GetJSON(t, "/api/v1/catalog", http.StatusOK)
+		// Two owned services with 10 and 5 production deployments, two
+		// repositories no catalog entry lists with 3 and none: 15 of 18
+		// deployments are attributed.
+		since := "2025-11-03T09:00:00Z"
+		f.engine.results = []metrics.Result{
+			{Group: "checkout", Service: "checkout", Team: "payments", Owned: true, Deployments: 10},
+			{Group: "acme/tools", Service: "acme/tools", Team: catalog.Unowned, LeadTime: metrics.LeadTime{Count: 2}},
+			{Group: "search", Service: "search", Team: "discovery", Owned: true, Deployments: 5},
+			{Group: "acme/legacy", Service: "acme/legacy", Team: catalog.Unowned, Deployments: 3, Incidents: 1,
+				LeadTime: metrics.LeadTime{Count: 4}, ObservedSince: &since},
+		}
+		defer func() { f.engine.results = results }()
+		body := f.GetJSON(t, "/api/v1/catalog?from="+fromParam+"&to="+toParam, http.StatusOK)
+		if q, _ := f.engine.last(t); q.GroupBy != metrics.GroupByService || !q.From.Equal(from) || !q.To.Equal(metricstest.To) {
+			t.Errorf("catalog asked the engine for %+v, want the range by service", q)
+		}
 		metricstest.AssertJSON(t, body, `{
+		  "coverage": {
+		    "from": "2026-01-05T00:00:00+01:00", "from_ms": 1767567600000,
+		    "to": "2026-02-02T00:00:00+01:00", "to_ms": 1769986800000,
+		    "deployments": 18, "owned_deployments": 15, "share": 0.8333333333333334,
+		    "services": 4, "unowned_repos": 2},
+		  "unowned": [
+		    {"repo": "acme/legacy", "deployments": 3, "changes": 4, "incidents": 1, "observed_since": "2025-11-03T09:00:00Z"},
+		    {"repo": "acme/tools", "deployments": 0, "changes": 2, "incidents": 0, "observed_since": null}],
 		  "services": [
 		    {"name": "checkout", "team": "payments", "repos": ["acme/checkout", "acme/checkout-web"]},
 		    {"name": "search", "team": "discovery", "repos": ["acme/search"]}],
@@ -216,6 +239,17 @@ func TestDora(t *testing.T) {
 		    {"repo": "acme/checkout", "service": "checkout", "team": "payments"},
 		    {"repo": "acme/checkout-web", "service": "checkout", "team": "payments"},
 		    {"repo": "acme/search", "service": "search", "team": "discovery"}]}`)
+
+		// Without deployments in the range the share is unknown, not 0.
+		f.engine.results = nil
+		body = f.GetJSON(t, "/api/v1/catalog", http.StatusOK)
+		var resp api.CatalogResponse
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if c := resp.Coverage; c == nil || c.Share != nil || c.Deployments != 0 || len(resp.Unowned) != 0 {
+			t.Errorf("empty range: coverage %+v, unowned %v", c, resp.Unowned)
+		}
 	})
 
 	t.Run("bad parameters", func(t *testing.T) {

@@ -229,6 +229,40 @@ type CatalogResponse struct {
 	Services []CatalogService `json:"services"`
 	Teams    []CatalogTeam    `json:"teams"`
 	Repos    []CatalogRepo    `json:"repos"`
+	// Coverage and Unowned say how much of the range's activity the
+	// catalog attributes; nil and empty when no metrics engine is
+	// configured.
+	Coverage *CatalogCoverage `json:"coverage"`
+	Unowned  []UnownedRepo    `json:"unowned"`
+}
+
+// CatalogCoverage is how much of a range's production deployments the
+// catalog attributes to a team.
+type CatalogCoverage struct {
+	From   string `json:"from"`
+	FromMs int64  `json:"from_ms"`
+	To     string `json:"to"`
+	ToMs   int64  `json:"to_ms"`
+	// Deployments counts every production deployment in the range,
+	// OwnedDeployments those of services the catalog lists; Share is the
+	// second over the first, null without deployments.
+	Deployments      uint64   `json:"deployments"`
+	OwnedDeployments uint64   `json:"owned_deployments"`
+	Share            *float64 `json:"share"`
+	// Services counts the services with activity in the range, unowned
+	// repositories (each its own service) included; UnownedRepos those.
+	Services     int `json:"services"`
+	UnownedRepos int `json:"unowned_repos"`
+}
+
+// UnownedRepo is a repository with activity in the range that no catalog
+// entry lists, with what it did there.
+type UnownedRepo struct {
+	Repo          string  `json:"repo"`
+	Deployments   uint64  `json:"deployments"`
+	Changes       uint64  `json:"changes"`
+	Incidents     uint64  `json:"incidents"`
+	ObservedSince *string `json:"observed_since"`
 }
 
 // CatalogService is one service of the catalog.
@@ -251,12 +285,68 @@ type CatalogRepo struct {
 	Team    string `json:"team"`
 }
 
-func (s *server) catalog(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, catalogResponse(s.cfg.Catalog()))
+// catalog serves the catalog and, with a metrics engine, its coverage of
+// the range (from, to; default the last 30 days): the services with
+// activity come from the summary grouped by service, where a repository no
+// catalog entry lists is a service of its own name and not owned.
+func (s *server) catalog(w http.ResponseWriter, r *http.Request) {
+	out := catalogResponse(s.cfg.Catalog())
+	if s.cfg.Metrics == nil {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	q, err := s.parseQuery(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q.GroupBy = metrics.GroupByService
+	q, echo, err := s.resolve(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	results, err := s.cfg.Metrics.Summary(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out.Coverage, out.Unowned = coverage(results)
+	out.Coverage.From, out.Coverage.FromMs, out.Coverage.To, out.Coverage.ToMs = echo.From, echo.FromMs, echo.To, echo.ToMs
+	writeJSON(w, http.StatusOK, out)
+}
+
+// coverage sums a summary by service into the catalog's coverage and
+// lists its unowned services, the repositories no catalog entry lists, by
+// deployments (most first), then name.
+func coverage(results []metrics.Result) (*CatalogCoverage, []UnownedRepo) {
+	c := &CatalogCoverage{Services: len(results)}
+	unowned := []UnownedRepo{}
+	for _, r := range results {
+		c.Deployments += r.Deployments
+		if r.Owned {
+			c.OwnedDeployments += r.Deployments
+			continue
+		}
+		unowned = append(unowned, UnownedRepo{Repo: r.Service, Deployments: r.Deployments,
+			Changes: r.LeadTime.Count, Incidents: r.Incidents, ObservedSince: r.ObservedSince})
+	}
+	c.UnownedRepos = len(unowned)
+	if c.Deployments > 0 {
+		share := float64(c.OwnedDeployments) / float64(c.Deployments)
+		c.Share = &share
+	}
+	sort.Slice(unowned, func(i, j int) bool {
+		if unowned[i].Deployments != unowned[j].Deployments {
+			return unowned[i].Deployments > unowned[j].Deployments
+		}
+		return unowned[i].Repo < unowned[j].Repo
+	})
+	return c, unowned
 }
 
 func catalogResponse(cat catalog.Catalog) CatalogResponse {
-	out := CatalogResponse{Services: []CatalogService{}, Teams: []CatalogTeam{}, Repos: []CatalogRepo{}}
+	out := CatalogResponse{Services: []CatalogService{}, Teams: []CatalogTeam{}, Repos: []CatalogRepo{}, Unowned: []UnownedRepo{}}
 	svcs, owners := cat.ServiceTeams()
 	owner := make(map[string]string, len(svcs))
 	for i, svc := range svcs {

@@ -40,7 +40,7 @@ var (
 var routeParams = map[string][]string{
 	"/api/v1/dora":              commonParams,
 	"/api/v1/dora/series":       with(commonParams, "bucket"),
-	"/api/v1/catalog":           nil,
+	"/api/v1/catalog":           {"from", "to", "time_zone", "tz"},
 	"/api/v1/deployments":       listParams,
 	"/api/v1/changes":           with(listParams, "state"),
 	"/api/v1/incidents":         listParams,

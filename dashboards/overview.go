@@ -116,6 +116,25 @@ func Overview() *dashboard.DashboardBuilder {
 				"/d/"+RetrospectiveUID+"?var-team=${__data.fields.Team}&var-service=${__value.raw}&var-benchmark=${benchmark}&${__url_time_range}"),
 			str("team", "Team")}, scorecard()...)...).Height(12).Span(24))
 
+	d.WithRow(row("Catalog"))
+	catalogQuery := func(root string) *InfinityQueryBuilder {
+		return API("/api/v1/catalog").DashboardRange().Root(root)
+	}
+	d.WithPanel(statAPI("Catalog coverage",
+		"Share of the range's production deployments made by services the catalog lists, and the repositories with activity in the range that no catalog entry lists (each counted as its own service of the team “unowned”). doractl catalog suggest proposes entries for them.",
+		catalogQuery("coverage"),
+		ratio("share", "Deployments attributed").withBands(thresholds("red", 0.8, "orange", 0.95, "green")),
+		count("unowned_repos", "Unowned repositories"),
+		count("services", "Services with activity")).Height(6).Span(8))
+	d.WithPanel(tableAPI("Unowned repositories",
+		"Repositories with activity in the range that no catalog entry lists, most production deployments first. Until the catalog lists them, their numbers count for the organisation and for the team “unowned”.",
+		catalogQuery("unowned"),
+		str("repo", "Repository"),
+		count("deployments", "Deployments"),
+		count("changes", "Changes"),
+		count("incidents", "Incidents"),
+		ts("observed_since", "Data since")).Height(6).Span(16))
+
 	d.WithRow(row("Live gauges (Prometheus)"))
 	d.WithPanel(bargauge.NewPanelBuilder().
 		Title("Overall level now, by team").

@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/doraflow/doraflow/api"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/dashboards"
@@ -355,4 +356,69 @@ func TestRetrospectiveOffersUnowned(t *testing.T) {
 	if want := simulate.DemoRepos[0].Repo; !slices.Equal(vars["service"], []string{want}) {
 		t.Errorf("Service for unowned offers %v, want [%s]", vars["service"], want)
 	}
+
+	// The catalog's coverage of the same range, against the successful
+	// production deployment statuses counted in the deliveries themselves.
+	owned, unowned := demoProductionDeployments(t, simulate.Demo(end), from, to)
+	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/catalog?from=%d&to=%d", p.APIURL, from.UnixMilli(), to.UnixMilli()), nil)
+	req.Header.Set("Authorization", "Bearer "+grafanaToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got api.CatalogResponse
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/catalog: %s, %v", resp.Status, err)
+	}
+	c := got.Coverage
+	if c == nil || c.Deployments != owned+unowned || c.OwnedDeployments != owned || c.UnownedRepos != 1 {
+		t.Fatalf("coverage %+v, want %d deployments, %d owned, one unowned repository", c, owned+unowned, owned)
+	}
+	if want := float64(owned) / float64(owned+unowned); c.Share == nil || *c.Share != want {
+		t.Errorf("share %v, want %v", c.Share, want)
+	}
+	if len(got.Unowned) != 1 || got.Unowned[0].Repo != simulate.DemoRepos[0].Repo || got.Unowned[0].Deployments != unowned {
+		t.Errorf("unowned %+v, want %s with %d deployments", got.Unowned, simulate.DemoRepos[0].Repo, unowned)
+	}
+}
+
+// demoProductionDeployments counts the successful production deployment
+// statuses created in [from, to) among the demo's deliveries, those of its
+// first repository (which the test's catalog leaves out) apart.
+func demoProductionDeployments(t *testing.T, ds []simulate.Delivery, from, to time.Time) (owned, unowned uint64) {
+	t.Helper()
+	for _, d := range ds {
+		if d.Event != "deployment_status" {
+			continue
+		}
+		var p struct {
+			Status struct {
+				State     string    `json:"state"`
+				CreatedAt time.Time `json:"created_at"`
+			} `json:"deployment_status"`
+			Deployment struct {
+				Environment string `json:"environment"`
+			} `json:"deployment"`
+			Repository struct {
+				FullName string `json:"full_name"`
+			} `json:"repository"`
+		}
+		if err := json.Unmarshal(d.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		at := p.Status.CreatedAt
+		if p.Status.State != "success" || p.Deployment.Environment != "production" || at.Before(from) || !at.Before(to) {
+			continue
+		}
+		if p.Repository.FullName == simulate.DemoRepos[0].Repo {
+			unowned++
+		} else {
+			owned++
+		}
+	}
+	if owned == 0 || unowned == 0 {
+		t.Fatalf("the demo has %d owned and %d unowned production deployments in the range: the check needs both", owned, unowned)
+	}
+	return owned, unowned
 }
