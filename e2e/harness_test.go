@@ -62,8 +62,7 @@ func startPipelineWith(t *testing.T, cat catalog.Catalog, adjust func(*config.Co
 		adjust(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	local, err := app.StartLocal(ctx, cfg, log)
+	local, err := app.StartLocal(ctx, cfg, pipelineLog(t))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -125,4 +124,20 @@ func mustTime(s string) time.Time {
 		panic(fmt.Sprintf("bad test time %q", s))
 	}
 	return t
+}
+
+// pipelineLog is where a test pipeline logs: nowhere, unless
+// DORA_E2E_LOG names a file, which then gets every pipeline's log lines
+// (appended, each test's named) for looking into a failure.
+func pipelineLog(t *testing.T) *slog.Logger {
+	path := os.Getenv("DORA_E2E_LOG")
+	if path == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("DORA_E2E_LOG: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 }
