@@ -77,7 +77,9 @@ func mixedCatalog(org *simulate.Org) catalog.Catalog {
 // repositories are evicted and read again), and when another aggregator
 // takes over part of the stream midway and the first one resumes with what
 // it cached before (a rebalance and back): its cache must notice the other
-// one's writes.
+// one's writes. With the cache on the aggregator also carries toil verdicts
+// from one derivation to the next (derive.Memo), with the small cache in a
+// memo too small to hold them all; the full derivation carries nothing.
 func TestRoundsDeriveWhatAFullDerivationDerives(t *testing.T) {
 	for _, c := range []struct {
 		seed      uint64

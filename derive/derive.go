@@ -37,7 +37,7 @@ type deriver struct {
 	keep func(facts.ChangeLead) bool
 	out  facts.Derived
 	// memo, when set, holds results earlier derivations computed.
-	memo *Memo
+	memo *memoView
 
 	commits    map[string]*facts.Commit
 	pushes     []facts.Push
@@ -73,7 +73,7 @@ func Derive(repo string, h facts.Batch, rules Rules) facts.Derived {
 // prepare derives what a part of a repository's history holds on its own:
 // its deployments, what each contains, and its changes. Linking incidents
 // and finding failures need the whole service (see group).
-func prepare(repo string, h facts.Batch, rules Rules, memo *Memo) *deriver {
+func prepare(repo string, h facts.Batch, rules Rules, memo *memoView) *deriver {
 	x := &deriver{repo: repo, rules: rules.WithDefaults(), b: normalize(h), memo: memo}
 	x.commits = make(map[string]*facts.Commit, len(x.b.Commits))
 	for i := range x.b.Commits {

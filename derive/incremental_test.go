@@ -344,3 +344,39 @@ func diffList[T any](what string, got, want []T) string {
 	}
 	return ""
 }
+
+// Derivations with different toil rules may share a Memo at the same time
+// (aggregators of one process share their history cache): each must still
+// return what a derivation without it returns.
+func TestMemoSharedByDerivationsWithOtherRules(t *testing.T) {
+	h := map[string]facts.Batch{testRepo: commonTitles(generate(7, scale{days: 120, directPushes: 80, prs: 40, deploys: 40, incidents: 8}),
+		rand.New(rand.NewPCG(7, 7)))}
+	a, b := genRules(), genRules()
+	b.Toil = ToilRules{PathShare: 0.3, Bots: []string{"dev3"}}
+	wantA, wantB := DeriveServices(h, a, catalog.Catalog{}), DeriveServices(h, b, catalog.Catalog{})
+	if reflect.DeepEqual(wantA, wantB) {
+		t.Fatal("the two rules classify the history alike; the test proves nothing")
+	}
+	memo := NewMemo(1 << 20)
+	errs := make(chan string, 40)
+	done := make(chan bool)
+	for _, c := range []struct {
+		rules Rules
+		want  map[string]facts.Derived
+	}{{a, wantA}, {b, wantB}} {
+		go func() {
+			for i := 0; i < 20; i++ {
+				if got := memo.DeriveServices(h, c.rules, catalog.Catalog{}); !reflect.DeepEqual(got, c.want) {
+					errs <- firstDifference(got, c.want)
+				}
+			}
+			done <- true
+		}()
+	}
+	<-done
+	<-done
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+}

@@ -79,7 +79,7 @@ func (m *Memo) Counts() (hits, misses int64) {
 
 // use prepares m for a derivation with rules: verdicts computed with other
 // toil rules are dropped. It returns nil when m keeps nothing.
-func (m *Memo) use(rules Rules) *Memo {
+func (m *Memo) use(rules Rules) *memoView {
 	if m == nil || m.budget <= 0 {
 		return nil
 	}
@@ -90,33 +90,48 @@ func (m *Memo) use(rules Rules) *Memo {
 		m.rules = key
 		m.cur, m.old, m.bytes, m.oldBytes = map[string]toilVerdict{}, map[string]toilVerdict{}, 0, 0
 	}
-	return m
+	return &memoView{m: m, rules: key}
 }
 
-// classify is t.Classify, from m when it holds the verdict. t must be the
-// toil rules m was last prepared for (use).
-func (m *Memo) classify(t ToilRules, labels []string, title, author string, paths []string) (bool, string) {
-	if m == nil {
+// memoView is a Memo as one derivation uses it: with the toil rules it was
+// prepared for. Should a derivation with other rules share the Memo
+// meanwhile, the view neither reads nor adds verdicts.
+type memoView struct {
+	m     *Memo
+	rules string
+}
+
+// classify is t.Classify, from the memo when it holds the verdict. t must be
+// the toil rules the view was prepared for.
+func (v *memoView) classify(t ToilRules, labels []string, title, author string, paths []string) (bool, string) {
+	if v == nil {
 		return t.Classify(labels, title, author, paths)
 	}
+	m := v.m
 	key := toilKey(labels, title, author, paths)
 	m.mu.Lock()
-	v, ok := m.cur[key]
+	if m.rules != v.rules {
+		m.mu.Unlock()
+		return t.Classify(labels, title, author, paths)
+	}
+	got, ok := m.cur[key]
 	if !ok {
-		if v, ok = m.old[key]; ok {
-			m.put(key, v)
+		if got, ok = m.old[key]; ok {
+			m.put(key, got)
 		}
 	}
 	if ok {
 		m.hits++
 		m.mu.Unlock()
-		return v.toil, v.reason
+		return got.toil, got.reason
 	}
 	m.miss++
 	m.mu.Unlock()
 	toil, reason := t.Classify(labels, title, author, paths)
 	m.mu.Lock()
-	m.put(key, toilVerdict{toil, reason})
+	if m.rules == v.rules {
+		m.put(key, toilVerdict{toil, reason})
+	}
 	m.mu.Unlock()
 	return toil, reason
 }

@@ -21,7 +21,7 @@ import (
 //   - an incident belongs to the service it names;
 //   - a service's deployment contains the changes of that service pushed
 //     since the service's previous production deployment.
-func repoParts(repo string, h facts.Batch, rules Rules, memo *Memo) []*deriver {
+func repoParts(repo string, h facts.Batch, rules Rules, memo *memoView) []*deriver {
 	if len(rules.Monorepo) == 0 {
 		return []*deriver{prepare(repo, h, rules, memo)}
 	}

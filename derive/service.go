@@ -19,7 +19,7 @@ func DeriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog)
 	return deriveServices(hs, rules, cat, nil)
 }
 
-func deriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog, memo *Memo) map[string]facts.Derived {
+func deriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog, memo *memoView) map[string]facts.Derived {
 	repos := make([]string, 0, len(hs))
 	for r := range hs {
 		repos = append(repos, r)
