@@ -196,34 +196,7 @@ func arrivals(hs map[string]facts.Batch, r *rand.Rand) []facts.Batch {
 	}
 	slices.Sort(repos)
 	for _, repo := range repos {
-		h := hs[repo]
-		for _, x := range h.Commits {
-			add(x.AuthoredAt, facts.Batch{Commits: []facts.Commit{x}})
-		}
-		for _, x := range h.Pushes {
-			add(x.PushedAt, facts.Batch{Pushes: []facts.Push{x}})
-		}
-		for _, x := range h.PullRequests {
-			add(x.UpdatedAt, facts.Batch{PullRequests: []facts.PullRequest{x}})
-		}
-		for _, x := range h.Reviews {
-			add(x.SubmittedAt, facts.Batch{Reviews: []facts.Review{x}})
-		}
-		for _, x := range h.Deployments {
-			add(x.CreatedAt, facts.Batch{Deployments: []facts.Deployment{x}})
-		}
-		for _, x := range h.DeploymentStatuses {
-			add(x.CreatedAt, facts.Batch{DeploymentStatuses: []facts.DeploymentStatus{x}})
-		}
-		for _, x := range h.PipelineRuns {
-			add(x.UpdatedAt, facts.Batch{PipelineRuns: []facts.PipelineRun{x}})
-		}
-		for _, x := range h.Releases {
-			add(x.PublishedAt, facts.Batch{Releases: []facts.Release{x}})
-		}
-		for _, x := range h.Incidents {
-			add(x.UpdatedAt, facts.Batch{Incidents: []facts.Incident{x}})
-		}
+		eachFact(hs[repo], func(_ string, at time.Time, one facts.Batch) { add(at, one) })
 	}
 	slices.SortStableFunc(all, func(a, b arrival) int { return a.at.Compare(b.at) })
 	n := len(all)
@@ -273,39 +246,44 @@ func arrivals(hs map[string]facts.Batch, r *rand.Rand) []facts.Batch {
 // byRepoBatch splits a batch by repository.
 func byRepoBatch(b facts.Batch) map[string]facts.Batch {
 	out := map[string]facts.Batch{}
-	put := func(repo string, x facts.Batch) {
+	eachFact(b, func(repo string, _ time.Time, one facts.Batch) {
 		s := out[repo]
-		s.Append(x)
+		s.Append(one)
 		out[repo] = s
-	}
+	})
+	return out
+}
+
+// eachFact calls fn with every fact of b on its own, its repository and
+// the time it happened.
+func eachFact(b facts.Batch, fn func(repo string, at time.Time, one facts.Batch)) {
 	for _, x := range b.Commits {
-		put(x.Repo, facts.Batch{Commits: []facts.Commit{x}})
+		fn(x.Repo, x.AuthoredAt, facts.Batch{Commits: []facts.Commit{x}})
 	}
 	for _, x := range b.Pushes {
-		put(x.Repo, facts.Batch{Pushes: []facts.Push{x}})
+		fn(x.Repo, x.PushedAt, facts.Batch{Pushes: []facts.Push{x}})
 	}
 	for _, x := range b.PullRequests {
-		put(x.Repo, facts.Batch{PullRequests: []facts.PullRequest{x}})
+		fn(x.Repo, x.UpdatedAt, facts.Batch{PullRequests: []facts.PullRequest{x}})
 	}
 	for _, x := range b.Reviews {
-		put(x.Repo, facts.Batch{Reviews: []facts.Review{x}})
+		fn(x.Repo, x.SubmittedAt, facts.Batch{Reviews: []facts.Review{x}})
 	}
 	for _, x := range b.Deployments {
-		put(x.Repo, facts.Batch{Deployments: []facts.Deployment{x}})
+		fn(x.Repo, x.CreatedAt, facts.Batch{Deployments: []facts.Deployment{x}})
 	}
 	for _, x := range b.DeploymentStatuses {
-		put(x.Repo, facts.Batch{DeploymentStatuses: []facts.DeploymentStatus{x}})
+		fn(x.Repo, x.CreatedAt, facts.Batch{DeploymentStatuses: []facts.DeploymentStatus{x}})
 	}
 	for _, x := range b.PipelineRuns {
-		put(x.Repo, facts.Batch{PipelineRuns: []facts.PipelineRun{x}})
+		fn(x.Repo, x.UpdatedAt, facts.Batch{PipelineRuns: []facts.PipelineRun{x}})
 	}
 	for _, x := range b.Releases {
-		put(x.Repo, facts.Batch{Releases: []facts.Release{x}})
+		fn(x.Repo, x.PublishedAt, facts.Batch{Releases: []facts.Release{x}})
 	}
 	for _, x := range b.Incidents {
-		put(x.Repo, facts.Batch{Incidents: []facts.Incident{x}})
+		fn(x.Repo, x.UpdatedAt, facts.Batch{Incidents: []facts.Incident{x}})
 	}
-	return out
 }
 
 // firstDifference names the first record that differs between two
