@@ -94,7 +94,9 @@ func checkIncremental(t *testing.T, seed uint64) int {
 			return i + 1
 		}
 	}
-	if hits, _ := memo.Counts(); hits == 0 {
+	// A memo smaller than a few verdicts may serve nothing; one that holds
+	// the history must serve most of each derivation.
+	if hits, _ := memo.Counts(); hits == 0 && budget == 1<<20 {
 		t.Errorf("seed %d: the memo served nothing; the comparison proves nothing", seed)
 	}
 	return len(batches)
