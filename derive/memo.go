@@ -21,12 +21,14 @@ import (
 // its labels, title, author and paths), which is the largest part of
 // deriving a long history that does not depend on the rest of it. The
 // derivation of deployments, contents, leads, incident links and failures
-// still reads the whole history: see docs/architecture.md for why those are
-// not bounded by the look-back and incident windows.
+// still reads the whole history: docs/performance.md ("Aggregator") says
+// where they reach back without bound, beyond the look-back and incident
+// windows.
 //
 // A Memo is bounded by bytes: past its budget the entries no derivation
 // used since the bound was last reached are dropped. It is safe for
-// concurrent use.
+// concurrent use, also by derivations with different toil rules (each
+// serves and keeps only verdicts of the rules the memo was last used with).
 type Memo struct {
 	budget int
 
@@ -67,7 +69,8 @@ func (m *Memo) Bytes() int {
 	return m.bytes + m.oldBytes
 }
 
-// Hits and misses of toil verdicts since m was made.
+// Counts is how many toil verdicts m served and how many it did not hold,
+// since m was made.
 func (m *Memo) Counts() (hits, misses int64) {
 	if m == nil {
 		return 0, 0
