@@ -360,3 +360,26 @@ func TestMemoSharedByDerivationsWithOtherRules(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// A Memo holds about its budget: each of its two generations is emptied
+// when it passes half of it. A two-year history's verdicts take far more
+// than the 16 KiB given here.
+func TestMemoStaysWithinItsBudget(t *testing.T) {
+	h := map[string]facts.Batch{testRepo: generate(3, benchScale)}
+	const budget = 16 << 10
+	memo := NewMemo(budget)
+	want := DeriveServices(h, genRules(), catalog.Catalog{})
+	for i := 0; i < 3; i++ {
+		if got := memo.DeriveServices(h, genRules(), catalog.Catalog{}); !reflect.DeepEqual(got, want) {
+			t.Fatal(firstDifference(got, want))
+		}
+		// One entry past half the budget per generation, at most: a key
+		// of a few paths and a reason, and the slot.
+		if b := memo.Bytes(); b > budget+2*512 {
+			t.Fatalf("derivation %d: the memo holds %d bytes, budget %d", i+1, b, budget)
+		}
+	}
+	if _, misses := memo.Counts(); misses < int64(len(want[testRepo].Changes)) {
+		t.Fatalf("%d verdicts computed for %d changes", misses, len(want[testRepo].Changes))
+	}
+}
