@@ -422,7 +422,7 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 			histories[r] = facts.Batch{}
 		}
 	}
-	memo := a.cache.derivation()
+	memo := a.cache.Memo()
 	derived := memo.DeriveServices(histories, a.cfg.Rules, cat)
 	a.m.memoBytes.Set(float64(memo.Bytes()))
 	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())

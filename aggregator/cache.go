@@ -99,9 +99,9 @@ func NewHistoryCache(st CachingStore, budget int) *HistoryCache {
 		memo: derive.NewMemo(budget / 8)}
 }
 
-// derivation is the memo derivations carry work in; nil (nothing carried)
-// without a cache.
-func (c *HistoryCache) derivation() *derive.Memo {
+// Memo is what derivations through this cache hand the next; nil (nothing
+// carried) without a cache.
+func (c *HistoryCache) Memo() *derive.Memo {
 	if c == nil {
 		return nil
 	}

@@ -141,6 +141,9 @@ func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance bool) 
 		runUntilCommitted(ctx, t, newAggregator(msgs[:first], cache), first)
 		runUntilCommitted(ctx, t, newAggregator(msgs[first:second], nil), second-first)
 		runUntilCommitted(ctx, t, newAggregator(msgs[second:], cache), len(msgs)-second)
+		if hits, _ := cache.Memo().Counts(); hits == 0 {
+			t.Fatal("the derivations took no toil verdict from the memo: the comparison does not cover it")
+		}
 	} else {
 		runUntilCommitted(ctx, t, newAggregator(msgs, nil), len(msgs))
 	}
