@@ -422,7 +422,9 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 			histories[r] = facts.Batch{}
 		}
 	}
-	derived := derive.DeriveServices(histories, a.cfg.Rules, cat)
+	memo := a.cache.Memo()
+	derived := memo.DeriveServices(histories, a.cfg.Rules, cat)
+	a.m.memoBytes.Set(float64(memo.Bytes()))
 	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())
 	version := uint64(a.cfg.Clock().UnixNano())
 	if err := a.timed("derived", func() error { return a.writeDerived(ctx, derived, version) }); err != nil {

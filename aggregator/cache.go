@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/doraflow/doraflow/derive"
 	"github.com/doraflow/doraflow/facts"
 	"github.com/doraflow/doraflow/store"
 )
@@ -42,7 +43,10 @@ const DefaultCacheBytes = 128 << 20
 //     someone else wrote to is dropped for every repository and read again.
 //
 // It also keeps the index of the derived records the aggregator left live
-// (writeDerived), guarded the same way.
+// (writeDerived), guarded the same way, and what one derivation hands the
+// next (derive.Memo: results keyed by every input they are computed from,
+// so they need no guard), bounded beside the facts by an eighth of the
+// budget.
 //
 // When the tables are not plain MergeTree (replicated tables number blocks
 // differently) the cache is off and every derivation reads everything and
@@ -76,6 +80,8 @@ type HistoryCache struct {
 	derivedMu    sync.Mutex
 	derived      *store.DerivedIndex
 	derivedMarks map[string]int64
+
+	memo *derive.Memo
 }
 
 type cachedRepo struct {
@@ -89,7 +95,17 @@ type cachedRepo struct {
 // one process may share it (Config.Cache), as long as they write facts one
 // at a time: each sees the others' writes as its own.
 func NewHistoryCache(st CachingStore, budget int) *HistoryCache {
-	return &HistoryCache{st: st, budget: budget, lru: list.New(), repos: map[string]*list.Element{}}
+	return &HistoryCache{st: st, budget: budget, lru: list.New(), repos: map[string]*list.Element{},
+		memo: derive.NewMemo(budget / 8)}
+}
+
+// Memo is what derivations through this cache hand the next; nil (nothing
+// carried) without a cache.
+func (c *HistoryCache) Memo() *derive.Memo {
+	if c == nil {
+		return nil
+	}
+	return c.memo
 }
 
 // ready checks once that the tables allow the cache; false when it is off.

@@ -16,6 +16,7 @@ type aggMetrics struct {
 	rounds        prometheus.Histogram
 	cacheTables   *prometheus.CounterVec
 	cacheBytes    prometheus.Gauge
+	memoBytes     prometheus.Gauge
 }
 
 // tables are the kinds of table the aggregator writes, the table label of
@@ -85,6 +86,10 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 			Name: "doraflow_aggregator_history_cache_bytes",
 			Help: "Estimated bytes of repository facts the history cache holds (bounded by aggregator.cache_bytes).",
 		}),
+		memoBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "doraflow_aggregator_derive_memo_bytes",
+			Help: "Estimated bytes of results one derivation keeps for the next (bounded by an eighth of aggregator.cache_bytes).",
+		}),
 	}
 	// Zero series up front, so that rates and alerts see errors from the
 	// first one on rather than from the second.
@@ -103,7 +108,7 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.consumed, m.undecodable, m.events, m.lag, m.insertSeconds, m.insertErrors,
-		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived, m.rounds, m.cacheTables, m.cacheBytes} {
+		m.stageSeconds, m.partitionLag, m.batchSeconds, m.rederived, m.rounds, m.cacheTables, m.cacheBytes, m.memoBytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

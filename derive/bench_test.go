@@ -1,6 +1,11 @@
 package derive
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/doraflow/doraflow/catalog"
+	"github.com/doraflow/doraflow/facts"
+)
 
 // benchScale is about two years of a busy repository: 3000 pushes (1500
 // direct, 1000 to pull request head branches, 500 merges), 500 pull
@@ -16,5 +21,18 @@ func BenchmarkDerive(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Derive(testRepo, h, rules)
+	}
+}
+
+// BenchmarkDeriveWithMemo derives the same history again with the memo of
+// the previous derivation, as the aggregator does when a history grows.
+func BenchmarkDeriveWithMemo(b *testing.B) {
+	h := map[string]facts.Batch{testRepo: generate(1, benchScale)}
+	rules := genRules()
+	m := NewMemo(64 << 20)
+	m.DeriveServices(h, rules, catalog.Catalog{})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.DeriveServices(h, rules, catalog.Catalog{})
 	}
 }

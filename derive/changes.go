@@ -165,7 +165,7 @@ func (x *deriver) changes() []facts.ChangeLead {
 
 // classify sets a change's toil verdict and its credited effort.
 func (x *deriver) classify(c *facts.ChangeLead) {
-	c.Toil, c.ToilReason = x.rules.Toil.Classify(c.Labels, c.Title, c.Author, c.Paths)
+	c.Toil, c.ToilReason = x.memo.classify(x.rules.Toil, c.Labels, c.Title, c.Author, c.Paths)
 	c.ActiveSeconds = int64(x.rules.Toil.Active(c.StartedAt, c.MergedAt) / time.Second)
 }
 

@@ -36,6 +36,8 @@ type deriver struct {
 	// part reports only the changes of its service).
 	keep func(facts.ChangeLead) bool
 	out  facts.Derived
+	// memo, when set, holds results earlier derivations computed.
+	memo *memoView
 
 	commits    map[string]*facts.Commit
 	pushes     []facts.Push
@@ -61,7 +63,7 @@ type deriver struct {
 // A monorepo (rules.Monorepo set) is derived per service: see monorepoParts.
 // A service that spans several repositories is derived by DeriveServices.
 func Derive(repo string, h facts.Batch, rules Rules) facts.Derived {
-	parts := repoParts(repo, h, rules)
+	parts := repoParts(repo, h, rules, nil)
 	for _, g := range groupParts(parts, func(p *deriver) string { return p.service }) {
 		g.settle()
 	}
@@ -71,8 +73,8 @@ func Derive(repo string, h facts.Batch, rules Rules) facts.Derived {
 // prepare derives what a part of a repository's history holds on its own:
 // its deployments, what each contains, and its changes. Linking incidents
 // and finding failures need the whole service (see group).
-func prepare(repo string, h facts.Batch, rules Rules) *deriver {
-	x := &deriver{repo: repo, rules: rules.WithDefaults(), b: normalize(h)}
+func prepare(repo string, h facts.Batch, rules Rules, memo *memoView) *deriver {
+	x := &deriver{repo: repo, rules: rules.WithDefaults(), b: normalize(h), memo: memo}
 	x.commits = make(map[string]*facts.Commit, len(x.b.Commits))
 	for i := range x.b.Commits {
 		x.commits[x.b.Commits[i].SHA] = &x.b.Commits[i]

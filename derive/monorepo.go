@@ -21,12 +21,12 @@ import (
 //   - an incident belongs to the service it names;
 //   - a service's deployment contains the changes of that service pushed
 //     since the service's previous production deployment.
-func repoParts(repo string, h facts.Batch, rules Rules) []*deriver {
+func repoParts(repo string, h facts.Batch, rules Rules, memo *memoView) []*deriver {
 	if len(rules.Monorepo) == 0 {
-		return []*deriver{prepare(repo, h, rules)}
+		return []*deriver{prepare(repo, h, rules, memo)}
 	}
 	owner := map[string]string{}
-	for _, c := range prepare(repo, h, rules).out.Changes {
+	for _, c := range prepare(repo, h, rules, memo).out.Changes {
 		owner[c.ID] = pathService(rules.Monorepo, c.Paths)
 	}
 	services := []string{""}
@@ -61,7 +61,7 @@ func repoParts(repo string, h facts.Batch, rules Rules) []*deriver {
 			// CI runs and releases are deployments of the whole repository.
 			part.PipelineRuns, part.Releases = nil, nil
 		}
-		x := prepare(repo, part, rules)
+		x := prepare(repo, part, rules, memo)
 		x.service = s
 		x.keep = func(c facts.ChangeLead) bool { return owner[c.ID] == s }
 		parts = append(parts, x)

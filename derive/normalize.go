@@ -164,9 +164,7 @@ func mergePullRequests(prs []facts.PullRequest) []facts.PullRequest {
 	out := make([]facts.PullRequest, 0, len(order))
 	for _, n := range order {
 		g := groups[n]
-		slices.SortFunc(g, func(x, y facts.PullRequest) int {
-			return cmpOr(x.UpdatedAt.Compare(y.UpdatedAt), strings.Compare(fmt.Sprint(x), fmt.Sprint(y)))
-		})
+		slices.SortFunc(g, func(x, y facts.PullRequest) int { return olderFirst(x, y, x.UpdatedAt, y.UpdatedAt) })
 		m := g[len(g)-1]
 		for i := len(g) - 2; i >= 0; i-- {
 			o := g[i]
@@ -215,9 +213,7 @@ func mergeIncidents(incs []facts.Incident) []facts.Incident {
 	for _, k := range order {
 		g := groups[k]
 		// Oldest first; equal times ordered by content, not arrival.
-		slices.SortFunc(g, func(x, y facts.Incident) int {
-			return cmpOr(x.UpdatedAt.Compare(y.UpdatedAt), strings.Compare(fmt.Sprint(x), fmt.Sprint(y)))
-		})
+		slices.SortFunc(g, func(x, y facts.Incident) int { return olderFirst(x, y, x.UpdatedAt, y.UpdatedAt) })
 		m := g[len(g)-1]
 		for i := len(g) - 2; i >= 0; i-- {
 			o := g[i]
@@ -238,6 +234,17 @@ func mergeIncidents(incs []facts.Incident) []facts.Incident {
 		out = append(out, m)
 	}
 	return out
+}
+
+// olderFirst orders two states of one entity by update time, and states of
+// equal time by their printed form, so that the order never depends on
+// arrival. The printed forms are made only for equal times: they are the
+// costliest part of a long history's normalization.
+func olderFirst[T any](x, y T, xt, yt time.Time) int {
+	if c := xt.Compare(yt); c != 0 {
+		return c
+	}
+	return strings.Compare(fmt.Sprint(x), fmt.Sprint(y))
 }
 
 func fill(dst *string, older string) {

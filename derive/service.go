@@ -16,6 +16,10 @@ import (
 // service is derived without the missing ones. The result has an entry per
 // repository of hs.
 func DeriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog) map[string]facts.Derived {
+	return deriveServices(hs, rules, cat, nil)
+}
+
+func deriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog, memo *memoView) map[string]facts.Derived {
 	repos := make([]string, 0, len(hs))
 	for r := range hs {
 		repos = append(repos, r)
@@ -26,7 +30,7 @@ func DeriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog)
 	for _, repo := range repos {
 		r := rules
 		r.Monorepo = MonorepoPaths(cat, repo)
-		parts := repoParts(repo, hs[repo], r)
+		parts := repoParts(repo, hs[repo], r, memo)
 		byRepo[repo] = parts
 		all = append(all, parts...)
 	}
