@@ -62,35 +62,53 @@ func WaitStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 }
 
 // waitingConsumer keeps an aggregator's consumer-group member fetching
-// while the brokers are away. kafka-go's reader reconnects by itself but
-// reports each failed round to Fetch; without this the aggregator would
-// take such a report for the end.
+// while the brokers are away. kafka-go's reader reconnects by itself, with
+// its own back-off, but reports each failed attempt to Fetch; without this
+// the aggregator would take such a report for the end.
+//
+// The reports are queued with the records, so once the brokers are back
+// those still queued are stale: each costs only fetchErrorPause, never a
+// growing back-off (a hundred reports at retry's 15 s would hold the
+// records behind them for 25 minutes), and the log says how long the wait
+// lasted rather than every report.
 type waitingConsumer struct {
 	aggregator.Consumer
 	log *slog.Logger
 }
 
+// fetchErrorPause keeps a client that fails at once from spinning.
+const fetchErrorPause = 20 * time.Millisecond
+
 func (c waitingConsumer) Fetch(ctx context.Context) (delivery.Fetched, error) {
-	var m delivery.Fetched
-	var final error
-	err := retry(ctx, c.log, "fetch from Kafka", func() error {
-		var err error
-		m, err = c.Consumer.Fetch(ctx)
+	var first time.Time
+	for failures := 0; ; failures++ {
+		m, err := c.Consumer.Fetch(ctx)
 		switch {
 		case err == nil:
+			if failures > 0 {
+				c.log.Info("succeeded after waiting: fetch from Kafka", "failed_attempts", failures,
+					"waited", time.Since(first).Round(time.Millisecond).String())
+			}
+			return m, nil
 		case ctx.Err() != nil, errors.Is(err, io.EOF):
 			// The caller's own deadline, or the consumer was closed:
 			// hand it back as is.
-			final = err
-		default:
-			return err
+			return m, err
 		}
-		return nil
-	})
-	if err != nil {
-		return m, err
+		if failures == 0 {
+			first = time.Now()
+		}
+		// The first report, then at 2, 4, 8, … of them.
+		if n := failures + 1; n&(n-1) == 0 {
+			c.log.Warn("waiting: could not fetch from Kafka", "err", err, "failed_attempts", n,
+				"waiting_for", time.Since(first).Round(time.Millisecond).String())
+		}
+		select {
+		case <-ctx.Done():
+			return m, ctx.Err()
+		case <-time.After(fetchErrorPause):
+		}
 	}
-	return m, final
 }
 
 // RetryAfterSeconds is what a service answers in Retry-After while a
