@@ -147,15 +147,29 @@ func allLed(parts []kafka.Partition) bool {
 // setting or the broker's default).
 func checkRecordLimit(ctx context.Context, c *kafka.Client, topic string) error {
 	const setting = "max.message.bytes"
-	res, err := c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
-		{ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{setting}}}})
-	if err != nil {
-		return fmt.Errorf("broker: describe topic %s: %w", topic, err)
+	var res *kafka.DescribeConfigsResponse
+	for {
+		var err error
+		res, err = c.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{
+			{ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{setting}}}})
+		if err == nil && len(res.Resources) > 0 {
+			err = res.Resources[0].Error
+		}
+		if err == nil {
+			break
+		}
+		// The broker asked may not know a topic made a moment ago yet (one
+		// just back from a restart catches up on metadata first).
+		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
+			return fmt.Errorf("broker: describe topic %s: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker: describe topic %s: %w", topic, err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	for _, r := range res.Resources {
-		if r.Error != nil {
-			return fmt.Errorf("broker: describe topic %s: %w", topic, r.Error)
-		}
 		for _, e := range r.ConfigEntries {
 			if e.ConfigName != setting {
 				continue
