@@ -41,7 +41,7 @@ func NewRegistry() *prometheus.Registry {
 // directory is locked for the life of the process, so that a second process
 // cannot start another broker on the same log.
 func Kafka(cfg config.Config, log *slog.Logger) (bc broker.Config, stop func(), err error) {
-	bc = broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions}
+	bc = broker.Config{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Partitions: cfg.Kafka.Partitions, Log: log}
 	if len(bc.Brokers) > 0 {
 		// The topic is made (or checked) before anything writes to it. A
 		// topic that cannot take the largest delivery stops the start: an

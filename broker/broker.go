@@ -5,6 +5,7 @@ package broker
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -28,6 +29,11 @@ type Config struct {
 	Brokers    []string
 	Topic      string
 	Partitions int // used when the topic has to be created; default 6
+	// Log, when set, gets the consumer's Kafka client errors at debug
+	// level: what the client retries by itself (a broker gone, a group
+	// coordinator moving), which the aggregator reports only once it
+	// gives up.
+	Log *slog.Logger
 }
 
 func (c Config) withDefaults() Config {

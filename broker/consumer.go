@@ -56,6 +56,17 @@ func (c *Consumer) newReader() *kafka.Reader {
 		// Partitions added to the topic later are picked up by a rebalance.
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
+		ErrorLogger:            c.errorLogger(),
+	})
+}
+
+// errorLogger passes the client's error reports to the configured log.
+func (c *Consumer) errorLogger() kafka.Logger {
+	if c.cfg.Log == nil {
+		return nil
+	}
+	return kafka.LoggerFunc(func(format string, args ...any) {
+		c.cfg.Log.Debug("kafka client", "group", c.group, "report", fmt.Sprintf(format, args...))
 	})
 }
 
