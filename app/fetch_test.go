@@ -56,4 +56,6 @@ func TestFetchEndsWithTheConsumer(t *testing.T) {
 
 type closedConsumer struct{ aggregator.Consumer }
 
-func (closedConsumer) Fetch(context.Context) (delivery.Fetched, error) { return delivery.Fetched{}, io.EOF }
+func (closedConsumer) Fetch(context.Context) (delivery.Fetched, error) {
+	return delivery.Fetched{}, io.EOF
+}
