@@ -88,6 +88,13 @@ func summary(r *Report, in Inputs) []string {
 			dsent += fmt.Sprintf(", %s in %s", o.Previous.Level.Overall, r.PreviousQuarter)
 		}
 		dsent += "."
+		if o.Current.Level.InsufficientHistory {
+			since := "late in the quarter"
+			if o.Current.ObservedSince != nil {
+				since = "since " + date(*o.Current.ObservedSince)
+			}
+			dsent += fmt.Sprintf(" This level is provisional: doraflow has data only %s, less than half of %s.", since, r.Quarter)
+		}
 	}
 	out = append(out, dsent)
 

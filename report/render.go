@@ -124,6 +124,15 @@ func level(l metrics.Level) string {
 	return string(l)
 }
 
+// overall is a group's overall level, marked provisional when it comes
+// from less than half of the quarter.
+func overall(l metrics.Levels) string {
+	if l.InsufficientHistory && l.Overall != metrics.None {
+		return level(l.Overall) + " (provisional)"
+	}
+	return level(l.Overall)
+}
+
 func teamName(s string) string {
 	if s == metrics.GroupByOrganization || s == "" {
 		return "Organisation"
@@ -176,6 +185,7 @@ var funcs = map[string]any{
 	"signed":    Signed,
 	"points":    Points,
 	"level":     level,
+	"overall":   overall,
 	"team":      teamName,
 	"qvalue":    questionValue,
 	"qthresh":   questionThreshold,
@@ -234,8 +244,8 @@ const mdText = `# {{md .Title}}
 
 | Team | Deployments | Per week | Lead time (median) | Change failure rate | Recovery (median) | Level | Previous level | Per week vs {{.PreviousQuarter}} | Lead time vs {{.PreviousQuarter}} | Failure rate vs {{.PreviousQuarter}} |
 |---|---|---|---|---|---|---|---|---|---|---|
-{{with .DORA.Organization}}| **Organisation** | {{.Current.Deployments}} | {{printf "%.1f" .Current.DeploymentsPerWeek}} | {{dur .Current.LeadTimeMedianSeconds}} | {{pct .Current.ChangeFailureRate}} | {{dur .Current.RecoveryMedianSeconds}} | {{level .Current.Level.Overall}} | {{level .Previous.Level.Overall}} | {{signed .Change.DeploymentsPerWeek}} | {{signed .Change.LeadTimeMedian}} | {{points .Change.ChangeFailureRatePoints}} |
-{{end}}{{range .DORA.Teams}}| {{md .Team}} | {{.Current.Deployments}} | {{printf "%.1f" .Current.DeploymentsPerWeek}} | {{dur .Current.LeadTimeMedianSeconds}} | {{pct .Current.ChangeFailureRate}} | {{dur .Current.RecoveryMedianSeconds}} | {{level .Current.Level.Overall}} | {{level .Previous.Level.Overall}} | {{signed .Change.DeploymentsPerWeek}} | {{signed .Change.LeadTimeMedian}} | {{points .Change.ChangeFailureRatePoints}} |
+{{with .DORA.Organization}}| **Organisation** | {{.Current.Deployments}} | {{printf "%.1f" .Current.DeploymentsPerWeek}} | {{dur .Current.LeadTimeMedianSeconds}} | {{pct .Current.ChangeFailureRate}} | {{dur .Current.RecoveryMedianSeconds}} | {{overall .Current.Level}} | {{overall .Previous.Level}} | {{signed .Change.DeploymentsPerWeek}} | {{signed .Change.LeadTimeMedian}} | {{points .Change.ChangeFailureRatePoints}} |
+{{end}}{{range .DORA.Teams}}| {{md .Team}} | {{.Current.Deployments}} | {{printf "%.1f" .Current.DeploymentsPerWeek}} | {{dur .Current.LeadTimeMedianSeconds}} | {{pct .Current.ChangeFailureRate}} | {{dur .Current.RecoveryMedianSeconds}} | {{overall .Current.Level}} | {{overall .Previous.Level}} | {{signed .Change.DeploymentsPerWeek}} | {{signed .Change.LeadTimeMedian}} | {{points .Change.ChangeFailureRatePoints}} |
 {{end}}
 Levels follow the DORA {{.Benchmark}} benchmark. A lower lead time and a lower failure rate are better.
 
@@ -346,8 +356,8 @@ svg.chart { max-width: 100%; height: auto; border: 1px solid #eee; }
 <table>
 <thead><tr><th>Team</th><th>Deployments</th><th>Per week</th><th>Lead time (median)</th><th>Change failure rate</th><th>Recovery (median)</th><th>Level</th><th>Previous level</th><th>Per week vs {{.PreviousQuarter}}</th><th>Lead time vs {{.PreviousQuarter}}</th><th>Failure rate vs {{.PreviousQuarter}}</th></tr></thead>
 <tbody>
-{{with .DORA.Organization}}<tr class="total"><td>Organisation</td><td class="num">{{.Current.Deployments}}</td><td class="num">{{printf "%.1f" .Current.DeploymentsPerWeek}}</td><td class="num">{{dur .Current.LeadTimeMedianSeconds}}</td><td class="num">{{pct .Current.ChangeFailureRate}}</td><td class="num">{{dur .Current.RecoveryMedianSeconds}}</td><td>{{level .Current.Level.Overall}}</td><td>{{level .Previous.Level.Overall}}</td><td class="num">{{signed .Change.DeploymentsPerWeek}}</td><td class="num">{{signed .Change.LeadTimeMedian}}</td><td class="num">{{points .Change.ChangeFailureRatePoints}}</td></tr>
-{{end}}{{range .DORA.Teams}}<tr><td>{{.Team}}</td><td class="num">{{.Current.Deployments}}</td><td class="num">{{printf "%.1f" .Current.DeploymentsPerWeek}}</td><td class="num">{{dur .Current.LeadTimeMedianSeconds}}</td><td class="num">{{pct .Current.ChangeFailureRate}}</td><td class="num">{{dur .Current.RecoveryMedianSeconds}}</td><td>{{level .Current.Level.Overall}}</td><td>{{level .Previous.Level.Overall}}</td><td class="num">{{signed .Change.DeploymentsPerWeek}}</td><td class="num">{{signed .Change.LeadTimeMedian}}</td><td class="num">{{points .Change.ChangeFailureRatePoints}}</td></tr>
+{{with .DORA.Organization}}<tr class="total"><td>Organisation</td><td class="num">{{.Current.Deployments}}</td><td class="num">{{printf "%.1f" .Current.DeploymentsPerWeek}}</td><td class="num">{{dur .Current.LeadTimeMedianSeconds}}</td><td class="num">{{pct .Current.ChangeFailureRate}}</td><td class="num">{{dur .Current.RecoveryMedianSeconds}}</td><td>{{overall .Current.Level}}</td><td>{{overall .Previous.Level}}</td><td class="num">{{signed .Change.DeploymentsPerWeek}}</td><td class="num">{{signed .Change.LeadTimeMedian}}</td><td class="num">{{points .Change.ChangeFailureRatePoints}}</td></tr>
+{{end}}{{range .DORA.Teams}}<tr><td>{{.Team}}</td><td class="num">{{.Current.Deployments}}</td><td class="num">{{printf "%.1f" .Current.DeploymentsPerWeek}}</td><td class="num">{{dur .Current.LeadTimeMedianSeconds}}</td><td class="num">{{pct .Current.ChangeFailureRate}}</td><td class="num">{{dur .Current.RecoveryMedianSeconds}}</td><td>{{overall .Current.Level}}</td><td>{{overall .Previous.Level}}</td><td class="num">{{signed .Change.DeploymentsPerWeek}}</td><td class="num">{{signed .Change.LeadTimeMedian}}</td><td class="num">{{points .Change.ChangeFailureRatePoints}}</td></tr>
 {{end}}</tbody>
 </table>
 <p class="note">Levels follow the DORA {{.Benchmark}} benchmark. A lower lead time and a lower failure rate are better.</p>

@@ -75,6 +75,10 @@ type DORA struct {
 	TimeToRestoreMedianSeconds  *float64       `json:"time_to_restore_median_seconds"`
 	ReworkRate                  *float64       `json:"rework_rate"`
 	Level                       metrics.Levels `json:"level"`
+	// ObservedSince is when doraflow's data for the group starts (null:
+	// none known); Level.InsufficientHistory marks levels from less than
+	// half of the quarter.
+	ObservedSince *string `json:"observed_since"`
 }
 
 // Change compares a quarter with the previous one: relative changes of
@@ -223,7 +227,8 @@ func dora(r metrics.Result) DORA {
 	return DORA{Deployments: r.Deployments, DeploymentsPerWeek: r.DeploymentsPerWeek,
 		DeploymentDaysPerWeekMedian: r.DeploymentDaysPerWeekMedian, LeadTimeMedianSeconds: r.LeadTime.Median,
 		ChangeFailureRate: r.ChangeFailureRate, RecoveryMedianSeconds: r.RecoveryTime.Median,
-		TimeToRestoreMedianSeconds: r.TimeToRestore.Median, ReworkRate: r.ReworkRate, Level: r.Level}
+		TimeToRestoreMedianSeconds: r.TimeToRestore.Median, ReworkRate: r.ReworkRate, Level: r.Level,
+		ObservedSince: r.ObservedSince}
 }
 
 func relative(cur, prev *float64) *float64 {

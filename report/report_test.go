@@ -309,3 +309,31 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		}
 	}
 }
+
+// A quarter doraflow saw less than half of reads provisional, in the
+// summary and beside the level in every format, and says since when.
+func TestProvisionalLevelsAreSaidSo(t *testing.T) {
+	in := sampleInputs()
+	since := "2026-08-24T09:00:00Z"
+	in.OrgCurrent.ObservedSince = &since
+	in.OrgCurrent.Level.InsufficientHistory = true
+	r := Assemble(in)
+	joined := strings.Join(r.ExecutiveSummary, "\n")
+	if want := "This level is provisional: doraflow has data only since 24 August 2026, less than half of 2026-Q3."; !strings.Contains(joined, want) {
+		t.Errorf("summary lacks %q:\n%s", want, joined)
+	}
+	for _, format := range []string{FormatMarkdown, FormatHTML} {
+		var buf bytes.Buffer
+		if err := r.Render(&buf, format); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(buf.String(), "high (provisional)"); n != 1 {
+			t.Errorf("%s: the organisation's level is marked provisional %d times, want once", format, n)
+		}
+	}
+	// A quarter seen whole says nothing of the kind.
+	whole := Assemble(sampleInputs())
+	if strings.Contains(strings.Join(whole.ExecutiveSummary, "\n"), "provisional") {
+		t.Error("a quarter observed whole reads provisional")
+	}
+}
