@@ -176,25 +176,35 @@ func nonNil(xs []string) []string {
 }
 
 func (s *server) dora(w http.ResponseWriter, r *http.Request) {
-	q, err := s.parseQuery(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q, echo, err := s.resolve(q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	results, err := s.cfg.Metrics.Summary(r.Context(), q)
-	if err != nil {
-		s.fail(w, r, err)
+	results, echo, ok := s.summary(w, r, nil)
+	if !ok {
 		return
 	}
 	if results == nil {
 		results = []metrics.Result{}
 	}
 	writeJSON(w, http.StatusOK, DoraResponse{queryEcho: echo, Results: results})
+}
+
+// summary parses the request's query, lets adjust change it (nil: as
+// asked), resolves it and runs the summary. On a failure it has answered
+// and ok is false.
+func (s *server) summary(w http.ResponseWriter, r *http.Request, adjust func(*metrics.Query)) (results []metrics.Result, echo queryEcho, ok bool) {
+	q, err := s.parseQuery(r.URL.Query())
+	if err == nil {
+		if adjust != nil {
+			adjust(&q)
+		}
+		q, echo, err = s.resolve(q)
+	}
+	if err == nil {
+		results, err = s.cfg.Metrics.Summary(r.Context(), q)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, echo, false
+	}
+	return results, echo, true
 }
 
 func (s *server) series(w http.ResponseWriter, r *http.Request) {
@@ -295,20 +305,8 @@ func (s *server) catalog(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	q, err := s.parseQuery(r.URL.Query())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	q.GroupBy = metrics.GroupByService
-	q, echo, err := s.resolve(q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	results, err := s.cfg.Metrics.Summary(r.Context(), q)
-	if err != nil {
-		s.fail(w, r, err)
+	results, echo, ok := s.summary(w, r, func(q *metrics.Query) { q.GroupBy = metrics.GroupByService })
+	if !ok {
 		return
 	}
 	out.Coverage, out.Unowned = coverage(results)
