@@ -308,8 +308,10 @@ func nonEmpty(xs []string) []string {
 }
 
 // args binds the parameters every SQL file may use; @catalog names the
-// version of catalog_attribution the query reads.
+// version of catalog_attribution the query reads, @days_from and @days_to
+// the whole days of the range the day rollups answer for (wholeDays).
 func (n *normalized) args(cat *attribution, bucket string) []any {
+	daysFrom, daysTo := n.wholeDays()
 	flag := func(xs []string) uint8 {
 		if len(xs) == 0 {
 			return 1
@@ -319,6 +321,8 @@ func (n *normalized) args(cat *attribution, bucket string) []any {
 	return []any{
 		clickhouse.Named("from", n.From),
 		clickhouse.Named("to", n.To),
+		clickhouse.Named("days_from", daysFrom),
+		clickhouse.Named("days_to", daysTo),
 		clickhouse.Named("tz", n.TimeZone),
 		clickhouse.Named("catalog", cat.version),
 		clickhouse.Named("group_by", n.GroupBy),
