@@ -131,7 +131,10 @@ func benchSummary(b *testing.B, groupBy string) {
 
 func benchSummaryOn(b *testing.B, e *metrics.Engine, groupBy string) {
 	from, to := quarter()
-	q := metrics.Query{From: from, To: to, GroupBy: groupBy}
+	benchSummaryOf(b, e, metrics.Query{From: from, To: to, GroupBy: groupBy})
+}
+
+func benchSummaryOf(b *testing.B, e *metrics.Engine, q metrics.Query) {
 	var took latencies
 	b.ResetTimer()
 	for b.Loop() {
@@ -141,7 +144,7 @@ func benchSummaryOn(b *testing.B, e *metrics.Engine, groupBy string) {
 			b.Fatal(err)
 		}
 		took = append(took, time.Since(start))
-		if len(rs) == 0 || (groupBy == metrics.GroupByOrganization && rs[0].Deployments == 0) {
+		if len(rs) == 0 || (q.GroupBy == metrics.GroupByOrganization && rs[0].Deployments == 0) {
 			b.Fatalf("empty answer: %+v", rs)
 		}
 	}
@@ -177,8 +180,10 @@ func BenchmarkSummaryQuarterByService(b *testing.B) { benchSummary(b, metrics.Gr
 // BenchmarkSeriesMonthlyOrganization is /api/v1/dora/series by month over
 // the two years.
 func BenchmarkSeriesMonthlyOrganization(b *testing.B) {
-	e := benchSetup(b)
-	q := metrics.Query{From: benchScale.Start, To: benchScale.End, GroupBy: metrics.GroupByOrganization}
+	benchSeriesMonthly(b, benchSetup(b), metrics.Query{From: benchScale.Start, To: benchScale.End, GroupBy: metrics.GroupByOrganization})
+}
+
+func benchSeriesMonthly(b *testing.B, e *metrics.Engine, q metrics.Query) {
 	var took latencies
 	b.ResetTimer()
 	for b.Loop() {
@@ -215,21 +220,7 @@ func rowsEngine(b *testing.B) *metrics.Engine {
 }
 
 func benchLast90Days(b *testing.B, e *metrics.Engine) {
-	q := metrics.Query{From: benchNow.AddDate(0, 0, -90), To: benchNow, GroupBy: metrics.GroupByOrganization}
-	var took latencies
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		rs, err := e.Summary(context.Background(), q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		took = append(took, time.Since(start))
-		if len(rs) != 1 || rs[0].Deployments == 0 {
-			b.Fatalf("empty answer: %+v", rs)
-		}
-	}
-	took.report(b)
+	benchSummaryOf(b, e, metrics.Query{From: benchNow.AddDate(0, 0, -90), To: benchNow, GroupBy: metrics.GroupByOrganization})
 }
 
 // BenchmarkSummaryLast90DaysOrganization is /api/v1/dora for the
@@ -242,22 +233,8 @@ func BenchmarkSummaryLast90DaysOrganization(b *testing.B) { benchLast90Days(b, b
 func BenchmarkSummaryLast90DaysOrganizationRecords(b *testing.B) { benchLast90Days(b, rowsEngine(b)) }
 
 func benchSeriesUnaligned(b *testing.B, e *metrics.Engine) {
-	q := metrics.Query{From: benchScale.Start.Add(9*time.Hour + 13*time.Minute), To: benchNow,
-		GroupBy: metrics.GroupByOrganization}
-	var took latencies
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		rows, err := e.Series(context.Background(), q, metrics.BucketMonth)
-		if err != nil {
-			b.Fatal(err)
-		}
-		took = append(took, time.Since(start))
-		if len(rows) != 24 {
-			b.Fatalf("%d monthly rows, want 24", len(rows))
-		}
-	}
-	took.report(b)
+	benchSeriesMonthly(b, e, metrics.Query{From: benchScale.Start.Add(9*time.Hour + 13*time.Minute), To: benchNow,
+		GroupBy: metrics.GroupByOrganization})
 }
 
 // BenchmarkSeriesMonthlyUnaligned is /api/v1/dora/series by month over
