@@ -87,9 +87,7 @@ FROM
                 deploys AS day_deploys,
                 deploy_skewed AS day_deploy_skewed
             FROM change_days
-            WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
-              AND day >= toDate(@days_from, @tz)
-              AND day < toDate(@days_to, @tz)
+            WHERE rollup_days_in_range
               AND (@environment = '' OR environment = lower(@environment))
             UNION ALL
             SELECT

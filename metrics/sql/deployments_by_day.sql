@@ -48,9 +48,7 @@ FROM
                 rework AS day_rework,
                 recoveries AS day_recoveries
             FROM deployment_days
-            WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
-              AND day >= toDate(@days_from, @tz)
-              AND day < toDate(@days_to, @tz)
+            WHERE rollup_days_in_range
               AND (@environment = '' OR environment = lower(@environment))
             UNION ALL
             SELECT

@@ -38,9 +38,7 @@ FROM
             toil_changes AS day_toil_changes,
             all_changes AS day_all_changes
         FROM toil_days
-        WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
-          AND day >= toDate(@days_from, @tz)
-          AND day < toDate(@days_to, @tz)
+        WHERE rollup_days_in_range
           AND gate >= toDate(@days_from, @tz)
         UNION ALL
         SELECT
