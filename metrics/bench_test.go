@@ -131,7 +131,10 @@ func benchSummary(b *testing.B, groupBy string) {
 
 func benchSummaryOn(b *testing.B, e *metrics.Engine, groupBy string) {
 	from, to := quarter()
-	q := metrics.Query{From: from, To: to, GroupBy: groupBy}
+	benchSummaryOf(b, e, metrics.Query{From: from, To: to, GroupBy: groupBy})
+}
+
+func benchSummaryOf(b *testing.B, e *metrics.Engine, q metrics.Query) {
 	var took latencies
 	b.ResetTimer()
 	for b.Loop() {
@@ -141,7 +144,7 @@ func benchSummaryOn(b *testing.B, e *metrics.Engine, groupBy string) {
 			b.Fatal(err)
 		}
 		took = append(took, time.Since(start))
-		if len(rs) == 0 || (groupBy == metrics.GroupByOrganization && rs[0].Deployments == 0) {
+		if len(rs) == 0 || (q.GroupBy == metrics.GroupByOrganization && rs[0].Deployments == 0) {
 			b.Fatalf("empty answer: %+v", rs)
 		}
 	}
@@ -177,8 +180,10 @@ func BenchmarkSummaryQuarterByService(b *testing.B) { benchSummary(b, metrics.Gr
 // BenchmarkSeriesMonthlyOrganization is /api/v1/dora/series by month over
 // the two years.
 func BenchmarkSeriesMonthlyOrganization(b *testing.B) {
-	e := benchSetup(b)
-	q := metrics.Query{From: benchScale.Start, To: benchScale.End, GroupBy: metrics.GroupByOrganization}
+	benchSeriesMonthly(b, benchSetup(b), metrics.Query{From: benchScale.Start, To: benchScale.End, GroupBy: metrics.GroupByOrganization})
+}
+
+func benchSeriesMonthly(b *testing.B, e *metrics.Engine, q metrics.Query) {
 	var took latencies
 	b.ResetTimer()
 	for b.Loop() {
@@ -194,6 +199,51 @@ func BenchmarkSeriesMonthlyOrganization(b *testing.B) {
 	}
 	took.report(b)
 }
+
+// benchNow is a clock inside the benchmark organisation's last day, not at
+// a day boundary: ranges ending at it are what the API's default range and
+// Grafana's time pickers send.
+var benchNow = time.Date(2026, 9, 29, 14, 37, 12, 0, time.UTC)
+
+// rowsEngine reads the benchmark organisation from the records only, as
+// every range not made of whole days was read before the day rollups
+// answered for the whole days inside it.
+func rowsEngine(b *testing.B) *metrics.Engine {
+	benchSetup(b)
+	cat := benchScale.Catalog()
+	e, err := metrics.New(benchConn, func() catalog.Catalog { return cat }, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	metrics.ReadRowsOnly(e)
+	return e
+}
+
+func benchLast90Days(b *testing.B, e *metrics.Engine) {
+	benchSummaryOf(b, e, metrics.Query{From: benchNow.AddDate(0, 0, -90), To: benchNow, GroupBy: metrics.GroupByOrganization})
+}
+
+// BenchmarkSummaryLast90DaysOrganization is /api/v1/dora for the
+// organisation from now-90d to now (Grafana's "last 90 days"): whole days
+// from the rollups, the part days at the ends from the records.
+func BenchmarkSummaryLast90DaysOrganization(b *testing.B) { benchLast90Days(b, benchSetup(b)) }
+
+// BenchmarkSummaryLast90DaysOrganizationRecords is the same from the
+// records alone.
+func BenchmarkSummaryLast90DaysOrganizationRecords(b *testing.B) { benchLast90Days(b, rowsEngine(b)) }
+
+func benchSeriesUnaligned(b *testing.B, e *metrics.Engine) {
+	benchSeriesMonthly(b, e, metrics.Query{From: benchScale.Start.Add(9*time.Hour + 13*time.Minute), To: benchNow,
+		GroupBy: metrics.GroupByOrganization})
+}
+
+// BenchmarkSeriesMonthlyUnaligned is /api/v1/dora/series by month over
+// the two years, starting and ending inside days.
+func BenchmarkSeriesMonthlyUnaligned(b *testing.B) { benchSeriesUnaligned(b, benchSetup(b)) }
+
+// BenchmarkSeriesMonthlyUnalignedRecords is the same from the records
+// alone.
+func BenchmarkSeriesMonthlyUnalignedRecords(b *testing.B) { benchSeriesUnaligned(b, rowsEngine(b)) }
 
 // largeCatalogEngine reads the benchmark organisation with its catalog
 // grown to 10,000 services and 50,000 repositories: the 1,000 services

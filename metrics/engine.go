@@ -30,8 +30,17 @@ var sqlFiles embed.FS
 // catalogAtVersion is the one statement of how queries read the catalog
 // (sql/include/catalog_at_version.sql); every query names it by the table
 // name catalog_at_version, which SQL replaces with the subquery.
-var catalogAtVersion = func() string {
-	b, err := sqlFiles.ReadFile("sql/include/catalog_at_version.sql")
+var catalogAtVersion = include("catalog_at_version")
+
+// rollupDays is the one statement of which day rollup rows answer for the
+// whole days of a range (sql/include/rollup_days.sql); the *_by_day files
+// name it rollup_days_in_range.
+var rollupDays = include("rollup_days")
+
+// include returns an embedded fragment of sql/include without its
+// comments, in parentheses.
+func include(name string) string {
+	b, err := sqlFiles.ReadFile("sql/include/" + name + ".sql")
 	if err != nil {
 		panic(err) // embedded at build time
 	}
@@ -42,17 +51,19 @@ var catalogAtVersion = func() string {
 		}
 	}
 	return "(" + strings.TrimSpace(strings.Join(sql, "\n")) + ")"
-}()
+}
 
 // SQL returns the text of the named metric definition (e.g. "changes"),
-// ready to run: catalog_at_version replaced by its subquery and
-// change_samples by the change durations (store.ChangeSamples).
+// ready to run: catalog_at_version replaced by its subquery,
+// rollup_days_in_range by its condition and change_samples by the change
+// durations (store.ChangeSamples).
 func SQL(name string) (string, error) {
 	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		return "", fmt.Errorf("metrics: no definition %q", name)
 	}
-	return strings.NewReplacer("catalog_at_version", catalogAtVersion, "change_samples", store.ChangeSamples).Replace(string(b)), nil
+	return strings.NewReplacer("catalog_at_version", catalogAtVersion, "rollup_days_in_range", rollupDays,
+		"change_samples", store.ChangeSamples).Replace(string(b)), nil
 }
 
 // SQLNames lists the embedded metric definitions.
@@ -308,8 +319,10 @@ func nonEmpty(xs []string) []string {
 }
 
 // args binds the parameters every SQL file may use; @catalog names the
-// version of catalog_attribution the query reads.
+// version of catalog_attribution the query reads, @days_from and @days_to
+// the whole days of the range the day rollups answer for (wholeDays).
 func (n *normalized) args(cat *attribution, bucket string) []any {
+	daysFrom, daysTo := n.wholeDays()
 	flag := func(xs []string) uint8 {
 		if len(xs) == 0 {
 			return 1
@@ -319,6 +332,8 @@ func (n *normalized) args(cat *attribution, bucket string) []any {
 	return []any{
 		clickhouse.Named("from", n.From),
 		clickhouse.Named("to", n.To),
+		clickhouse.Named("days_from", daysFrom),
+		clickhouse.Named("days_to", daysTo),
 		clickhouse.Named("tz", n.TimeZone),
 		clickhouse.Named("catalog", cat.version),
 		clickhouse.Named("group_by", n.GroupBy),

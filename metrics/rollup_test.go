@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/api"
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
@@ -24,9 +25,10 @@ import (
 // history reached them: a simulated organisation's deliveries, out of order
 // and partly twice, go through the aggregator in rounds (each re-deriving
 // what it touched, moving and deleting records), then everything is
-// re-derived as doractl rederive does. At each stage every whole-day
-// summary and series read from the rollups must equal the same read from
-// the records, number for number.
+// re-derived as doractl rederive does. At each stage every summary and
+// series read from the rollups (whole days, and ranges that start and end
+// inside days, whose part days come from the records) must equal the same
+// read from the records alone, number for number.
 func TestDayRollupsAnswerAsTheRecords(t *testing.T) {
 	for _, seed := range []uint64{4, 9} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { rollupsEqualRecords(t, seed) })
@@ -119,8 +121,10 @@ func (q *fifo) Fetch(ctx context.Context) (delivery.Fetched, error) {
 func (q *fifo) Commit(context.Context, ...delivery.Fetched) error { return nil }
 func (q *fifo) Lag() int64                                        { return int64(len(q.msgs)) }
 
-// compareRollups reads whole-day summaries and series both ways and
-// requires the same JSON, and checks the rollups were really read.
+// compareRollups reads summaries and series both ways and requires the
+// same JSON, and checks the rollups were really read: over whole days, and
+// over ranges that start and end inside days (the part days come from the
+// records, the whole days between from the rollups).
 func compareRollups(ctx context.Context, t *testing.T, st *store.Store, cat catalog.Catalog, stage string) {
 	t.Helper()
 	engine := func(rows bool) *metrics.Engine {
@@ -141,7 +145,24 @@ func compareRollups(ctx context.Context, t *testing.T, st *store.Store, cat cata
 	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, loc), time.Date(2026, 5, 1, 0, 0, 0, 0, loc)
 	// The day of the spring change (29 March) and a cut inside the history.
 	mid := time.Date(2026, 3, 29, 0, 0, 0, 0, loc)
-	var queries []metrics.Query
+	// The API's default range (the last 30 days) at a clock inside the
+	// history.
+	now := time.Date(2026, 4, 2, 13, 47, 12, 0, loc)
+	// Ranges whose ends lie inside days; the part days at both ends of the
+	// first two hold records at every stage (checked below), so that
+	// leaving them out or counting them twice changes the numbers.
+	parts := []metrics.Query{
+		{From: time.Date(2026, 3, 12, 5, 17, 0, 0, loc), To: time.Date(2026, 3, 20, 15, 3, 9, 0, loc)},
+		{From: time.Date(2026, 3, 16, 10, 40, 0, 0, loc), To: time.Date(2026, 3, 19, 14, 20, 0, 0, loc)},
+		{From: mid.Add(90 * time.Minute), To: mid.AddDate(0, 0, 9).Add(14 * time.Hour)},
+		{From: now.Add(-api.DefaultRange), To: now},
+		// No whole day: both ends inside one day, and across one midnight.
+		{From: time.Date(2026, 3, 18, 9, 0, 0, 0, loc), To: time.Date(2026, 3, 18, 17, 30, 0, 0, loc)},
+		{From: time.Date(2026, 3, 18, 13, 0, 0, 0, loc), To: time.Date(2026, 3, 19, 13, 0, 0, 0, loc)},
+		// Ends in days without records: empty part days.
+		{From: time.Date(2026, 2, 20, 6, 0, 0, 0, loc), To: time.Date(2026, 5, 20, 18, 0, 0, 0, loc)},
+	}
+	var queries, series []metrics.Query
 	for _, g := range []string{metrics.GroupByOrganization, metrics.GroupByTeam, metrics.GroupByService} {
 		queries = append(queries,
 			metrics.Query{From: from, To: to, GroupBy: g},
@@ -150,6 +171,19 @@ func compareRollups(ctx context.Context, t *testing.T, st *store.Store, cat cata
 			metrics.Query{From: mid, To: to, GroupBy: g, Teams: []string{cat.Services[0].Team}},
 			metrics.Query{From: from, To: to, GroupBy: g, Services: []string{cat.Services[0].Name, cat.Services[1].Name}},
 		)
+		series = append(series, metrics.Query{From: from, To: to, GroupBy: g})
+		for i, p := range parts {
+			p.GroupBy = g
+			queries = append(queries, p)
+			if i < 4 {
+				queries = append(queries,
+					metrics.Query{From: p.From, To: p.To, GroupBy: g, Environment: "PRODUCTION"},
+					metrics.Query{From: p.From, To: p.To, GroupBy: g, Teams: []string{cat.Services[0].Team}})
+			}
+			if g != metrics.GroupByService {
+				series = append(series, p)
+			}
+		}
 	}
 	var deployments, failed, leads, toil uint64
 	for _, q := range queries {
@@ -177,9 +211,8 @@ func compareRollups(ctx context.Context, t *testing.T, st *store.Store, cat cata
 				toil++
 			}
 		}
-		if q.From != from || q.To != to || q.Environment != "" || len(q.Teams)+len(q.Services) > 0 {
-			continue
-		}
+	}
+	for _, q := range series {
 		for _, b := range metrics.Buckets() {
 			got, err := fromDays.Series(ctx, q, b)
 			if err != nil {
@@ -196,14 +229,36 @@ func compareRollups(ctx context.Context, t *testing.T, st *store.Store, cat cata
 		t.Fatalf("%s: %d deployments, %d failed, %d lead times, %d results with toil: the comparison proves little",
 			stage, deployments, failed, leads, toil)
 	}
-	// Not whole days, or another zone: the records answer.
-	for _, q := range []metrics.Query{
-		{From: from.Add(time.Hour), To: to},
-		{From: from, To: to, TimeZone: "UTC"},
-	} {
-		if used, err := metrics.UsesDayRollups(ctx, fromDays, q); err != nil || used {
-			t.Fatalf("%+v: day rollups used %v (%v), want the records", q, used, err)
+	// The part days of the first ranges hold records (each something, all
+	// of them deployments, lead times and toil), read from the records
+	// alone.
+	var edgeDeployments, edgeLeads, edgeToil uint64
+	for _, p := range parts[:2] {
+		l := p.From.In(loc)
+		first := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+		l = p.To.In(loc)
+		last := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+		for _, edge := range [][2]time.Time{{p.From, first}, {last, p.To}} {
+			rs, err := fromRows.Summary(ctx, metrics.Query{From: edge[0], To: edge[1], GroupBy: metrics.GroupByOrganization})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) != 1 || rs[0].Deployments+rs[0].LeadTime.Count == 0 && rs[0].InfraToilShare == nil {
+				t.Fatalf("%s: part day %s to %s holds %+v: the comparison would not see it dropped", stage, edge[0], edge[1], rs)
+			}
+			edgeDeployments += rs[0].Deployments
+			edgeLeads += rs[0].LeadTime.Count
+			if rs[0].InfraToilShare != nil && *rs[0].InfraToilShare > 0 {
+				edgeToil++
+			}
 		}
+	}
+	if edgeDeployments == 0 || edgeLeads == 0 || edgeToil == 0 {
+		t.Fatalf("%s: the part days hold %d deployments, %d lead times, %d toil shares", stage, edgeDeployments, edgeLeads, edgeToil)
+	}
+	// Another zone: the records answer.
+	if used, err := metrics.UsesDayRollups(ctx, fromDays, metrics.Query{From: from, To: to, TimeZone: "UTC"}); err != nil || used {
+		t.Fatalf("UTC: day rollups used %v (%v), want the records", used, err)
 	}
 }
 
@@ -224,9 +279,11 @@ func sameJSON(t *testing.T, what string, got, want any) {
 
 // A change deployed before it merged (clocks disagree) counts in the toil
 // share only when the range starts no later than its deployment
-// (toil_share.sql); the toil rollup keeps that through its gate day. Worked
-// by hand: toil pr/1 (1 h, deployed 5 March, merged 10 March) and product
-// pr/2 (2 h, merged 10 March, deployed 11 March). The records are written
+// (toil_share.sql); the toil rollup keeps that through its gate day, and
+// for a range starting inside the day of the deployment the records of
+// that day decide. Worked by hand: toil pr/1 (1 h, deployed 5 March 12:00,
+// merged 10 March) and product pr/2 (2 h, merged 10 March, deployed 11
+// March). The records are written
 // twice under one version, which must not count them twice.
 func TestDayRollupsKeepTheToilGate(t *testing.T) {
 	ctx := context.Background()
@@ -259,14 +316,22 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics.ReadRowsOnly(rows)
+	// From 5 March 11:00 and 12:30 start inside the day of d1 (12:00):
+	// pr/1, merged on a whole day, counts only from the first; from 7
+	// March it is deployed before the range.
 	for _, c := range []struct {
-		from        int
+		from        time.Time
 		want        float64
 		deployments uint64
-	}{{1, 3600.0 / 10800, 2}, {7, 0, 1}} {
-		q := metrics.Query{From: at(c.from, 0), To: at(14, 0), GroupBy: metrics.GroupByOrganization}
+	}{
+		{at(1, 0), 3600.0 / 10800, 2},
+		{at(5, 11), 3600.0 / 10800, 2},
+		{at(5, 12).Add(30 * time.Minute), 0, 1},
+		{at(7, 0), 0, 1},
+	} {
+		q := metrics.Query{From: c.from, To: at(14, 0), GroupBy: metrics.GroupByOrganization}
 		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || !used {
-			t.Fatalf("from %d March: day rollups used %v (%v)", c.from, used, err)
+			t.Fatalf("from %s: day rollups used %v (%v)", c.from, used, err)
 		}
 		for name, eng := range map[string]*metrics.Engine{"rollups": e, "records": rows} {
 			rs, err := eng.Summary(ctx, q)
@@ -274,13 +339,13 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(rs) != 1 || rs[0].InfraToilShare == nil {
-				t.Fatalf("from %d March, %s: %+v, want one result with a toil share", c.from, name, rs)
+				t.Fatalf("from %s, %s: %+v, want one result with a toil share", c.from, name, rs)
 			}
 			if got := *rs[0].InfraToilShare; got != c.want {
-				t.Errorf("from %d March, %s: toil share %v, want %v", c.from, name, got, c.want)
+				t.Errorf("from %s, %s: toil share %v, want %v", c.from, name, got, c.want)
 			}
 			if rs[0].Deployments != c.deployments {
-				t.Errorf("from %d March, %s: %d deployments, want %d", c.from, name, rs[0].Deployments, c.deployments)
+				t.Errorf("from %s, %s: %d deployments, want %d", c.from, name, rs[0].Deployments, c.deployments)
 			}
 		}
 	}

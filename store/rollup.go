@@ -16,8 +16,9 @@ import (
 // The day rollups (schema/migrations/0006_day_rollups.sql) are a second
 // form of the derived records, one row per repository, monorepo service,
 // environment and calendar day in the report zone, that the metric
-// queries read instead of the records when a request's range is made of
-// whole days in that zone (metrics/sql/*_by_day.sql). They are never
+// queries read instead of the records for the whole days in that zone of
+// a request's range (metrics/sql/*_by_day.sql; the part days at its ends
+// are read from the records). They are never
 // updated in place: every write of a repository's derived records rebuilds
 // all of that repository's rows from the derived tables, as the row
 // queries would read them (FINAL, deleted = 0), numbered by when the

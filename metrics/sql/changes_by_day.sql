@@ -1,12 +1,18 @@
 -- changes.sql read from the day rollups (change_days, built by the store
 -- from change_leads; schema/migrations/0006_day_rollups.sql): the same
--- columns and values, for a range made of whole days in @tz, the zone the
--- rollups were built in. The engine uses it only then (metrics/rollup.go).
+-- columns and values for any range, when the rollups were built in @tz
+-- (metrics/rollup.go decides). The whole days of the range,
+-- [@days_from, @days_to), come from the rollups: each repository's rows of
+-- its latest build in @tz. The part days at either end, [@from, @days_from)
+-- and [@days_to, @to), come from the records, as changes.sql reads them,
+-- each record as a day row of its own samples; a range without a whole
+-- day binds @days_from = @days_to = @to, so it is read from the records
+-- alone. The constant conditions @from < @days_from and @days_to < @to let
+-- ClickHouse skip the records' partitions when an end is a day boundary.
 --
--- Each repository's rows of its latest build in @tz are read; every row
--- holds a day's samples, so the quantiles are taken over the same samples
--- as changes.sql, and computed as it explains, over the days' arrays
--- concatenated: groupArrayArray where the lead times are padded,
+-- Every quantile is taken over the union of the samples, so over the same
+-- samples as changes.sql, and computed as it explains, over the day
+-- arrays concatenated: groupArrayArray where the lead times are padded,
 -- quantilesExactArray for the stage medians.
 SELECT
     grp,
@@ -64,22 +70,51 @@ FROM
                 @bucket = 'month', toStartOfMonth(day),
                 @bucket = 'quarter', toStartOfQuarter(day),
                 toDate('1970-01-01'))) AS bucket,
-            leads AS day_leads,
-            lead_skewed AS day_lead_skewed,
-            codings AS day_codings,
-            coding_skewed AS day_coding_skewed,
-            pickups AS day_pickups,
-            pickup_skewed AS day_pickup_skewed,
-            reviews AS day_reviews,
-            review_skewed AS day_review_skewed,
-            deploys AS day_deploys,
-            deploy_skewed AS day_deploy_skewed
-        FROM change_days
+            day_leads, day_lead_skewed, day_codings, day_coding_skewed, day_pickups, day_pickup_skewed,
+            day_reviews, day_review_skewed, day_deploys, day_deploy_skewed
+        FROM
+        (
+            SELECT
+                repo, path_service, day,
+                leads AS day_leads,
+                lead_skewed AS day_lead_skewed,
+                codings AS day_codings,
+                coding_skewed AS day_coding_skewed,
+                pickups AS day_pickups,
+                pickup_skewed AS day_pickup_skewed,
+                reviews AS day_reviews,
+                review_skewed AS day_review_skewed,
+                deploys AS day_deploys,
+                deploy_skewed AS day_deploy_skewed
+            FROM change_days
+            WHERE rollup_days_in_range
+              AND (@environment = '' OR environment = lower(@environment))
+            UNION ALL
+            SELECT
+                repo, path_service,
+                toDate(deployed_at, @tz) AS day,
+                if(lead_counted, [lead_seconds], emptyArrayInt64()) AS day_leads,
+                toUInt64(lead_skew) AS day_lead_skewed,
+                if(coding_counted, [coding], emptyArrayInt64()) AS day_codings,
+                toUInt64(coding_skew) AS day_coding_skewed,
+                if(pickup_counted, [pickup], emptyArrayInt64()) AS day_pickups,
+                toUInt64(pickup_skew) AS day_pickup_skewed,
+                if(review_counted, [review], emptyArrayInt64()) AS day_reviews,
+                toUInt64(review_skew) AS day_review_skewed,
+                if(deploy_counted, [deploy], emptyArrayInt64()) AS day_deploys,
+                toUInt64(deploy_skew) AS day_deploy_skewed
+            FROM
+            (
+                SELECT repo, path_service, deployed_at, change_samples
+                FROM change_leads FINAL
+                WHERE deleted = 0
+                  AND deployment_id != ''
+                  AND ((@from < @days_from AND deployed_at >= @from AND deployed_at < @days_from)
+                    OR (@days_to < @to AND deployed_at >= @days_to AND deployed_at < @to))
+                  AND (@environment = '' OR lower(environment) = lower(@environment))
+            ) AS e
+        ) AS u
         ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
-        WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
-          AND day >= toDate(@from, @tz)
-          AND day < toDate(@to, @tz)
-          AND (@environment = '' OR environment = lower(@environment))
     ) AS c
     WHERE (@any_service = 1 OR has(@only_services, service))
       AND (@any_team = 1 OR has(@only_teams, team))

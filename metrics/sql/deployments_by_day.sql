@@ -1,8 +1,10 @@
--- deployments.sql read from the day rollups (deployment_days; see
--- changes_by_day.sql for when the engine uses them): the same columns and
--- values for a range of whole days in @tz. A rollup row exists only for a
--- day with a production deployment, so its day is a deployment day. The
--- recovery median is taken as in deployments.sql, over the days' arrays.
+-- deployments.sql read from the day rollups (deployment_days) for the
+-- whole days of the range and from the records for the part days at its
+-- ends (see changes_by_day.sql): the same columns and values. A rollup row
+-- exists only for a day with a production deployment, so its day is a
+-- deployment day; a record of a part day is one deployment on its day. The
+-- recovery median is taken as in deployments.sql, over the union of the
+-- samples.
 SELECT
     grp,
     bucket,
@@ -36,16 +38,36 @@ FROM
                 @bucket = 'quarter', toStartOfQuarter(day),
                 toDate('1970-01-01'))) AS bucket,
             toYYYYMMDD(day) AS deploy_day,
-            deployments AS day_deployments,
-            failed AS day_failed,
-            rework AS day_rework,
-            recoveries AS day_recoveries
-        FROM deployment_days
+            day_deployments, day_failed, day_rework, day_recoveries
+        FROM
+        (
+            SELECT
+                repo, path_service, day,
+                deployments AS day_deployments,
+                failed AS day_failed,
+                rework AS day_rework,
+                recoveries AS day_recoveries
+            FROM deployment_days
+            WHERE rollup_days_in_range
+              AND (@environment = '' OR environment = lower(@environment))
+            UNION ALL
+            SELECT
+                repo, path_service,
+                toDate(finished_at, @tz) AS day,
+                toUInt64(1) AS day_deployments,
+                toUInt64(failed) AS day_failed,
+                toUInt64(rework != '') AS day_rework,
+                if(failed = 1 AND toUnixTimestamp(recovered_at) > 0,
+                    [greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0))],
+                    emptyArrayInt64()) AS day_recoveries
+            FROM deployment_outcomes FINAL
+            WHERE deleted = 0
+              AND production = 1
+              AND ((@from < @days_from AND finished_at >= @from AND finished_at < @days_from)
+                OR (@days_to < @to AND finished_at >= @days_to AND finished_at < @to))
+              AND (@environment = '' OR lower(environment) = lower(@environment))
+        ) AS u
         ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
-        WHERE (repo, version) IN (SELECT repo, max(version) FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @tz)
-          AND day >= toDate(@from, @tz)
-          AND day < toDate(@to, @tz)
-          AND (@environment = '' OR environment = lower(@environment))
     ) AS d
     WHERE (@any_service = 1 OR has(@only_services, service))
       AND (@any_team = 1 OR has(@only_teams, team))
