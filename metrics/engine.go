@@ -37,9 +37,19 @@ var catalogAtVersion = include("catalog_at_version")
 // name it rollup_days_in_range.
 var rollupDays = include("rollup_days")
 
+// dayGroupColumns is the one statement of a day rollup row's group and
+// bucket (sql/include/day_groups.sql); the *_by_day files name it
+// day_group_columns in their select lists.
+var dayGroupColumns = fragment("day_groups")
+
 // include returns an embedded fragment of sql/include without its
 // comments, in parentheses.
 func include(name string) string {
+	return "(" + fragment(name) + ")"
+}
+
+// fragment is the text of sql/include/name.sql without its comment lines.
+func fragment(name string) string {
 	b, err := sqlFiles.ReadFile("sql/include/" + name + ".sql")
 	if err != nil {
 		panic(err) // embedded at build time
@@ -50,20 +60,21 @@ func include(name string) string {
 			sql = append(sql, line)
 		}
 	}
-	return "(" + strings.TrimSpace(strings.Join(sql, "\n")) + ")"
+	return strings.TrimSpace(strings.Join(sql, "\n"))
 }
 
 // SQL returns the text of the named metric definition (e.g. "changes"),
 // ready to run: catalog_at_version replaced by its subquery,
-// rollup_days_in_range by its condition and change_samples by the change
-// durations (store.ChangeSamples).
+// rollup_days_in_range by its condition, day_group_columns by a rollup
+// row's group and bucket, and change_samples by the change durations
+// (store.ChangeSamples).
 func SQL(name string) (string, error) {
 	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		return "", fmt.Errorf("metrics: no definition %q", name)
 	}
 	return strings.NewReplacer("catalog_at_version", catalogAtVersion, "rollup_days_in_range", rollupDays,
-		"change_samples", store.ChangeSamples).Replace(string(b)), nil
+		"day_group_columns", dayGroupColumns, "change_samples", store.ChangeSamples).Replace(string(b)), nil
 }
 
 // SQLNames lists the embedded metric definitions.

@@ -61,15 +61,7 @@ FROM
     FROM
     (
         SELECT
-            if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
-            if(catalog_team != '', catalog_team, 'unowned') AS team,
-            multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
-            toYYYYMMDD(multiIf(
-                @bucket = 'day', day,
-                @bucket = 'week', toMonday(day),
-                @bucket = 'month', toStartOfMonth(day),
-                @bucket = 'quarter', toStartOfQuarter(day),
-                toDate('1970-01-01'))) AS bucket,
+            day_group_columns,
             day_leads, day_lead_skewed, day_codings, day_coding_skewed, day_pickups, day_pickup_skewed,
             day_reviews, day_review_skewed, day_deploys, day_deploy_skewed
         FROM

@@ -28,15 +28,7 @@ FROM
     FROM
     (
         SELECT
-            if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
-            if(catalog_team != '', catalog_team, 'unowned') AS team,
-            multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
-            toYYYYMMDD(multiIf(
-                @bucket = 'day', day,
-                @bucket = 'week', toMonday(day),
-                @bucket = 'month', toStartOfMonth(day),
-                @bucket = 'quarter', toStartOfQuarter(day),
-                toDate('1970-01-01'))) AS bucket,
+            day_group_columns,
             toYYYYMMDD(day) AS deploy_day,
             day_deployments, day_failed, day_rework, day_recoveries
         FROM

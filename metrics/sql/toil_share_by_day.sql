@@ -19,15 +19,7 @@ SELECT
 FROM
 (
     SELECT
-        if(path_service != '', path_service, if(catalog_service != '', catalog_service, repo)) AS service,
-        if(catalog_team != '', catalog_team, 'unowned') AS team,
-        multiIf(@group_by = 'team', team, @group_by = 'organization', '', service) AS grp,
-        toYYYYMMDD(multiIf(
-            @bucket = 'day', day,
-            @bucket = 'week', toMonday(day),
-            @bucket = 'month', toStartOfMonth(day),
-            @bucket = 'quarter', toStartOfQuarter(day),
-            toDate('1970-01-01'))) AS bucket,
+        day_group_columns,
         day_toil_seconds, day_all_seconds, day_toil_changes, day_all_changes
     FROM
     (
