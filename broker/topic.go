@@ -160,7 +160,7 @@ func checkRecordLimit(ctx context.Context, c *kafka.Client, topic string) error 
 		}
 		// The broker asked may not know a topic made a moment ago yet (one
 		// just back from a restart catches up on metadata first).
-		if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
+		if !errors.Is(err, kafka.UnknownTopicOrPartition) {
 			return fmt.Errorf("broker: describe topic %s: %w", topic, err)
 		}
 		select {
