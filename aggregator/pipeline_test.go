@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/aggregator/aggregatortest"
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/catalog"
 	"github.com/doraflow/doraflow/config"
@@ -123,7 +124,7 @@ func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance bool) 
 	conf := config.Default()
 	const maxBatch = 40
 	newAggregator := func(msgs []delivery.Fetched, cache *aggregator.HistoryCache) *aggregator.Aggregator {
-		a, err := aggregator.New(aggregator.Config{Consumer: &queue{msgs: msgs}, Store: st, Parsers: app.Parsers(conf),
+		a, err := aggregator.New(aggregator.Config{Consumer: &aggregatortest.Queue{Records: msgs}, Store: st, Parsers: app.Parsers(conf),
 			Rules: conf.DeriveRules(), Catalog: func() catalog.Catalog { return cat },
 			MaxBatch: maxBatch, FlushInterval: 20 * time.Millisecond, CatalogCheck: time.Hour,
 			CacheBytes: cacheBytes, Cache: cache})

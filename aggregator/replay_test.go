@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/aggregator/aggregatortest"
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/config"
 	"github.com/doraflow/doraflow/delivery"
@@ -15,21 +16,6 @@ import (
 	"github.com/doraflow/doraflow/store"
 	"github.com/doraflow/doraflow/store/storetest"
 )
-
-// queue is a consumer over fixed records, committing nothing anywhere.
-type queue struct{ msgs []delivery.Fetched }
-
-func (q *queue) Fetch(ctx context.Context) (delivery.Fetched, error) {
-	if len(q.msgs) == 0 {
-		<-ctx.Done()
-		return delivery.Fetched{}, ctx.Err()
-	}
-	m := q.msgs[0]
-	q.msgs = q.msgs[1:]
-	return m, nil
-}
-func (q *queue) Commit(context.Context, ...delivery.Fetched) error { return nil }
-func (q *queue) Lag() int64                                        { return int64(len(q.msgs)) }
 
 func record(d delivery.Delivery) delivery.Fetched {
 	return delivery.Fetched{Delivery: d}
@@ -89,7 +75,7 @@ func TestReplayDerivesWhatTheLivePipelineDerived(t *testing.T) {
 	defer cancel()
 
 	live := storetest.New(t)
-	a := newAggregator(t, live, &queue{msgs: msgs})
+	a := newAggregator(t, live, &aggregatortest.Queue{Records: msgs})
 	runUntilCommitted(ctx, t, a, len(msgs))
 
 	// The replayed store holds only the archive.

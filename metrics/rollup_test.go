@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doraflow/doraflow/aggregator"
+	"github.com/doraflow/doraflow/aggregator/aggregatortest"
 	"github.com/doraflow/doraflow/api"
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/catalog"
@@ -70,7 +71,7 @@ func rollupsEqualRecords(t *testing.T, seed uint64) {
 	st := storetest.NewInZone(t, rollupZone)
 	conf := config.Default()
 	aggregate := func(msgs []delivery.Fetched) *aggregator.Aggregator {
-		a, err := aggregator.New(aggregator.Config{Consumer: &fifo{msgs: msgs}, Store: st, Parsers: app.Parsers(conf),
+		a, err := aggregator.New(aggregator.Config{Consumer: &aggregatortest.Queue{Records: msgs}, Store: st, Parsers: app.Parsers(conf),
 			Rules: conf.DeriveRules(), Catalog: func() catalog.Catalog { return cat },
 			MaxBatch: 60, FlushInterval: 20 * time.Millisecond, CatalogCheck: time.Hour})
 		if err != nil {
@@ -105,21 +106,6 @@ func rollupsEqualRecords(t *testing.T, seed uint64) {
 	}
 	compareRollups(ctx, t, st, cat, "after re-deriving everything")
 }
-
-// fifo hands out its deliveries in order, then waits.
-type fifo struct{ msgs []delivery.Fetched }
-
-func (q *fifo) Fetch(ctx context.Context) (delivery.Fetched, error) {
-	if len(q.msgs) == 0 {
-		<-ctx.Done()
-		return delivery.Fetched{}, ctx.Err()
-	}
-	m := q.msgs[0]
-	q.msgs = q.msgs[1:]
-	return m, nil
-}
-func (q *fifo) Commit(context.Context, ...delivery.Fetched) error { return nil }
-func (q *fifo) Lag() int64                                        { return int64(len(q.msgs)) }
 
 // compareRollups reads summaries and series both ways and requires the
 // same JSON, and checks the rollups were really read: over whole days, and
