@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -157,15 +159,9 @@ func (s *Store) WriteDerivedChanges(ctx context.Context, d map[string]facts.Deri
 	rebuild := repos
 	if idx != nil {
 		rebuild = nil
-		for r := range wrote[0] {
-			rebuild = append(rebuild, r)
+		for _, w := range wrote[:2] { // outcomes and leads; RebuildDayRollups drops repeats
+			rebuild = slices.AppendSeq(rebuild, maps.Keys(w))
 		}
-		for r := range wrote[1] {
-			if !wrote[0][r] {
-				rebuild = append(rebuild, r)
-			}
-		}
-		sort.Strings(rebuild)
 	}
 	if err := s.RebuildDayRollups(ctx, rebuild); err != nil {
 		if idx != nil {
