@@ -37,6 +37,12 @@ var catalogAtVersion = include("catalog_at_version")
 // name it rollup_days_in_range.
 var rollupDays = include("rollup_days")
 
+// rollupPartDays and inPartDays state which rollup rows and which of
+// their samples answer for the part days at the ends of a range
+// (sql/include/rollup_part_days.sql, sql/include/in_part_days.sql); the
+// *_by_day files name them rollup_part_days and in_part_days(t).
+var rollupPartDays, inPartDays = include("rollup_part_days"), include("in_part_days")
+
 // dayGroupColumns is the one statement of a day rollup row's group and
 // bucket (sql/include/day_groups.sql); the *_by_day files name it
 // day_group_columns in their select lists.
@@ -65,7 +71,8 @@ func fragment(name string) string {
 
 // SQL returns the text of the named metric definition (e.g. "changes"),
 // ready to run: catalog_at_version replaced by its subquery,
-// rollup_days_in_range by its condition, day_group_columns by a rollup
+// rollup_days_in_range, rollup_part_days and in_part_days(t) by their
+// conditions, day_group_columns by a rollup
 // row's group and bucket, and change_samples by the change durations
 // (store.ChangeSamples).
 func SQL(name string) (string, error) {
@@ -74,6 +81,7 @@ func SQL(name string) (string, error) {
 		return "", fmt.Errorf("metrics: no definition %q", name)
 	}
 	return strings.NewReplacer("catalog_at_version", catalogAtVersion, "rollup_days_in_range", rollupDays,
+		"rollup_part_days", rollupPartDays, "in_part_days(t)", inPartDays,
 		"day_group_columns", dayGroupColumns, "change_samples", store.ChangeSamples).Replace(string(b)), nil
 }
 

@@ -336,3 +336,105 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 		}
 	}
 }
+
+// A part day is read from the rollup rows of its day, keeping only what
+// happened inside the range: the other records of that day must neither
+// count nor make a group appear. Worked by hand, all on 5 March (UTC):
+// deployment d1 at 10:00 ships toil pr/1 (started 8:00, merged 9:30, 1 h
+// active), d2 at 15:00 ships pr/2 (started 11:00, merged 14:00, 2 h
+// active), and d2 fails and is recovered at 15:30.
+func TestPartDaysKeepOnlyTheirOwnRecords(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	at := func(hour, minute int) time.Time { return time.Date(2026, 3, 5, hour, minute, 0, 0, time.UTC) }
+	d := facts.Derived{
+		Deployments: []facts.DeploymentOutcome{
+			{DeploymentID: "d1", Environment: "production", Production: true, FinishedAt: at(10, 0)},
+			{DeploymentID: "d2", Environment: "production", Production: true, FinishedAt: at(15, 0),
+				Failed: true, RecoveredAt: at(15, 30)},
+		},
+		Changes: []facts.ChangeLead{
+			{ID: "pr/1", Kind: facts.KindPullRequest, StartedAt: at(8, 0), OpenedAt: at(8, 30), MergedAt: at(9, 30),
+				DeploymentID: "d1", DeployedAt: at(10, 0), Environment: "production", Toil: true, ActiveSeconds: 3600},
+			{ID: "pr/2", Kind: facts.KindPullRequest, StartedAt: at(11, 0), OpenedAt: at(12, 0), MergedAt: at(14, 0),
+				DeploymentID: "d2", DeployedAt: at(15, 0), Environment: "production", ActiveSeconds: 7200},
+		},
+	}
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/day": d}, 1); err != nil {
+		t.Fatal(err)
+	}
+	e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics.ReadRowsOnly(rows)
+	hour := 3600.0
+	for _, c := range []struct {
+		from, to    time.Time
+		deployments uint64
+		failed      uint64
+		lead        float64 // median, seconds
+		toil        float64 // -1: no change merged in the range
+		recovery    float64
+	}{
+		// The morning: d1 and pr/1 only.
+		{at(9, 0), at(12, 0), 1, 0, 2 * hour, 1, 0},
+		// The afternoon: d2 and pr/2 only; pr/2 merged inside, deployed inside.
+		{at(12, 0), at(18, 0), 1, 1, 4 * hour, 0, 1800},
+		// From one day's afternoon to the next morning: the part before
+		// midnight and the part after, no whole day; pr/2 merged before.
+		{at(14, 30), at(24+9, 0), 1, 1, 4 * hour, -1, 1800},
+		// 4 March whole, then the part of 5 March up to noon.
+		{time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), at(12, 0), 1, 0, 2 * hour, 1, 0},
+		// Ending inside the next day, with 5 March whole.
+		{time.Date(2026, 3, 4, 18, 0, 0, 0, time.UTC), at(24+1, 0), 2, 1, 3 * hour, hour / (3 * hour), 1800},
+	} {
+		q := metrics.Query{From: c.from, To: c.to, GroupBy: metrics.GroupByService}
+		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || !used {
+			t.Fatalf("%s to %s: day rollups used %v (%v)", c.from, c.to, used, err)
+		}
+		got, err := e.Summary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := rows.Summary(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameJSON(t, fmt.Sprintf("%s to %s", c.from, c.to), got, want)
+		if len(got) != 1 {
+			t.Fatalf("%s to %s: %d results, want the one service", c.from, c.to, len(got))
+		}
+		r := got[0]
+		if r.Deployments != c.deployments || r.FailedDeployments != c.failed {
+			t.Errorf("%s to %s: %d deployments, %d failed; want %d, %d", c.from, c.to, r.Deployments, r.FailedDeployments, c.deployments, c.failed)
+		}
+		if r.LeadTime.Median == nil || *r.LeadTime.Median != c.lead {
+			t.Errorf("%s to %s: lead time median %v, want %v", c.from, c.to, r.LeadTime.Median, c.lead)
+		}
+		if c.toil < 0 && r.InfraToilShare != nil {
+			t.Errorf("%s to %s: toil share %v, want none", c.from, c.to, *r.InfraToilShare)
+		}
+		if c.toil >= 0 && (r.InfraToilShare == nil || *r.InfraToilShare != c.toil) {
+			t.Errorf("%s to %s: toil share %v, want %v", c.from, c.to, r.InfraToilShare, c.toil)
+		}
+		if c.failed > 0 && (r.RecoveryTime.Median == nil || *r.RecoveryTime.Median != c.recovery) {
+			t.Errorf("%s to %s: recovery median %v, want %v", c.from, c.to, r.RecoveryTime.Median, c.recovery)
+		}
+	}
+	// Nothing happened in [16:00, 18:00): no group, as from the records.
+	q := metrics.Query{From: at(16, 0), To: at(18, 0), GroupBy: metrics.GroupByService}
+	got, err := e.Summary(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := rows.Summary(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameJSON(t, "16:00 to 18:00", got, want)
+}

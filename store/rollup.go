@@ -59,87 +59,127 @@ const ChangeSamples = `toUnixTimestamp(started_at) > 0 AS has_start,
 // while 18.16 then merges only that repository's rows of the granules it
 // reads (a third of the CPU for one repository with two years of history).
 var dayRollupSQL = []string{
-	`INSERT INTO change_days (repo, path_service, environment, day, leads, lead_skewed, codings, coding_skewed,
-    pickups, pickup_skewed, reviews, review_skewed, deploys, deploy_skewed, version)
+	// Each duration sample is kept beside its change's deployment time, as
+	// one (sample, time) pair per change until the rows are grouped, so
+	// the two arrays stay in step; a skewed sample keeps only its time.
+	`INSERT INTO change_days (repo, path_service, environment, day, change_at,
+    leads, lead_at, lead_skewed, lead_skewed_at, codings, coding_at, coding_skewed, coding_skewed_at,
+    pickups, pickup_at, pickup_skewed, pickup_skewed_at, reviews, review_at, review_skewed, review_skewed_at,
+    deploys, deploy_at, deploy_skewed, deploy_skewed_at, version)
 SELECT
-    repo, path_service, env, day,
-    groupArrayIf(lead_seconds, lead_counted),
-    countIf(lead_skew),
-    groupArrayIf(coding, coding_counted),
-    countIf(coding_skew),
-    groupArrayIf(pickup, pickup_counted),
-    countIf(pickup_skew),
-    groupArrayIf(review, review_counted),
-    countIf(review_skew),
-    groupArrayIf(deploy, deploy_counted),
-    countIf(deploy_skew),
+    repo, path_service, env, day, changes,
+    arrayMap(p -> p.1, lead_pairs), arrayMap(p -> p.2, lead_pairs), length(lead_skews), lead_skews,
+    arrayMap(p -> p.1, coding_pairs), arrayMap(p -> p.2, coding_pairs), length(coding_skews), coding_skews,
+    arrayMap(p -> p.1, pickup_pairs), arrayMap(p -> p.2, pickup_pairs), length(pickup_skews), pickup_skews,
+    arrayMap(p -> p.1, review_pairs), arrayMap(p -> p.2, review_pairs), length(review_skews), review_skews,
+    arrayMap(p -> p.1, deploy_pairs), arrayMap(p -> p.2, deploy_pairs), length(deploy_skews), deploy_skews,
     toUInt64({version})
 FROM
 (
     SELECT
-        repo, path_service,
-        lower(environment) AS env,
-        toDate(deployed_at, '{zone}') AS day,
-        {samples}
-    FROM change_leads FINAL
-    PREWHERE {repos}
-    WHERE deleted = 0
-      AND deployment_id != ''
-      AND toUnixTimestamp(deployed_at) > 0
-) AS c
-GROUP BY repo, path_service, env, day`,
+        repo, path_service, env, day,
+        groupArray(deployed_at) AS changes,
+        groupArrayIf((lead_seconds, deployed_at), lead_counted) AS lead_pairs,
+        groupArrayIf(deployed_at, lead_skew) AS lead_skews,
+        groupArrayIf((coding, deployed_at), coding_counted) AS coding_pairs,
+        groupArrayIf(deployed_at, coding_skew) AS coding_skews,
+        groupArrayIf((pickup, deployed_at), pickup_counted) AS pickup_pairs,
+        groupArrayIf(deployed_at, pickup_skew) AS pickup_skews,
+        groupArrayIf((review, deployed_at), review_counted) AS review_pairs,
+        groupArrayIf(deployed_at, review_skew) AS review_skews,
+        groupArrayIf((deploy, deployed_at), deploy_counted) AS deploy_pairs,
+        groupArrayIf(deployed_at, deploy_skew) AS deploy_skews
+    FROM
+    (
+        SELECT
+            repo, path_service,
+            lower(environment) AS env,
+            toDate(deployed_at, '{zone}') AS day,
+            deployed_at,
+            {samples}
+        FROM change_leads FINAL
+        PREWHERE {repos}
+        WHERE deleted = 0
+          AND deployment_id != ''
+          AND toUnixTimestamp(deployed_at) > 0
+    ) AS c
+    GROUP BY repo, path_service, env, day
+) AS g`,
 
-	`INSERT INTO deployment_days (repo, path_service, environment, day, deployments, failed, rework, recoveries, version)
+	`INSERT INTO deployment_days (repo, path_service, environment, day, deployments, finished_at, failed, failed_at,
+    rework, rework_at, recoveries, recovery_at, version)
 SELECT
     repo, path_service, env, day,
-    count(),
-    sum(failed),
-    countIf(rework != ''),
-    groupArrayIf(recovery_seconds, recovered = 1),
+    length(finishes), finishes,
+    length(failures), failures,
+    length(reworks), reworks,
+    arrayMap(p -> p.1, recovery_pairs), arrayMap(p -> p.2, recovery_pairs),
     toUInt64({version})
 FROM
 (
     SELECT
-        repo, path_service,
-        lower(environment) AS env,
-        toDate(finished_at, '{zone}') AS day,
-        failed,
-        rework,
-        failed = 1 AND toUnixTimestamp(recovered_at) > 0 AS recovered,
-        greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0)) AS recovery_seconds
-    FROM deployment_outcomes FINAL
-    PREWHERE {repos}
-    WHERE deleted = 0
-      AND production = 1
-      AND toUnixTimestamp(finished_at) > 0
-) AS d
-GROUP BY repo, path_service, env, day`,
+        repo, path_service, env, day,
+        groupArray(finished_at) AS finishes,
+        groupArrayIf(finished_at, failed = 1) AS failures,
+        groupArrayIf(finished_at, rework != '') AS reworks,
+        groupArrayIf((recovery_seconds, finished_at), recovered = 1) AS recovery_pairs
+    FROM
+    (
+        SELECT
+            repo, path_service,
+            lower(environment) AS env,
+            toDate(finished_at, '{zone}') AS day,
+            finished_at,
+            failed,
+            rework,
+            failed = 1 AND toUnixTimestamp(recovered_at) > 0 AS recovered,
+            greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0)) AS recovery_seconds
+        FROM deployment_outcomes FINAL
+        PREWHERE {repos}
+        WHERE deleted = 0
+          AND production = 1
+          AND toUnixTimestamp(finished_at) > 0
+    ) AS d
+    GROUP BY repo, path_service, env, day
+) AS g`,
 
 	// gate: toil_share.sql keeps a change merged in [from, to) only when
 	// it is undeployed or was deployed at or after from. For from at a
-	// midnight of the zone, that is gate >= the day of from.
-	`INSERT INTO toil_days (repo, path_service, day, gate, toil_seconds, all_seconds, toil_changes, all_changes, version)
+	// midnight of the zone, that is gate >= the day of from. For any
+	// other from, the row's changes are filtered one by one, by their
+	// merge and deployment times.
+	`INSERT INTO toil_days (repo, path_service, day, gate, toil_seconds, all_seconds, toil_changes, all_changes,
+    merged_at, deployed_at, change_seconds, change_toil, version)
 SELECT
     repo, path_service, day, gate,
-    sumIf(active_seconds, toil = 1),
-    sum(active_seconds),
-    countIf(toil = 1),
-    count(),
+    arraySum(arrayMap(c -> if(c.4 = 1, c.3, toUInt64(0)), cs)),
+    arraySum(arrayMap(c -> c.3, cs)),
+    arraySum(arrayMap(c -> toUInt64(c.4 = 1), cs)),
+    length(cs),
+    arrayMap(c -> c.1, cs), arrayMap(c -> c.2, cs), arrayMap(c -> c.3, cs), arrayMap(c -> c.4, cs),
     toUInt64({version})
 FROM
 (
     SELECT
-        repo, path_service,
-        toDate(merged_at, '{zone}') AS day,
-        if(toUnixTimestamp(deployed_at) = 0, day, least(toDate(deployed_at, '{zone}'), day)) AS gate,
-        toUInt64(active_seconds) AS active_seconds,
-        toil
-    FROM change_leads FINAL
-    PREWHERE {repos}
-    WHERE deleted = 0
-      AND toUnixTimestamp(merged_at) > 0
-) AS c
-GROUP BY repo, path_service, day, gate`,
+        repo, path_service, day, gate,
+        groupArray((merged_at, deployed_at, active_seconds, toil)) AS cs
+    FROM
+    (
+        SELECT
+            repo, path_service,
+            toDate(merged_at, '{zone}') AS day,
+            if(toUnixTimestamp(deployed_at) = 0, day, least(toDate(deployed_at, '{zone}'), day)) AS gate,
+            merged_at,
+            deployed_at,
+            toUInt64(active_seconds) AS active_seconds,
+            toil
+        FROM change_leads FINAL
+        PREWHERE {repos}
+        WHERE deleted = 0
+          AND toUnixTimestamp(merged_at) > 0
+    ) AS c
+    GROUP BY repo, path_service, day, gate
+) AS g`,
 }
 
 // rollupSources are the derived tables dayRollupSQL reads.
@@ -210,10 +250,17 @@ func (s *Store) rebuildDayRollups(ctx context.Context, repos []string, version u
 	})
 }
 
+// rollupFormat numbers the form of the rows a build writes: 1 since each
+// sample keeps its time (schema/migrations/0007_rollup_sample_times.sql).
+// Builds recorded before carry 0, and their rows cannot answer for part
+// days, so the metrics read the rollups only when every repository's
+// latest build has this format.
+const rollupFormat = 1
+
 // recordBuilds marks the builds of repos at version in the store's zone.
 func (s *Store) recordBuilds(ctx context.Context, repos []string, version uint64) error {
-	err := s.insert(ctx, "day_rollup_builds", "zone, repo, version", len(repos), func(b driver.Batch, i int) error {
-		return b.Append(s.cfg.ReportZone, repos[i], version)
+	err := s.insert(ctx, "day_rollup_builds", "zone, repo, version, format", len(repos), func(b driver.Batch, i int) error {
+		return b.Append(s.cfg.ReportZone, repos[i], version, uint8(rollupFormat))
 	})
 	if err != nil {
 		return fmt.Errorf("store: record day rollup builds: %w", err)
@@ -222,13 +269,13 @@ func (s *Store) recordBuilds(ctx context.Context, repos []string, version uint64
 }
 
 // DayRollupsReady tells whether the day rollups can answer for zone: every
-// repository was last built in zone and a complete build in zone is
-// recorded.
+// repository was last built in zone, in the current format, and a
+// complete build in zone is recorded.
 func DayRollupsReady(ctx context.Context, conn driver.Conn, zone string) (bool, error) {
 	var complete, other uint64
 	err := conn.QueryRow(ctx, `SELECT countIf(repo = '' AND z = @zone), countIf(z != @zone)
-FROM (SELECT repo, argMax(zone, version) AS z FROM day_rollup_builds GROUP BY repo)`,
-		clickhouse.Named("zone", zone)).Scan(&complete, &other)
+FROM (SELECT repo, if(argMax(format, version) = @format, argMax(zone, version), '') AS z FROM day_rollup_builds GROUP BY repo)`,
+		clickhouse.Named("zone", zone), clickhouse.Named("format", uint8(rollupFormat))).Scan(&complete, &other)
 	if err != nil {
 		return false, fmt.Errorf("store: read day rollup builds: %w", err)
 	}
@@ -236,8 +283,9 @@ FROM (SELECT repo, argMax(zone, version) AS z FROM day_rollup_builds GROUP BY re
 }
 
 // ensureDayRollups builds the day rollups, in the store's zone, of every
-// repository whose latest build is not in that zone (all of them after the
-// migration that adds the rollups, or when the report zone changed), then
+// repository whose latest build is not in that zone or not in the current
+// format (all of them after the migrations that add the rollups and their
+// sample times, or when the report zone changed), then
 // records the complete build (the row with an empty repo). The writers keep
 // them from then on.
 func (s *Store) ensureDayRollups(ctx context.Context) error {
@@ -252,8 +300,9 @@ func (s *Store) ensureDayRollups(ctx context.Context) error {
 	}
 	var repos []string
 	err = s.each(ctx, "SELECT DISTINCT repo FROM ("+strings.Join(parts, " UNION ALL ")+")"+
-		" WHERE repo NOT IN (SELECT repo FROM day_rollup_builds GROUP BY repo HAVING argMax(zone, version) = @zone) ORDER BY repo",
-		[]any{clickhouse.Named("zone", s.cfg.ReportZone)},
+		" WHERE repo NOT IN (SELECT repo FROM day_rollup_builds GROUP BY repo"+
+		" HAVING argMax(zone, version) = @zone AND argMax(format, version) = @format) ORDER BY repo",
+		[]any{clickhouse.Named("zone", s.cfg.ReportZone), clickhouse.Named("format", uint8(rollupFormat))},
 		func(rows driver.Rows) error {
 			var r string
 			if err := rows.Scan(&r); err != nil {

@@ -1,14 +1,15 @@
 -- changes.sql read from the day rollups (change_days, built by the store
--- from change_leads; schema/migrations/0006_day_rollups.sql): the same
--- columns and values for any range, when the rollups were built in @tz
--- (metrics/rollup.go decides). The whole days of the range,
--- [@days_from, @days_to), come from the rollups: each repository's rows of
--- its latest build in @tz. The part days at either end, [@from, @days_from)
--- and [@days_to, @to), come from the records, as changes.sql reads them,
--- each record as a day row of its own samples; a range without a whole
--- day binds @days_from = @days_to = @to, so it is read from the records
--- alone. The constant conditions @from < @days_from and @days_to < @to let
--- ClickHouse skip the records' partitions when an end is a day boundary.
+-- from change_leads; schema/migrations/0006_day_rollups.sql and
+-- 0007_rollup_sample_times.sql): the same columns and values for any
+-- range, when the rollups were built in @tz (metrics/rollup.go decides).
+-- The whole days of the range, [@days_from, @days_to), come from each
+-- repository's rows of its latest build in @tz as they are. The part days
+-- at either end, [@from, @days_from) and [@days_to, @to), come from the
+-- rows of the days they touch that hold a change deployed inside the
+-- part, keeping only the samples of such changes (each sample array has
+-- its times beside it);
+-- a range without a whole day binds @days_from = @days_to = @to, so all of
+-- it is a part. The derived records are not read.
 --
 -- Every quantile is taken over the union of the samples, so over the same
 -- samples as changes.sql, and computed as it explains, over the day
@@ -83,28 +84,21 @@ FROM
               AND (@environment = '' OR environment = lower(@environment))
             UNION ALL
             SELECT
-                repo, path_service,
-                toDate(deployed_at, @tz) AS day,
-                if(lead_counted, [lead_seconds], emptyArrayInt64()) AS day_leads,
-                toUInt64(lead_skew) AS day_lead_skewed,
-                if(coding_counted, [coding], emptyArrayInt64()) AS day_codings,
-                toUInt64(coding_skew) AS day_coding_skewed,
-                if(pickup_counted, [pickup], emptyArrayInt64()) AS day_pickups,
-                toUInt64(pickup_skew) AS day_pickup_skewed,
-                if(review_counted, [review], emptyArrayInt64()) AS day_reviews,
-                toUInt64(review_skew) AS day_review_skewed,
-                if(deploy_counted, [deploy], emptyArrayInt64()) AS day_deploys,
-                toUInt64(deploy_skew) AS day_deploy_skewed
-            FROM
-            (
-                SELECT repo, path_service, deployed_at, change_samples
-                FROM change_leads FINAL
-                WHERE deleted = 0
-                  AND deployment_id != ''
-                  AND ((@from < @days_from AND deployed_at >= @from AND deployed_at < @days_from)
-                    OR (@days_to < @to AND deployed_at >= @days_to AND deployed_at < @to))
-                  AND (@environment = '' OR lower(environment) = lower(@environment))
-            ) AS e
+                repo, path_service, day,
+                arrayFilter((v, t) -> in_part_days(t), leads, lead_at) AS day_leads,
+                toUInt64(length(arrayFilter(t -> in_part_days(t), lead_skewed_at))) AS day_lead_skewed,
+                arrayFilter((v, t) -> in_part_days(t), codings, coding_at) AS day_codings,
+                toUInt64(length(arrayFilter(t -> in_part_days(t), coding_skewed_at))) AS day_coding_skewed,
+                arrayFilter((v, t) -> in_part_days(t), pickups, pickup_at) AS day_pickups,
+                toUInt64(length(arrayFilter(t -> in_part_days(t), pickup_skewed_at))) AS day_pickup_skewed,
+                arrayFilter((v, t) -> in_part_days(t), reviews, review_at) AS day_reviews,
+                toUInt64(length(arrayFilter(t -> in_part_days(t), review_skewed_at))) AS day_review_skewed,
+                arrayFilter((v, t) -> in_part_days(t), deploys, deploy_at) AS day_deploys,
+                toUInt64(length(arrayFilter(t -> in_part_days(t), deploy_skewed_at))) AS day_deploy_skewed
+            FROM change_days
+            WHERE rollup_part_days
+              AND (@environment = '' OR environment = lower(@environment))
+              AND arrayExists(t -> in_part_days(t), change_at)
         ) AS u
         ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     ) AS c

@@ -1,10 +1,11 @@
--- deployments.sql read from the day rollups (deployment_days) for the
--- whole days of the range and from the records for the part days at its
--- ends (see changes_by_day.sql): the same columns and values. A rollup row
--- exists only for a day with a production deployment, so its day is a
--- deployment day; a record of a part day is one deployment on its day. The
--- recovery median is taken as in deployments.sql, over the union of the
--- samples.
+-- deployments.sql read from the day rollups (deployment_days): the whole
+-- days of the range from their rows as they are, the part days at its
+-- ends from the rows of the days they touch, counting only the
+-- deployments that finished inside the part (see changes_by_day.sql): the
+-- same columns and values. A whole-day row exists only for a day with a
+-- production deployment, so its day is a deployment day; a part-day row
+-- is one only when a deployment of the part remains. The recovery median
+-- is taken as in deployments.sql, over the union of the samples.
 SELECT
     grp,
     bucket,
@@ -44,20 +45,15 @@ FROM
               AND (@environment = '' OR environment = lower(@environment))
             UNION ALL
             SELECT
-                repo, path_service,
-                toDate(finished_at, @tz) AS day,
-                toUInt64(1) AS day_deployments,
-                toUInt64(failed) AS day_failed,
-                toUInt64(rework != '') AS day_rework,
-                if(failed = 1 AND toUnixTimestamp(recovered_at) > 0,
-                    [greatest(toInt64(toUnixTimestamp(recovered_at)) - toInt64(toUnixTimestamp(finished_at)), toInt64(0))],
-                    emptyArrayInt64()) AS day_recoveries
-            FROM deployment_outcomes FINAL
-            WHERE deleted = 0
-              AND production = 1
-              AND ((@from < @days_from AND finished_at >= @from AND finished_at < @days_from)
-                OR (@days_to < @to AND finished_at >= @days_to AND finished_at < @to))
-              AND (@environment = '' OR lower(environment) = lower(@environment))
+                repo, path_service, day,
+                length(arrayFilter(t -> in_part_days(t), finished_at)) AS day_deployments,
+                length(arrayFilter(t -> in_part_days(t), failed_at)) AS day_failed,
+                length(arrayFilter(t -> in_part_days(t), rework_at)) AS day_rework,
+                arrayFilter((v, t) -> in_part_days(t), recoveries, recovery_at) AS day_recoveries
+            FROM deployment_days
+            WHERE rollup_part_days
+              AND (@environment = '' OR environment = lower(@environment))
+              AND arrayExists(t -> in_part_days(t), finished_at)
         ) AS u
         ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     ) AS d

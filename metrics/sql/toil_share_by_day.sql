@@ -1,14 +1,13 @@
--- toil_share.sql read from the day rollups (toil_days) for the whole days
--- of the range and from the records for the rest (see
+-- toil_share.sql read from the day rollups (toil_days; see
 -- changes_by_day.sql): the same columns and values. day is the merge day;
 -- gate >= the first whole day is toil_share.sql's condition that the
 -- change was not deployed before the range began, when it begins at that
--- day. The records answer for every change toil_share.sql counts that the
--- rollup rows do not: merged in a part day, or merged in a whole day but
--- deployed in the part day before the first (on or after @from, so it
--- counts, but before @days_from, so its gate is too early). A change a
--- part day holds may have been deployed in any month since @from, so that
--- part reads the records of every month since.
+-- day, so those rows count whole. Every other change toil_share.sql
+-- counts is taken one by one, by its own merge and deployment times, from
+-- the rows that may hold it: those of the part days, and those of whole
+-- days whose gate lies in the part day before the first (merged in a
+-- whole day, deployed on or after @from but before @days_from). keep is
+-- toil_share.sql's condition less what the whole rows already counted.
 SELECT
     grp,
     bucket,
@@ -34,22 +33,27 @@ FROM
           AND gate >= toDate(@days_from, @tz)
         UNION ALL
         SELECT
-            repo, path_service,
-            toDate(merged_at, @tz) AS day,
-            if(toil = 1, toUInt64(active_seconds), toUInt64(0)) AS day_toil_seconds,
-            toUInt64(active_seconds) AS day_all_seconds,
-            toUInt64(toil = 1) AS day_toil_changes,
-            toUInt64(1) AS day_all_changes
-        FROM change_leads FINAL
-        WHERE deleted = 0
-          AND (deployed_at >= @from OR toUnixTimestamp(deployed_at) = 0)
-          AND merged_at >= @from
-          AND merged_at < @to
-          AND NOT (merged_at >= @days_from AND merged_at < @days_to
-            AND (deployed_at >= @days_from OR toUnixTimestamp(deployed_at) = 0))
-          AND ((@from < @days_from AND merged_at < @days_from)
-            OR (@days_to < @to AND merged_at >= @days_to)
-            OR (@from < @days_from AND deployed_at < @days_from))
+            repo, path_service, day,
+            arraySum(arrayMap((s, k, x) -> if(k AND x = 1, s, toUInt64(0)), change_seconds, keep, change_toil)) AS day_toil_seconds,
+            arraySum(arrayMap((s, k) -> if(k, s, toUInt64(0)), change_seconds, keep)) AS day_all_seconds,
+            arraySum(arrayMap((k, x) -> toUInt64(k AND x = 1), keep, change_toil)) AS day_toil_changes,
+            arraySum(arrayMap(k -> toUInt64(k), keep)) AS day_all_changes
+        FROM
+        (
+            SELECT
+                repo, path_service, day, change_seconds, change_toil,
+                arrayMap((m, d) -> m >= @from AND m < @to
+                    AND (d >= @from OR toUnixTimestamp(d) = 0)
+                    AND NOT (m >= @days_from AND m < @days_to AND (d >= @days_from OR toUnixTimestamp(d) = 0)),
+                    merged_at, deployed_at) AS keep
+            FROM toil_days
+            WHERE rollup_part_days
+               OR (rollup_days_in_range
+                 AND @from < @days_from
+                 AND gate < toDate(@days_from, @tz)
+                 AND gate >= toDate(@from, @tz))
+        ) AS p
+        WHERE arrayExists(k -> k, keep)
     ) AS u
     ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
 ) AS c

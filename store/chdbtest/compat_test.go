@@ -289,7 +289,7 @@ func TestQueriesMatchOnCurrentClickHouse(t *testing.T) {
 		stmts = append(stmts, statement{SQL: s})
 	}
 	stmts = append(stmts, statement{SQL: fmt.Sprintf(
-		"INSERT INTO day_rollup_builds (zone, repo, version) SELECT zone, repo, toUInt64(%d) FROM day_rollup_builds", rebuilt)})
+		"INSERT INTO day_rollup_builds (zone, repo, version, format) SELECT zone, repo, toUInt64(%d), format FROM day_rollup_builds", rebuilt)})
 	setup := len(stmts)
 
 	// The queries, each bound once per distinct text.
