@@ -8,7 +8,6 @@ package loadtest
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,10 +78,7 @@ func Drive(ctx context.Context, name string, n, concurrency int, do func(ctx con
 	wg.Wait()
 	elapsed := time.Since(start)
 	done := min(int(next.Load()), n)
-	lat = lat[:done]
-	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
-	return Result{Name: name, Requests: done, Errors: int(errs.Load()), FirstErr: firstErr, Elapsed: elapsed,
-		P50: percentile(lat, 0.50), P95: percentile(lat, 0.95), P99: percentile(lat, 0.99), Max: percentile(lat, 1)}
+	return summarise(name, lat[:done], int(errs.Load()), firstErr, elapsed)
 }
 
 // percentile is the nearest-rank percentile of sorted latencies.

@@ -24,7 +24,7 @@ import (
 	"github.com/doraflow/doraflow/simulate"
 )
 
-const loadUsage = `usage: doractl load collector|aggregator|archive [flags]
+const loadUsage = `usage: doractl load collector|aggregator|archive|visible [flags]
 
 collector   posts signed simulated GitHub deliveries to a collector from
             -concurrency senders and reports the rate and latency
@@ -41,15 +41,19 @@ aggregator  preloads the topic with -n deliveries per phase and times the
 archive     writes -n simulated deliveries straight into the raw archive
             (organisations of -services repositories, -days of history
             each), for timing doractl replay.
+visible     starts collector, aggregator and API here and times -probes
+            deliveries, one every -every, from the webhook to the first
+            /api/v1/dora answer that counts them, while -rate background
+            deliveries a second flow through the same collector.
 
 flags:
 `
 
 // loadCmd implements "doractl load".
 func loadCmd(args []string) error {
-	if len(args) == 0 || (args[0] != "collector" && args[0] != "aggregator" && args[0] != "archive") {
+	if len(args) == 0 || (args[0] != "collector" && args[0] != "aggregator" && args[0] != "archive" && args[0] != "visible") {
 		fmt.Fprint(os.Stderr, loadUsage)
-		return errors.New("name the path to load: collector, aggregator or archive")
+		return errors.New("name the path to load: collector, aggregator, archive or visible")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("doractl load "+mode, flag.ContinueOnError)
@@ -61,14 +65,18 @@ func loadCmd(args []string) error {
 		cfgPath     = fs.String("config", os.Getenv("DORA_CONFIG"), "path to the YAML configuration (default: built-in local defaults)")
 		url         = fs.String("url", "", "collector GitHub endpoint to load, signed with $DORA_GITHUB_WEBHOOK_SECRET (default: start one here)")
 		n           = fs.Int("n", 20000, "deliveries per run (collector) or per phase (aggregator)")
-		concurrency = fs.Int("concurrency", 64, "concurrent senders (collector)")
+		concurrency = fs.Int("concurrency", 64, "concurrent senders (collector, visible's background)")
 		services    = fs.Int("services", 1000, "repositories of the simulated organisation")
 		days        = fs.Int("days", 7, "days of simulated history to draw deliveries from (collector)")
 		phases      = fs.Int("phases", 2, "catch-ups in a row on the same database (aggregator)")
 		seed        = fs.Uint64("seed", 1, "simulation seed")
-		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator)")
+		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator, visible)")
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 		warm        = fs.Bool("warm", false, "keep the aggregator's history cache from one phase to the next (aggregator)")
+		bgRate      = fs.Float64("rate", 800, "background deliveries per second (visible)")
+		probes      = fs.Int("probes", 60, "probes to time (visible)")
+		every       = fs.Duration("every", time.Second, "time between two probes (visible)")
+		poll        = fs.Duration("poll", 50*time.Millisecond, "time between two reads of the API while a probe waits (visible)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -76,8 +84,8 @@ func loadCmd(args []string) error {
 		}
 		return err
 	}
-	if *n < 1 || *concurrency < 1 || *services < 1 || *days < 1 || *phases < 1 {
-		return errors.New("-n, -concurrency, -services, -days and -phases must be positive")
+	if *n < 1 || *concurrency < 1 || *services < 1 || *days < 1 || *phases < 1 || *probes < 1 || *every <= 0 || *poll <= 0 || *bgRate < 0 {
+		return errors.New("-n, -concurrency, -services, -days, -phases, -probes, -every and -poll must be positive, -rate not negative")
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {
@@ -98,6 +106,9 @@ func loadCmd(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	switch mode {
+	case "visible":
+		return loadVisible(ctx, cfg, log, visibleOptions{rate: *bgRate, probes: *probes, senders: *concurrency, every: *every,
+			poll: *poll, services: *services, days: *days, seed: *seed, drop: *drop})
 	case "collector":
 		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed)
 	case "archive":
