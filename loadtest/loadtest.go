@@ -25,6 +25,9 @@ type Result struct {
 	P95      time.Duration
 	P99      time.Duration
 	Max      time.Duration
+	// CPU is the CPU time this whole process used during the run (both
+	// ends when the collector runs in it); zero where not measured.
+	CPU time.Duration
 }
 
 // Rate is the successful requests per second.
@@ -38,6 +41,9 @@ func (r Result) Rate() float64 {
 func (r Result) String() string {
 	s := fmt.Sprintf("%-10s %8d requests in %7.2fs: %8.0f/s   p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  max %7.2fms  errors %d",
 		r.Name, r.Requests, r.Elapsed.Seconds(), r.Rate(), ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), r.Errors)
+	if r.CPU > 0 && r.Requests > 0 {
+		s += fmt.Sprintf("  cpu %.0fµs/req", float64(r.CPU)/float64(r.Requests)/float64(time.Microsecond))
+	}
 	if r.FirstErr != nil {
 		s += fmt.Sprintf(" (first: %v)", r.FirstErr)
 	}
@@ -56,6 +62,7 @@ func Drive(ctx context.Context, name string, n, concurrency int, do func(ctx con
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	cpu := processCPU()
 	start := time.Now()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
@@ -78,11 +85,12 @@ func Drive(ctx context.Context, name string, n, concurrency int, do func(ctx con
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu = processCPU() - cpu
 	done := min(int(next.Load()), n)
 	lat = lat[:done]
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	return Result{Name: name, Requests: done, Errors: int(errs.Load()), FirstErr: firstErr, Elapsed: elapsed,
-		P50: percentile(lat, 0.50), P95: percentile(lat, 0.95), P99: percentile(lat, 0.99), Max: percentile(lat, 1)}
+		P50: percentile(lat, 0.50), P95: percentile(lat, 0.95), P99: percentile(lat, 0.99), Max: percentile(lat, 1), CPU: cpu}
 }
 
 // percentile is the nearest-rank percentile of sorted latencies.

@@ -67,7 +67,7 @@ func loadCmd(args []string) error {
 		phases      = fs.Int("phases", 2, "catch-ups in a row on the same database (aggregator)")
 		seed        = fs.Uint64("seed", 1, "simulation seed")
 		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator)")
-		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile to this file: of the timed collector run (collector), of the whole run (aggregator, archive)")
 		warm        = fs.Bool("warm", false, "keep the aggregator's history cache from one phase to the next (aggregator)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -84,22 +84,19 @@ func loadCmd(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if mode == "collector" {
+		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed, *cpuProfile)
+	}
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
 	switch mode {
-	case "collector":
-		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed)
 	case "archive":
 		st, err := app.OpenStore(ctx, cfg)
 		if err != nil {
@@ -117,7 +114,23 @@ func loadCmd(args []string) error {
 	return loadAggregator(ctx, cfg, log, *n, *phases, *services, *seed, *drop, *warm)
 }
 
-func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64) error {
+// startCPUProfile starts writing a CPU profile to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// loadCollector times the collector, then the bare writer. A CPU profile
+// covers the timed collector run alone: generating the pool and the
+// writer's run would otherwise hide what a delivery costs.
+func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64, cpuProfile string) error {
 	pool, err := loadtest.Organisation(seed, services, days)
 	if err != nil {
 		return err
@@ -160,7 +173,14 @@ func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url
 	run := fmt.Sprintf("load-%d", time.Now().UnixNano())
 	// A short warm-up opens the connections and the producer's partitions.
 	loadtest.Collector(ctx, url, secret, pool, min(n, 1000), concurrency, run+"-warm")
+	stopProfile := func() {}
+	if cpuProfile != "" {
+		if stopProfile, err = startCPUProfile(cpuProfile); err != nil {
+			return err
+		}
+	}
 	c := loadtest.Collector(ctx, url, secret, pool, n, concurrency, run+"-c")
+	stopProfile()
 	w := loadtest.Writer(ctx, pub, pool, n, concurrency, run+"-w")
 	fmt.Println(c)
 	fmt.Println(w)
