@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,6 +112,38 @@ func BenchmarkPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPublishConcurrent is the collector under load: 64 requests
+// publishing at once to the embedded broker, each waiting for its own
+// acknowledgement, sharing the writer's batches.
+func BenchmarkPublishConcurrent(b *testing.B) {
+	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 6})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer emb.Close()
+	pub := NewPublisher(Config{Brokers: emb.Addrs()})
+	defer pub.Close()
+	payload := make([]byte, 1200) // a simulated push, as doractl load sends
+	ctx := context.Background()
+	if err := pub.Publish(ctx, delivery.Delivery{Source: "github", ID: "warm-up", Key: "acme/warm", Payload: payload}); err != nil {
+		b.Fatal(err)
+	}
+	var seq atomic.Int64
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.Add(1)
+			d := delivery.Delivery{Source: "github", Event: "push", ID: fmt.Sprintf("bench-%d", i), ReceivedAt: time.Now(),
+				Key: fmt.Sprintf("acme/svc-%d", i%1000), Payload: payload}
+			if err := pub.Publish(ctx, d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // A record that is not a delivery (no headers: written by something else)
