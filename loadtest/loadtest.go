@@ -28,6 +28,9 @@ type Result struct {
 	// CPU is the CPU time this whole process used during the run (both
 	// ends when the collector runs in it); zero where not measured.
 	CPU time.Duration
+	// BrokerCPU is the CPU time a broker on this machine used during the
+	// run, when measured (doractl load -broker-pid).
+	BrokerCPU time.Duration
 }
 
 // Rate is the successful requests per second.
@@ -43,6 +46,9 @@ func (r Result) String() string {
 		r.Name, r.Requests, r.Elapsed.Seconds(), r.Rate(), ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), r.Errors)
 	if r.CPU > 0 && r.Requests > 0 {
 		s += fmt.Sprintf("  cpu %.0fµs/req", float64(r.CPU)/float64(r.Requests)/float64(time.Microsecond))
+	}
+	if r.BrokerCPU > 0 && r.Requests > 0 {
+		s += fmt.Sprintf("  broker cpu %.0fµs/req", float64(r.BrokerCPU)/float64(r.Requests)/float64(time.Microsecond))
 	}
 	if r.FirstErr != nil {
 		s += fmt.Sprintf(" (first: %v)", r.FirstErr)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -114,5 +115,23 @@ func TestSenderPostsSignedDeliveriesOnOneConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 2 {
 		t.Fatalf("after Connection: close, %d connections in all, want 2", n)
+	}
+}
+
+// ProcessCPU reads what getrusage says of this same process, to the
+// clock tick.
+func TestProcessCPUAgreesWithGetrusage(t *testing.T) {
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		_ = x * x // use CPU, so that both readings are well above zero
+	}
+	self := processCPU()
+	got, err := ProcessCPU(os.Getpid())
+	after := processCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got < self-20*time.Millisecond || got > after+20*time.Millisecond || self < 100*time.Millisecond {
+		t.Fatalf("/proc says %v, getrusage %v … %v", got, self, after)
 	}
 }

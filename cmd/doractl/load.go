@@ -69,6 +69,7 @@ func loadCmd(args []string) error {
 		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator)")
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile to this file: of the timed collector run (collector), of the whole run (aggregator, archive)")
 		warm        = fs.Bool("warm", false, "keep the aggregator's history cache from one phase to the next (aggregator)")
+		brokerPID   = fs.Int("broker-pid", 0, "also report the CPU this process (a Kafka broker on this machine) used per request (collector, Linux)")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -87,7 +88,7 @@ func loadCmd(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if mode == "collector" {
-		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed, *cpuProfile)
+		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed, *cpuProfile, *brokerPID)
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -130,7 +131,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 // loadCollector times the collector, then the bare writer. A CPU profile
 // covers the timed collector run alone: generating the pool and the
 // writer's run would otherwise hide what a delivery costs.
-func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64, cpuProfile string) error {
+func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64, cpuProfile string, brokerPID int) error {
 	pool, err := loadtest.Organisation(seed, services, days)
 	if err != nil {
 		return err
@@ -179,9 +180,23 @@ func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url
 			return err
 		}
 	}
+	// The broker's CPU over a run, when asked for and readable.
+	brokerCPU := func() time.Duration {
+		if brokerPID == 0 {
+			return 0
+		}
+		d, err := loadtest.ProcessCPU(brokerPID)
+		if err != nil {
+			log.Warn("broker CPU not measured", "err", err)
+		}
+		return d
+	}
+	b0 := brokerCPU()
 	c := loadtest.Collector(ctx, url, secret, pool, n, concurrency, run+"-c")
 	stopProfile()
+	b1 := brokerCPU()
 	w := loadtest.Writer(ctx, pub, pool, n, concurrency, run+"-w")
+	c.BrokerCPU, w.BrokerCPU = b1-b0, brokerCPU()-b1
 	fmt.Println(c)
 	fmt.Println(w)
 	if w.Rate() > 0 {
