@@ -91,16 +91,23 @@ func TestPublishFailsWithoutBroker(t *testing.T) {
 	}
 }
 
-// BenchmarkPublish is the collector's durable write: one delivery, acked by
-// the embedded broker over TCP, the way the receiver publishes.
-func BenchmarkPublish(b *testing.B) {
+// benchPublisher publishes to an embedded broker of six partitions, both
+// closed when the benchmark ends.
+func benchPublisher(b *testing.B) *Publisher {
 	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 6})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer emb.Close()
+	b.Cleanup(func() { emb.Close() })
 	pub := NewPublisher(Config{Brokers: emb.Addrs()})
-	defer pub.Close()
+	b.Cleanup(func() { pub.Close() })
+	return pub
+}
+
+// BenchmarkPublish is the collector's durable write: one delivery, acked by
+// the embedded broker over TCP, the way the receiver publishes.
+func BenchmarkPublish(b *testing.B) {
+	pub := benchPublisher(b)
 	payload := make([]byte, 8<<10) // a typical push payload is a few kilobytes
 	ctx := context.Background()
 	i := 0
@@ -118,13 +125,7 @@ func BenchmarkPublish(b *testing.B) {
 // publishing at once to the embedded broker, each waiting for its own
 // acknowledgement, sharing the writer's batches.
 func BenchmarkPublishConcurrent(b *testing.B) {
-	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 6})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer emb.Close()
-	pub := NewPublisher(Config{Brokers: emb.Addrs()})
-	defer pub.Close()
+	pub := benchPublisher(b)
 	payload := make([]byte, 1200) // a simulated push, as doractl load sends
 	ctx := context.Background()
 	if err := pub.Publish(ctx, delivery.Delivery{Source: "github", ID: "warm-up", Key: "acme/warm", Payload: payload}); err != nil {
