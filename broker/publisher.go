@@ -74,7 +74,7 @@ const (
 	// batchRecords bounds the records of one produce request. kafka-go
 	// allocates room for this many with every batch (about 150 bytes
 	// each, zeroed), so it stays near what a group commit gathers.
-	batchRecords = 128
+	batchRecords = 64
 	// partitionsTTL is how often the partition count is read again, so
 	// that a topic given more partitions is batched per partition again.
 	partitionsTTL = 10 * time.Second
