@@ -24,6 +24,12 @@ type Result struct {
 	P95      time.Duration
 	P99      time.Duration
 	Max      time.Duration
+	// CPU is the CPU time this whole process used during the run (both
+	// ends when the collector runs in it); zero where not measured.
+	CPU time.Duration
+	// BrokerCPU is the CPU time a broker on this machine used during the
+	// run, when measured (doractl load -broker-pid).
+	BrokerCPU time.Duration
 }
 
 // Rate is the successful requests per second.
@@ -37,6 +43,12 @@ func (r Result) Rate() float64 {
 func (r Result) String() string {
 	s := fmt.Sprintf("%-10s %8d requests in %7.2fs: %8.0f/s   p50 %7.2fms  p95 %7.2fms  p99 %7.2fms  max %7.2fms  errors %d",
 		r.Name, r.Requests, r.Elapsed.Seconds(), r.Rate(), ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), r.Errors)
+	if r.CPU > 0 && r.Requests > 0 {
+		s += fmt.Sprintf("  cpu %.0fµs/req", float64(r.CPU)/float64(r.Requests)/float64(time.Microsecond))
+	}
+	if r.BrokerCPU > 0 && r.Requests > 0 {
+		s += fmt.Sprintf("  broker cpu %.0fµs/req", float64(r.BrokerCPU)/float64(r.Requests)/float64(time.Microsecond))
+	}
 	if r.FirstErr != nil {
 		s += fmt.Sprintf(" (first: %v)", r.FirstErr)
 	}
@@ -55,6 +67,7 @@ func Drive(ctx context.Context, name string, n, concurrency int, do func(ctx con
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+	cpu := processCPU()
 	start := time.Now()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
@@ -77,8 +90,11 @@ func Drive(ctx context.Context, name string, n, concurrency int, do func(ctx con
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu = processCPU() - cpu
 	done := min(int(next.Load()), n)
-	return summarise(name, lat[:done], int(errs.Load()), firstErr, elapsed)
+	r := summarise(name, lat[:done], int(errs.Load()), firstErr, elapsed)
+	r.CPU = cpu
+	return r
 }
 
 // percentile is the nearest-rank percentile of sorted latencies.

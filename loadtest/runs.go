@@ -45,8 +45,31 @@ func fresh(pool []simulate.Delivery, run string, i int) simulate.Delivery {
 }
 
 // Collector posts n signed deliveries to a collector's GitHub endpoint from
-// concurrency senders, each waiting for its 202.
+// concurrency senders, each waiting for its 202 on a connection of its own
+// (an https endpoint goes through http.Client).
 func Collector(ctx context.Context, url, secret string, pool []simulate.Delivery, n, concurrency int, run string) Result {
+	ss, err := newSenders(url, secret, concurrency)
+	if err != nil {
+		return Result{Name: "collector", Requests: n, Errors: n, FirstErr: err}
+	}
+	if ss != nil {
+		idle := make(chan *sender, len(ss))
+		for _, s := range ss {
+			idle <- s
+		}
+		defer func() {
+			for range ss {
+				if s := <-idle; s.conn != nil {
+					s.conn.Close()
+				}
+			}
+		}()
+		return Drive(ctx, "collector", n, concurrency, func(ctx context.Context, i int) error {
+			s := <-idle
+			defer func() { idle <- s }()
+			return s.post(ctx, fresh(pool, run, i))
+		})
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = concurrency
 	defer tr.CloseIdleConnections()

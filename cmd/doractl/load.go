@@ -71,8 +71,9 @@ func loadCmd(args []string) error {
 		phases      = fs.Int("phases", 2, "catch-ups in a row on the same database (aggregator)")
 		seed        = fs.Uint64("seed", 1, "simulation seed")
 		drop        = fs.Bool("fresh", false, "drop the configured ClickHouse database first (aggregator, visible)")
-		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile to this file: of the timed collector run (collector), of the whole run (aggregator, archive, visible)")
 		warm        = fs.Bool("warm", false, "keep the aggregator's history cache from one phase to the next (aggregator)")
+		brokerPID   = fs.Int("broker-pid", 0, "also report the CPU this process (a Kafka broker on this machine) used per request (collector, Linux)")
 		bgRate      = fs.Float64("rate", 800, "background deliveries per second (visible)")
 		probes      = fs.Int("probes", 60, "probes to time (visible)")
 		every       = fs.Duration("every", time.Second, "time between two probes (visible)")
@@ -92,25 +93,22 @@ func loadCmd(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	if mode == "collector" {
+		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed, *cpuProfile, *brokerPID)
+	}
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
 	switch mode {
 	case "visible":
 		return loadVisible(ctx, cfg, log, visibleOptions{rate: *bgRate, probes: *probes, senders: *concurrency, every: *every,
 			poll: *poll, services: *services, days: *days, seed: *seed, drop: *drop})
-	case "collector":
-		return loadCollector(ctx, cfg, log, *url, *n, *concurrency, *services, *days, *seed)
 	case "archive":
 		st, err := app.OpenStore(ctx, cfg)
 		if err != nil {
@@ -128,7 +126,23 @@ func loadCmd(args []string) error {
 	return loadAggregator(ctx, cfg, log, *n, *phases, *services, *seed, *drop, *warm)
 }
 
-func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64) error {
+// startCPUProfile starts writing a CPU profile to path; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// loadCollector times the collector, then the bare writer. A CPU profile
+// covers the timed collector run alone: generating the pool and the
+// writer's run would otherwise hide what a delivery costs.
+func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url string, n, concurrency, services, days int, seed uint64, cpuProfile string, brokerPID int) error {
 	pool, err := loadtest.Organisation(seed, services, days)
 	if err != nil {
 		return err
@@ -171,8 +185,29 @@ func loadCollector(ctx context.Context, cfg config.Config, log *slog.Logger, url
 	run := fmt.Sprintf("load-%d", time.Now().UnixNano())
 	// A short warm-up opens the connections and the producer's partitions.
 	loadtest.Collector(ctx, url, secret, pool, min(n, 1000), concurrency, run+"-warm")
+	stopProfile := func() {}
+	if cpuProfile != "" {
+		if stopProfile, err = startCPUProfile(cpuProfile); err != nil {
+			return err
+		}
+	}
+	// The broker's CPU over a run, when asked for and readable.
+	brokerCPU := func() time.Duration {
+		if brokerPID == 0 {
+			return 0
+		}
+		d, err := loadtest.ProcessCPU(brokerPID)
+		if err != nil {
+			log.Warn("broker CPU not measured", "err", err)
+		}
+		return d
+	}
+	b0 := brokerCPU()
 	c := loadtest.Collector(ctx, url, secret, pool, n, concurrency, run+"-c")
+	stopProfile()
+	b1 := brokerCPU()
 	w := loadtest.Writer(ctx, pub, pool, n, concurrency, run+"-w")
+	c.BrokerCPU, w.BrokerCPU = b1-b0, brokerCPU()-b1
 	fmt.Println(c)
 	fmt.Println(w)
 	if w.Rate() > 0 {
