@@ -288,7 +288,7 @@ func cacheBytes(cfg config.Config) int {
 // stageSeconds sums the aggregator's per-batch stage and write histograms,
 // and says how many batches a derivation served and what the history cache
 // served and held.
-func stageSeconds(reg *prometheus.Registry) string {
+func stageSeconds(reg prometheus.Gatherer) string {
 	mfs, err := reg.Gather()
 	if err != nil {
 		return err.Error()

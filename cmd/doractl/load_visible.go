@@ -4,8 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"sort"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/doraflow/doraflow/app"
 	"github.com/doraflow/doraflow/config"
@@ -71,5 +78,32 @@ func loadVisible(ctx context.Context, cfg config.Config, log *slog.Logger, o vis
 	}
 	fmt.Println(res.Probes)
 	fmt.Println(res.Background)
+	fmt.Printf("aggregator, seconds per stage: %s\n", stageSeconds(scraped(ctx, local.AggregatorURL+"/metrics")))
 	return nil
+}
+
+// scraped gathers the metrics a /metrics endpoint serves.
+func scraped(ctx context.Context, url string) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		byName, err := parser.TextToMetricFamilies(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		mfs := make([]*dto.MetricFamily, 0, len(byName))
+		for _, mf := range byName {
+			mfs = append(mfs, mf)
+		}
+		sort.Slice(mfs, func(a, b int) bool { return mfs[a].GetName() < mfs[b].GetName() })
+		return mfs, nil
+	})
 }
