@@ -59,13 +59,13 @@ type Config struct {
 	MaxBatch      int           // default 2000 deliveries
 	FlushInterval time.Duration // default 500 ms
 	MaxPending    int           // written batches waiting for their derivation, at most (default 16)
-	// RoundWait is how long, at most, a derivation round waits for more
-	// written batches while the aggregator is catching up (its last batch
-	// was full and records were waiting beyond it), so that one derivation
-	// serves more deliveries; a round starts at once when it holds
-	// MaxPending batches or a batch arrives that was not behind. Rounds of
-	// a live aggregator never wait. 0 means DefaultRoundWait; a negative
-	// value never waits.
+	// RoundWait is how long a derivation round waits for more written
+	// batches while the aggregator is catching up (at least MaxBatch
+	// records were waiting beyond its last batch), so that one derivation serves
+	// more deliveries; when the previous round took longer, it waits that
+	// long. A round starts at once when it holds MaxPending batches or a
+	// batch arrives that was not behind. Rounds of a live aggregator never
+	// wait. 0 means DefaultRoundWait; a negative value never waits.
 	RoundWait time.Duration
 	// CacheBytes bounds the repository facts kept in memory between
 	// derivations (see HistoryCache), when the store can keep them: 0
@@ -187,7 +187,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		a.fetched.Add(int64(len(msgs)))
 		if len(msgs) > 0 {
 			if w, ok := a.writeWithRetry(ctx, msgs); ok {
-				w.behind = len(msgs) >= a.cfg.MaxBatch && backlog(msgs)
+				w.behind = backlog(msgs) >= int64(a.cfg.MaxBatch)
 				select {
 				case written <- w:
 				case <-ctx.Done():
@@ -238,8 +238,8 @@ type writtenBatch struct {
 	offsets []delivery.Fetched // the records' positions only, payloads dropped
 	repos   []string           // the repositories its facts touched
 	start   time.Time
-	// behind: the batch was full and records were waiting beyond it when
-	// it was fetched, so more full batches follow at once.
+	// behind: at least another batch's worth of records was waiting beyond
+	// it when it was fetched, so more batches follow at once.
 	behind bool
 }
 
@@ -319,11 +319,13 @@ func (a *Aggregator) write(ctx context.Context, msgs []delivery.Fetched) ([]stri
 // all, exactly as if each had been derived on its own (a derivation depends
 // only on what is stored).
 func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
+	var took time.Duration // by the previous round
 	for {
-		round, ok := a.gather(ctx, written)
+		round, ok := a.gather(ctx, written, took)
 		if !ok {
 			return
 		}
+		start := time.Now()
 		var repos []string
 		var msgs []delivery.Fetched
 		for _, w := range round {
@@ -343,6 +345,7 @@ func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
 		}) {
 			return
 		}
+		took = time.Since(start)
 		a.m.consumed.Add(float64(len(msgs)))
 		a.committed.Add(int64(len(msgs)))
 		a.m.rounds.Observe(float64(len(round)))
@@ -356,10 +359,11 @@ func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
 }
 
 // gather takes the batches of the next round: every batch written by now,
-// and while the aggregator is catching up, those written in up to
-// RoundWait more (see Config.RoundWait). False when written is closed and
+// and while the aggregator is catching up, those written while it waits
+// RoundWait more, or as long as the previous round took (took) when that
+// is longer (see Config.RoundWait). False when written is closed and
 // empty, or ctx ended.
-func (a *Aggregator) gather(ctx context.Context, written <-chan writtenBatch) ([]writtenBatch, bool) {
+func (a *Aggregator) gather(ctx context.Context, written <-chan writtenBatch, took time.Duration) ([]writtenBatch, bool) {
 	var round []writtenBatch
 	select {
 	case w, ok := <-written:
@@ -384,15 +388,17 @@ drain:
 	}
 	// A round costs about the same however many batches it serves (it
 	// derives each touched repository from its whole history), so while
-	// full batches keep coming, waiting for more of them spreads that cost
+	// batches keep coming, waiting for more of them spreads that cost
 	// over more deliveries. The batches are written meanwhile; only their
-	// derivation and commit wait.
+	// derivation and commit wait. Waiting as long as the previous round
+	// took keeps derivations to at most half the time however much each
+	// costs (it grows with the history), so the rest stays for writing.
 	if a.cfg.RoundWait <= 0 || !round[len(round)-1].behind || len(round) >= a.cfg.MaxPending {
 		return round, true
 	}
 	start := time.Now()
 	defer func() { a.m.stageSeconds.WithLabelValues("wait").Observe(time.Since(start).Seconds()) }()
-	deadline := time.NewTimer(a.cfg.RoundWait)
+	deadline := time.NewTimer(max(a.cfg.RoundWait, took))
 	defer deadline.Stop()
 	for round[len(round)-1].behind && len(round) < a.cfg.MaxPending {
 		select {
@@ -410,15 +416,14 @@ drain:
 	return round, true
 }
 
-// backlog says whether records lay beyond msgs in any partition they came
+// backlog is how many records lay beyond msgs in the partitions they came
 // from when they were fetched.
-func backlog(msgs []delivery.Fetched) bool {
+func backlog(msgs []delivery.Fetched) int64 {
+	var n int64
 	for _, lag := range partitionLag(msgs) {
-		if lag > 0 {
-			return true
-		}
+		n += lag
 	}
-	return false
+	return n
 }
 
 // partitionLag is, for each partition of msgs, how many records lay beyond

@@ -50,14 +50,17 @@ func (c *gatedConsumer) Commit(_ context.Context, fs ...delivery.Fetched) error 
 func (c *gatedConsumer) Lag() int64 { return int64(len(c.records)) }
 
 // countingStore is the real store, counting derivations (each reads the
-// history of what it derives once).
+// history of what it derives once); the first takes at least hold.
 type countingStore struct {
 	*store.Store
+	hold   time.Duration
 	rounds atomic.Int64
 }
 
 func (s *countingStore) HistoryMany(ctx context.Context, repos []string) (map[string]facts.Batch, error) {
-	s.rounds.Add(1)
+	if s.rounds.Add(1) == 1 {
+		time.Sleep(s.hold)
+	}
 	return s.Store.HistoryMany(ctx, repos)
 }
 
@@ -129,10 +132,10 @@ func wantOffsets(t *testing.T, what string, offsets []int64, from, to int64) {
 	}
 }
 
-// While the aggregator catches up (its batches are full and records wait
-// beyond them), a round waits for more written batches instead of
+// While the aggregator catches up (at least a batch of records waits
+// beyond its batches), a round waits for more written batches instead of
 // deriving the first one or two on their own. 12 full batches of 40, with
-// records waiting beyond all but the last: with up to 16 batches waiting
+// at least 40 records waiting beyond all but the last: with up to 16 batches waiting
 // they are one round, derived once and committed at once; with up to 5, a
 // round starts when it holds 5 (the test releases the records of the next
 // round only after a commit, so that it knows where rounds are cut), and
@@ -169,19 +172,19 @@ func TestCatchingUpRoundServesSeveralFullBatches(t *testing.T) {
 }
 
 // A live aggregator's rounds start at once, however long the configured
-// wait: a batch that is not full (the flush interval ended it, even if its
-// partition said more records were there), and a full batch with no record
-// beyond it, are derived and committed without waiting for another. A full
-// batch whose partition says more records wait, when none comes, is
-// derived when the wait ends. The test's timeout is far below the hour's
-// wait.
+// wait: a batch the flush interval ended, even with a few records beyond
+// it (fewer than a batch), and a full batch with no record beyond it, are
+// derived and committed without waiting for another. A batch whose
+// partition says more than a batch of records wait beyond it, when none
+// comes, is derived when the wait ends. The test's timeout is far below
+// the hour's wait.
 func TestLiveRoundStartsWithoutWaiting(t *testing.T) {
 	const maxBatch = 40
 	// Records trickle in: each is the partition's last when fetched, but
-	// for the first ten, fetched when more were said to be there.
+	// for the first ten, fetched when 39 more were there.
 	records := simulatedRecords(t, 100, func(offset int) int64 {
 		if offset < 10 {
-			return 1000
+			return 10 + maxBatch - 1
 		}
 		return int64(offset) + 1
 	})
@@ -202,15 +205,40 @@ func TestLiveRoundStartsWithoutWaiting(t *testing.T) {
 		t.Errorf("%d derivations, want 3", got)
 	}
 
-	// A full batch with 60 records said to wait beyond it that never come.
+	// Half a batch with 80 records said to wait beyond it that never come.
 	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	gc = newGatedConsumer()
 	done = startRounds(ctx, t, st, gc, maxBatch, 16, 50*time.Millisecond)
-	for _, m := range simulatedRecords(t, maxBatch, func(int) int64 { return 100 }) {
+	for _, m := range simulatedRecords(t, maxBatch/2, func(int) int64 { return 100 }) {
 		gc.records <- m
 	}
-	wantOffsets(t, "full batch, nothing more", nextCommit(ctx, t, gc, "full batch, nothing more"), 0, maxBatch)
+	wantOffsets(t, "behind, nothing more", nextCommit(ctx, t, gc, "behind, nothing more"), 0, maxBatch/2)
+	cancel()
+	<-done
+}
+
+// A round that waits while catching up waits as long as the previous
+// round took when that is longer than the configured wait (1 ns here), so
+// that slow derivations serve more batches each. The first round takes 3 s;
+// the second, of a batch with a batch of records beyond it, then waits for the
+// next batch, written well within those 3 s, instead of deriving at once.
+func TestRoundWaitsAsLongAsThePreviousRoundTook(t *testing.T) {
+	const maxBatch = 40
+	records := simulatedRecords(t, 3*maxBatch, func(int) int64 { return 3 * maxBatch })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := &countingStore{Store: storetest.New(t), hold: 3 * time.Second}
+	gc := newGatedConsumer()
+	done := startRounds(ctx, t, st, gc, maxBatch, 16, time.Nanosecond)
+	for _, m := range records[:maxBatch] {
+		gc.records <- m
+	}
+	wantOffsets(t, "first round", nextCommit(ctx, t, gc, "first round"), 0, maxBatch)
+	for _, m := range records[maxBatch:] {
+		gc.records <- m
+	}
+	wantOffsets(t, "second round", nextCommit(ctx, t, gc, "second round"), maxBatch, 3*maxBatch)
 	cancel()
 	<-done
 }

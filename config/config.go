@@ -87,9 +87,10 @@ type Aggregator struct {
 	// ClickHouse only what it does not hold; 0 means the default (128 MiB),
 	// a negative value turns the cache off.
 	CacheBytes int64 `yaml:"cache_bytes"`
-	// RoundWait is how long a derivation round waits, at most, for more
-	// written batches while the aggregator catches up (full batches with
-	// records waiting beyond them), so that one derivation serves more
+	// RoundWait is how long a derivation round waits for more written
+	// batches while the aggregator catches up (at least max_batch records
+	// waiting beyond its last batch), or as long as the previous round
+	// took when that is longer, so that one derivation serves more
 	// deliveries; live, rounds never wait. Unset: 1s; 0: never wait.
 	RoundWait *Duration `yaml:"round_wait"`
 }
