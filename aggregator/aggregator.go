@@ -391,8 +391,8 @@ drain:
 	// batches keep coming, waiting for more of them spreads that cost
 	// over more deliveries. The batches are written meanwhile; only their
 	// derivation and commit wait. Waiting as long as the previous round
-	// took keeps derivations to at most half the time however much each
-	// costs (it grows with the history), so the rest stays for writing.
+	// took aims to keep derivations to about half the time however much
+	// each costs (it grows with the history), leaving the rest to writing.
 	if a.cfg.RoundWait <= 0 || !round[len(round)-1].behind || len(round) >= a.cfg.MaxPending {
 		return round, true
 	}
