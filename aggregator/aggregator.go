@@ -314,7 +314,8 @@ func (a *Aggregator) write(ctx context.Context, msgs []delivery.Fetched) ([]stri
 }
 
 // finish derives and commits written batches until written is closed or
-// ctx ends. Each round takes every batch written by then: their facts are
+// ctx ends. Each round takes every batch written by then, and while
+// catching up those written while it waits (gather): their facts are
 // all stored before the round reads history, so one derivation serves them
 // all, exactly as if each had been derived on its own (a derivation depends
 // only on what is stored).
