@@ -59,6 +59,14 @@ type Config struct {
 	MaxBatch      int           // default 2000 deliveries
 	FlushInterval time.Duration // default 500 ms
 	MaxPending    int           // written batches waiting for their derivation, at most (default 16)
+	// RoundWait is how long a derivation round waits for more written
+	// batches while the aggregator is catching up (at least MaxBatch
+	// records were waiting beyond its last batch), so that one derivation serves
+	// more deliveries; when the previous round took longer, it waits that
+	// long. A round starts at once when it holds MaxPending batches or a
+	// batch arrives that was not behind. Rounds of a live aggregator never
+	// wait. 0 means DefaultRoundWait; a negative value never waits.
+	RoundWait time.Duration
 	// CacheBytes bounds the repository facts kept in memory between
 	// derivations (see HistoryCache), when the store can keep them: 0
 	// means DefaultCacheBytes, a negative value turns the cache off.
@@ -69,6 +77,10 @@ type Config struct {
 	Logger     *slog.Logger
 	Clock      func() time.Time
 }
+
+// DefaultRoundWait is how long a round waits for more batches while the
+// aggregator catches up, unless configured otherwise.
+const DefaultRoundWait = time.Second
 
 // Aggregator consumes until its context ends.
 type Aggregator struct {
@@ -108,6 +120,9 @@ func New(cfg Config) (*Aggregator, error) {
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 500 * time.Millisecond
+	}
+	if cfg.RoundWait == 0 {
+		cfg.RoundWait = DefaultRoundWait
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -172,6 +187,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 		a.fetched.Add(int64(len(msgs)))
 		if len(msgs) > 0 {
 			if w, ok := a.writeWithRetry(ctx, msgs); ok {
+				w.behind = backlog(msgs) >= int64(a.cfg.MaxBatch)
 				select {
 				case written <- w:
 				case <-ctx.Done():
@@ -222,6 +238,9 @@ type writtenBatch struct {
 	offsets []delivery.Fetched // the records' positions only, payloads dropped
 	repos   []string           // the repositories its facts touched
 	start   time.Time
+	// behind: at least another batch's worth of records was waiting beyond
+	// it when it was fetched, so more batches follow at once.
+	behind bool
 }
 
 // writeWithRetry archives a batch and writes its facts, retrying until it
@@ -295,34 +314,19 @@ func (a *Aggregator) write(ctx context.Context, msgs []delivery.Fetched) ([]stri
 }
 
 // finish derives and commits written batches until written is closed or
-// ctx ends. Each round takes every batch written by then: their facts are
+// ctx ends. Each round takes every batch written by then, and while
+// catching up those written while it waits (gather): their facts are
 // all stored before the round reads history, so one derivation serves them
 // all, exactly as if each had been derived on its own (a derivation depends
 // only on what is stored).
 func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
+	var took time.Duration // by the previous round
 	for {
-		var round []writtenBatch
-		select {
-		case w, ok := <-written:
-			if !ok {
-				return
-			}
-			round = append(round, w)
-		case <-ctx.Done():
+		round, ok := a.gather(ctx, written, took)
+		if !ok {
 			return
 		}
-	more:
-		for {
-			select {
-			case w, ok := <-written:
-				if !ok {
-					break more
-				}
-				round = append(round, w)
-			default:
-				break more
-			}
-		}
+		start := time.Now()
 		var repos []string
 		var msgs []delivery.Fetched
 		for _, w := range round {
@@ -342,6 +346,7 @@ func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
 		}) {
 			return
 		}
+		took = time.Since(start)
 		a.m.consumed.Add(float64(len(msgs)))
 		a.committed.Add(int64(len(msgs)))
 		a.m.rounds.Observe(float64(len(round)))
@@ -352,6 +357,74 @@ func (a *Aggregator) finish(ctx context.Context, written <-chan writtenBatch) {
 			a.m.partitionLag.WithLabelValues(strconv.Itoa(p)).Set(float64(lag))
 		}
 	}
+}
+
+// gather takes the batches of the next round: every batch written by now,
+// and while the aggregator is catching up, those written while it waits
+// RoundWait more, or as long as the previous round took (took) when that
+// is longer (see Config.RoundWait). False when written is closed and
+// empty, or ctx ended.
+func (a *Aggregator) gather(ctx context.Context, written <-chan writtenBatch, took time.Duration) ([]writtenBatch, bool) {
+	var round []writtenBatch
+	select {
+	case w, ok := <-written:
+		if !ok {
+			return nil, false
+		}
+		round = append(round, w)
+	case <-ctx.Done():
+		return nil, false
+	}
+drain:
+	for {
+		select {
+		case w, ok := <-written:
+			if !ok {
+				return round, true
+			}
+			round = append(round, w)
+		default:
+			break drain
+		}
+	}
+	// A round costs about the same however many batches it serves (it
+	// derives each touched repository from its whole history), so while
+	// batches keep coming, waiting for more of them spreads that cost
+	// over more deliveries. The batches are written meanwhile; only their
+	// derivation and commit wait. Waiting as long as the previous round
+	// took aims to keep derivations to about half the time however much
+	// each costs (it grows with the history), leaving the rest to writing.
+	if a.cfg.RoundWait <= 0 || !round[len(round)-1].behind || len(round) >= a.cfg.MaxPending {
+		return round, true
+	}
+	start := time.Now()
+	defer func() { a.m.stageSeconds.WithLabelValues("wait").Observe(time.Since(start).Seconds()) }()
+	deadline := time.NewTimer(max(a.cfg.RoundWait, took))
+	defer deadline.Stop()
+	for round[len(round)-1].behind && len(round) < a.cfg.MaxPending {
+		select {
+		case w, ok := <-written:
+			if !ok {
+				return round, true
+			}
+			round = append(round, w)
+		case <-deadline.C:
+			return round, true
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+	return round, true
+}
+
+// backlog is how many records lay beyond msgs in the partitions they came
+// from when they were fetched.
+func backlog(msgs []delivery.Fetched) int64 {
+	var n int64
+	for _, lag := range partitionLag(msgs) {
+		n += lag
+	}
+	return n
 }
 
 // partitionLag is, for each partition of msgs, how many records lay beyond

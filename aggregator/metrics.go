@@ -57,7 +57,7 @@ func newAggMetrics(reg prometheus.Registerer, sources []string) (*aggMetrics, er
 		}, []string{"table"}),
 		stageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "doraflow_aggregator_stage_duration_seconds",
-			Help:    "Time per batch of the aggregator's stages other than writes: history (reading the touched repositories' facts) and derive.",
+			Help:    "Time per derivation of the aggregator's stages other than writes: history (reading the touched repositories' facts), derive, and wait (a round waiting for more batches while catching up).",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"stage"}),
 		partitionLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -78,7 +78,8 @@ func mixedCatalog(org *simulate.Org) catalog.Catalog {
 // repositories are evicted and read again), and when another aggregator
 // takes over part of the stream midway and the first one resumes with what
 // it cached before (a rebalance and back): its cache must notice the other
-// one's writes. With the cache on the aggregator also carries toil verdicts
+// one's writes. And while catching up, when rounds wait for more full
+// batches (Config.RoundWait) and so serve more of them. With the cache on the aggregator also carries toil verdicts
 // from one derivation to the next (derive.Memo), with the small cache in a
 // memo too small to hold them all; the full derivation carries nothing.
 func TestRoundsDeriveWhatAFullDerivationDerives(t *testing.T) {
@@ -87,19 +88,25 @@ func TestRoundsDeriveWhatAFullDerivationDerives(t *testing.T) {
 		name      string
 		cache     int
 		rebalance bool
+		catchUp   bool
 	}{
-		{5, "cache", 0, false},
-		{11, "cache", 0, false},
-		{5, "no cache", -1, false},
-		{11, "small cache", 200 << 10, false},
-		{5, "rebalance", 0, true},
-		{11, "rebalance", 0, true},
+		{5, "cache", 0, false, false},
+		{11, "cache", 0, false, false},
+		{5, "no cache", -1, false, false},
+		{11, "small cache", 200 << 10, false, false},
+		{5, "rebalance", 0, true, false},
+		{11, "rebalance", 0, true, false},
+		{5, "cache, catching up", 0, false, true},
+		{11, "no cache, catching up", -1, false, true},
 	} {
-		t.Run(fmt.Sprintf("seed %d, %s", c.seed, c.name), func(t *testing.T) { roundsEqualFull(t, c.seed, c.cache, c.rebalance) })
+		t.Run(fmt.Sprintf("seed %d, %s", c.seed, c.name), func(t *testing.T) { roundsEqualFull(t, c.seed, c.cache, c.rebalance, c.catchUp) })
 	}
 }
 
-func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance bool) {
+// roundsEqualFull runs the comparison; with catchUp every record is
+// fetched with all of them in its partition, so full batches wait for more
+// before their round.
+func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance, catchUp bool) {
 	cfg := simulate.DefaultOrgConfig()
 	cfg.Seed = seed
 	cfg.Teams, cfg.ServicesPerTeam = 2, 3
@@ -116,6 +123,11 @@ func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance bool) 
 	for i, d := range sim {
 		msgs = append(msgs, record(delivery.Delivery{Source: github.Source, Event: d.Event, ID: d.ID,
 			Key: github.Key(d.Payload), ReceivedAt: received.Add(time.Duration(i) * time.Second), Payload: d.Payload}))
+	}
+	if catchUp {
+		for i := range msgs {
+			msgs[i].Position = delivery.Position{Offset: int64(i), HighWaterMark: int64(len(msgs))}
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

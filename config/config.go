@@ -87,6 +87,24 @@ type Aggregator struct {
 	// ClickHouse only what it does not hold; 0 means the default (128 MiB),
 	// a negative value turns the cache off.
 	CacheBytes int64 `yaml:"cache_bytes"`
+	// RoundWait is how long a derivation round waits for more written
+	// batches while the aggregator catches up (at least max_batch records
+	// waiting beyond its last batch), or as long as the previous round
+	// took when that is longer, so that one derivation serves more
+	// deliveries; live, rounds never wait. Unset: 1s; 0: never wait.
+	RoundWait *Duration `yaml:"round_wait"`
+}
+
+// RoundWaitSetting is round_wait as aggregator.Config.RoundWait takes it:
+// 0 for the default, negative for never waiting.
+func (a Aggregator) RoundWaitSetting() time.Duration {
+	switch {
+	case a.RoundWait == nil:
+		return 0
+	case *a.RoundWait == 0:
+		return -1
+	}
+	return time.Duration(*a.RoundWait)
 }
 
 // API is the read API's listener and its bearer tokens.

@@ -69,6 +69,13 @@ func (c Config) Validate() error {
 			positive bool
 		}{"metrics.toil.new_contributor_grace", *g, false})
 	}
+	if w := c.Aggregator.RoundWait; w != nil {
+		durations = append(durations, struct {
+			key      string
+			d        Duration
+			positive bool
+		}{"aggregator.round_wait", *w, false})
+	}
 	if o := c.Metrics.Platform.OnboardingAbove; o != nil {
 		durations = append(durations, struct {
 			key      string

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -44,6 +45,7 @@ func TestErrorsNameKeyAndForm(t *testing.T) {
 		"api:\n  gauge_window: 30d\n":                              {"api.gauge_window (line 2)", "unknown key"},
 		"sources:\n  github:\n    enabled: maybe\n":                {"sources.github.enabled (line 3)", "true or false"},
 		"catalog:\n  backstage:\n    refresh: soon\n":              {"catalog.backstage.refresh (line 3)", "Go duration"},
+		"aggregator:\n  round_wait: -1s\n":                         {"aggregator.round_wait", "0 or more"},
 	}
 	for text, want := range cases {
 		err := loadText(t, text)
@@ -60,6 +62,28 @@ func TestErrorsNameKeyAndForm(t *testing.T) {
 	t.Setenv("DORA_AGGREGATOR_MAX_BATCH", "many")
 	if err := loadText(t, "{}\n"); err == nil || !strings.Contains(err.Error(), "DORA_AGGREGATOR_MAX_BATCH") {
 		t.Errorf("DORA_AGGREGATOR_MAX_BATCH=many: %v", err)
+	}
+}
+
+// TestRoundWaitSetting: unset is the aggregator's default (0 to it), 0 is
+// never waiting (negative to it), anything else is itself.
+func TestRoundWaitSetting(t *testing.T) {
+	for text, want := range map[string]time.Duration{
+		"{}\n":                            0,
+		"aggregator:\n  round_wait: 0\n":  -1,
+		"aggregator:\n  round_wait: 3s\n": 3 * time.Second,
+	} {
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Aggregator.RoundWaitSetting(); got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
 	}
 }
 

@@ -260,7 +260,8 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 		c := &loadtest.StampedConsumer{Consumer: bcons}
 		reg := prometheus.NewRegistry()
 		agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
-			MaxBatch: cfg.Aggregator.MaxBatch, CacheBytes: int(cfg.Aggregator.CacheBytes), Cache: cache, Logger: log, Registerer: reg})
+			MaxBatch: cfg.Aggregator.MaxBatch, CacheBytes: int(cfg.Aggregator.CacheBytes), Cache: cache, Logger: log, Registerer: reg,
+			RoundWait: cfg.Aggregator.RoundWaitSetting()})
 		if err != nil {
 			bcons.Close()
 			return err
