@@ -43,8 +43,9 @@ type VisibleResult struct {
 	Background Result // its latencies are the background senders' 202s
 }
 
-// Visible times deliveries from the webhook to the API: every Every it
-// posts a probe, a successful production deployment of a repository of its
+// Visible times deliveries from the webhook to the API: every Every (or
+// as soon as the previous probe showed, when that took longer) it posts a
+// probe, a successful production deployment of a repository of its
 // own (simulate.ProbeDeployment), and reads /api/v1/dora for that
 // repository every Poll until it counts one deployment, while the
 // background senders keep Rate deliveries a second flowing through the
@@ -65,35 +66,33 @@ func Visible(ctx context.Context, cfg VisibleConfig) (VisibleResult, error) {
 	background := make(chan Result, 1)
 	go func() { background <- backgroundLoad(bgCtx, cfg, sender) }()
 
-	lat := make([]time.Duration, cfg.Probes)
-	var errs atomic.Int64
+	// One probe at a time, each starting at its tick or when the one
+	// before it ended, whichever is later: probes waiting together would
+	// read the API together, and that load would slow what they measure.
+	lat := make([]time.Duration, 0, cfg.Probes)
+	errs := 0
 	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
 	start := time.Now()
 	tick := time.NewTicker(cfg.Every)
 	for i := 0; i < cfg.Probes && ctx.Err() == nil; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d, err := probe(ctx, cfg, sender, client, strconv.Itoa(i), i+1)
-			lat[i] = d
-			if err != nil {
-				errs.Add(1)
-				once.Do(func() { firstErr = err })
+		d, err := probe(ctx, cfg, sender, client, strconv.Itoa(i), i+1)
+		lat = append(lat, d)
+		if err != nil {
+			errs++
+			if firstErr == nil {
+				firstErr = err
 			}
-		}()
+		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
 		}
 	}
 	tick.Stop()
-	wg.Wait()
 	elapsed := time.Since(start)
 	stopBackground()
 	return VisibleResult{
-		Probes:     summarise("visible", lat, int(errs.Load()), firstErr, elapsed),
+		Probes:     summarise("visible", lat, errs, firstErr, elapsed),
 		Background: <-background,
 	}, nil
 }
