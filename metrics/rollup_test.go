@@ -293,15 +293,7 @@ func TestDayRollupsKeepTheToilGate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics.ReadRowsOnly(rows)
+	e, rows := rollupsAndRecords(t, st)
 	// From 5 March 11:00 and 12:30 start inside the day of d1 (12:00):
 	// pr/1, merged on a whole day, counts only from the first; from 7
 	// March it is deployed before the range.
@@ -363,15 +355,7 @@ func TestPartDaysKeepOnlyTheirOwnRecords(t *testing.T) {
 	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/day": d}, 1); err != nil {
 		t.Fatal(err)
 	}
-	e, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics.ReadRowsOnly(rows)
+	e, rows := rollupsAndRecords(t, st)
 	hour := 3600.0
 	for _, c := range []struct {
 		from, to    time.Time
@@ -437,4 +421,21 @@ func TestPartDaysKeepOnlyTheirOwnRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameJSON(t, "16:00 to 18:00", got, want)
+}
+
+// rollupsAndRecords returns two engines in UTC on st without a catalog:
+// one that reads the day rollups when they are ready, one that reads only
+// the derived records.
+func rollupsAndRecords(t *testing.T, st *store.Store) (rollups, records *metrics.Engine) {
+	t.Helper()
+	rollups, err := metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err = metrics.New(st.Conn(), nil, metrics.Options{TimeZone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics.ReadRowsOnly(records)
+	return rollups, records
 }

@@ -226,13 +226,7 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 		}
 	}
 	if drop {
-		st, err := app.OpenStore(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		err = st.DropDatabase(ctx)
-		st.Close()
-		if err != nil {
+		if err := dropDatabase(ctx, cfg); err != nil {
 			return err
 		}
 	}
@@ -330,4 +324,15 @@ func publisher(cfg config.Config, log *slog.Logger) (broker.Config, *broker.Publ
 	}
 	pub := broker.NewPublisher(bc)
 	return bc, pub, func() { pub.Close(); stopBroker() }, nil
+}
+
+// dropDatabase drops the configured ClickHouse database, for a load run
+// that starts from nothing (-fresh).
+func dropDatabase(ctx context.Context, cfg config.Config) error {
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.DropDatabase(ctx)
 }

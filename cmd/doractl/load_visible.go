@@ -39,13 +39,7 @@ func loadVisible(ctx context.Context, cfg config.Config, log *slog.Logger, o vis
 		return err
 	}
 	if o.drop {
-		st, err := app.OpenStore(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		err = st.DropDatabase(ctx)
-		st.Close()
-		if err != nil {
+		if err := dropDatabase(ctx, cfg); err != nil {
 			return err
 		}
 	}
