@@ -387,10 +387,11 @@ drain:
 			break drain
 		}
 	}
-	// A round costs about the same however many batches it serves (it
-	// derives each touched repository from its whole history), so while
-	// batches keep coming, waiting for more of them spreads that cost
-	// over more deliveries. The batches are written meanwhile; only their
+	// A round's history read and derivation cost about the same however
+	// many batches it serves (it derives each touched repository from its
+	// whole history), so while batches keep coming, waiting for more of
+	// them spreads that cost over more deliveries (its derived write does
+	// grow with the records that changed). The batches are written meanwhile; only their
 	// derivation and commit wait. Waiting as long as the previous round
 	// took aims to keep derivations to about half the time however much
 	// each costs (it grows with the history), leaving the rest to writing.
