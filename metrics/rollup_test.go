@@ -180,16 +180,7 @@ func compareRollups(ctx context.Context, t *testing.T, st *store.Store, cat cata
 		if !used {
 			t.Fatalf("%s: %+v did not read the day rollups", stage, q)
 		}
-		got, err := fromDays.Summary(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := fromRows.Summary(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameJSON(t, fmt.Sprintf("%s: summary %+v", stage, q), got, want)
-		for _, r := range want {
+		for _, r := range sameSummaries(ctx, t, fmt.Sprintf("%s: summary %+v", stage, q), fromDays, fromRows, q) {
 			deployments += r.Deployments
 			failed += r.FailedDeployments
 			leads += r.LeadTime.Count
@@ -381,15 +372,7 @@ func TestPartDaysKeepOnlyTheirOwnRecords(t *testing.T) {
 		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || !used {
 			t.Fatalf("%s to %s: day rollups used %v (%v)", c.from, c.to, used, err)
 		}
-		got, err := e.Summary(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := rows.Summary(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameJSON(t, fmt.Sprintf("%s to %s", c.from, c.to), got, want)
+		got := sameSummaries(ctx, t, fmt.Sprintf("%s to %s", c.from, c.to), e, rows, q)
 		if len(got) != 1 {
 			t.Fatalf("%s to %s: %d results, want the one service", c.from, c.to, len(got))
 		}
@@ -412,15 +395,9 @@ func TestPartDaysKeepOnlyTheirOwnRecords(t *testing.T) {
 	}
 	// Nothing happened in [16:00, 18:00): no group, as from the records.
 	q := metrics.Query{From: at(16, 0), To: at(18, 0), GroupBy: metrics.GroupByService}
-	got, err := e.Summary(ctx, q)
-	if err != nil {
-		t.Fatal(err)
+	if got := sameSummaries(ctx, t, "16:00 to 18:00", e, rows, q); len(got) != 0 {
+		t.Errorf("16:00 to 18:00: %d results, want none", len(got))
 	}
-	want, err := rows.Summary(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameJSON(t, "16:00 to 18:00", got, want)
 }
 
 // rollupsAndRecords returns two engines in UTC on st without a catalog:
@@ -438,4 +415,20 @@ func rollupsAndRecords(t *testing.T, st *store.Store) (rollups, records *metrics
 	}
 	metrics.ReadRowsOnly(records)
 	return rollups, records
+}
+
+// sameSummaries reads q's summary from the rollups and from the records,
+// requires them to be equal, and returns it.
+func sameSummaries(ctx context.Context, t *testing.T, what string, rollups, records *metrics.Engine, q metrics.Query) []metrics.Result {
+	t.Helper()
+	got, err := rollups.Summary(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := records.Summary(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameJSON(t, what, got, want)
+	return got
 }
