@@ -75,7 +75,17 @@ func fragment(name string) string {
 // conditions, day_group_columns by a rollup
 // row's group and bucket, and change_samples by the change durations
 // (store.ChangeSamples).
+//
+// A name ending in _by_day_whole_days is the form of that *_by_day file
+// without its part days (withoutPartDays).
 func SQL(name string) (string, error) {
+	if base, ok := strings.CutSuffix(name, wholeDaysSuffix); ok && strings.HasSuffix(base, byDaySuffix) {
+		s, err := SQL(base)
+		if err != nil {
+			return "", err
+		}
+		return withoutPartDays(base, s)
+	}
 	b, err := sqlFiles.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		return "", fmt.Errorf("metrics: no definition %q", name)
@@ -85,7 +95,8 @@ func SQL(name string) (string, error) {
 		"day_group_columns", dayGroupColumns, "change_samples", store.ChangeSamples).Replace(string(b)), nil
 }
 
-// SQLNames lists the embedded metric definitions.
+// SQLNames lists the embedded metric definitions, and after each *_by_day
+// file its form without part days.
 func SQLNames() []string {
 	entries, _ := sqlFiles.ReadDir("sql")
 	var out []string
@@ -93,7 +104,11 @@ func SQLNames() []string {
 		if e.IsDir() {
 			continue // include/: fragments, not definitions
 		}
-		out = append(out, strings.TrimSuffix(e.Name(), ".sql"))
+		name := strings.TrimSuffix(e.Name(), ".sql")
+		out = append(out, name)
+		if strings.HasSuffix(name, byDaySuffix) {
+			out = append(out, name+wholeDaysSuffix)
+		}
 	}
 	return out
 }

@@ -20,9 +20,26 @@ func UsesDayRollups(ctx context.Context, e *Engine, q Query) (bool, error) {
 		return false, err
 	}
 	for _, r := range rs {
-		if strings.HasSuffix(r.file, byDaySuffix) {
+		if strings.Contains(r.file, byDaySuffix) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// ReadFiles names the SQL files e reads to answer q.
+func ReadFiles(ctx context.Context, e *Engine, q Query) ([]string, error) {
+	n, err := e.normalize(q)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := onDays(ctx, e, n, readers)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.file)
+	}
+	return out, nil
 }

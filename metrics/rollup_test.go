@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -367,10 +368,24 @@ func TestPartDaysKeepOnlyTheirOwnRecords(t *testing.T) {
 		{time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), at(12, 0), 1, 0, 2 * hour, 1, 0},
 		// Ending inside the next day, with 5 March whole.
 		{time.Date(2026, 3, 4, 18, 0, 0, 0, time.UTC), at(24+1, 0), 2, 1, 3 * hour, hour / (3 * hour), 1800},
+		// 5 March alone, whole: read without the part days.
+		{at(0, 0), at(24, 0), 2, 1, 3 * hour, hour / (3 * hour), 1800},
 	} {
 		q := metrics.Query{From: c.from, To: c.to, GroupBy: metrics.GroupByService}
 		if used, err := metrics.UsesDayRollups(ctx, e, q); err != nil || !used {
 			t.Fatalf("%s to %s: day rollups used %v (%v)", c.from, c.to, used, err)
+		}
+		// Only a range that starts and ends at midnight leaves the part
+		// days out.
+		whole := c.from.Truncate(24*time.Hour).Equal(c.from) && c.to.Truncate(24*time.Hour).Equal(c.to)
+		files, err := metrics.ReadFiles(ctx, e, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f != "incidents" && strings.HasSuffix(f, "_whole_days") != whole {
+				t.Errorf("%s to %s: reads %s; whole days only: %v", c.from, c.to, f, whole)
+			}
 		}
 		got := sameSummaries(ctx, t, fmt.Sprintf("%s to %s", c.from, c.to), e, rows, q)
 		if len(got) != 1 {

@@ -82,6 +82,7 @@ FROM
             FROM change_days
             WHERE rollup_days_in_range
               AND (@environment = '' OR environment = lower(@environment))
+            -- part days: from here to their end, left out when the range has none
             UNION ALL
             SELECT
                 repo, path_service, day,
@@ -99,6 +100,7 @@ FROM
             WHERE rollup_part_days
               AND (@environment = '' OR environment = lower(@environment))
               AND arrayExists(t -> in_part_days(t), change_at)
+            -- end of part days
         ) AS u
         ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     ) AS c

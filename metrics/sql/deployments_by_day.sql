@@ -43,6 +43,7 @@ FROM
             FROM deployment_days
             WHERE rollup_days_in_range
               AND (@environment = '' OR environment = lower(@environment))
+            -- part days: from here to their end, left out when the range has none
             UNION ALL
             SELECT
                 repo, path_service, day,
@@ -54,6 +55,7 @@ FROM
             WHERE rollup_part_days
               AND (@environment = '' OR environment = lower(@environment))
               AND arrayExists(t -> in_part_days(t), finished_at)
+            -- end of part days
         ) AS u
         ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
     ) AS d

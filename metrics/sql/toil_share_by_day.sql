@@ -31,6 +31,7 @@ FROM
         FROM toil_days
         WHERE rollup_days_in_range
           AND gate >= toDate(@days_from, @tz)
+        -- part days: from here to their end, left out when the range has none
         UNION ALL
         SELECT
             repo, path_service, day,
@@ -54,6 +55,7 @@ FROM
                  AND gate >= toDate(@from, @tz))
         ) AS p
         WHERE arrayExists(k -> k, keep)
+        -- end of part days
     ) AS u
     ANY LEFT JOIN catalog_at_version AS catalog ON if(path_service != '', concat('s:', path_service), concat('r:', repo)) = attribution_key
 ) AS c
