@@ -289,3 +289,53 @@ func BenchmarkLargeCatalogGauges(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOverviewOpens is what opening the DORA overview dashboard asks
+// at once over its default range, the last 90 days (dashboards/json,
+// dora-overview.json): the organisation's summary for ten panels, one
+// summary by team and one by service, and the organisation's monthly and
+// quarterly series for six panels each. It reports the time until the
+// last answer.
+func BenchmarkOverviewOpens(b *testing.B) {
+	e := benchSetup(b)
+	org := metrics.Query{From: benchNow.AddDate(0, 0, -90), To: benchNow, GroupBy: metrics.GroupByOrganization}
+	team, service := org, org
+	team.GroupBy, service.GroupBy = metrics.GroupByTeam, metrics.GroupByService
+	var asks []func(context.Context) error
+	summary := func(q metrics.Query) func(context.Context) error {
+		return func(ctx context.Context) error { _, err := e.Summary(ctx, q); return err }
+	}
+	series := func(bucket string) func(context.Context) error {
+		return func(ctx context.Context) error { _, err := e.Series(ctx, org, bucket); return err }
+	}
+	for range 10 {
+		asks = append(asks, summary(org))
+	}
+	asks = append(asks, summary(team), summary(service))
+	for range 6 {
+		asks = append(asks, series(metrics.BucketMonth), series(metrics.BucketQuarter))
+	}
+	var took latencies
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, len(asks))
+		for _, ask := range asks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- ask(context.Background())
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		took = append(took, time.Since(start))
+	}
+	took.report(b)
+}

@@ -152,6 +152,7 @@ type Engine struct {
 	// rowsOnly keeps the engine off the day rollups (the tests compare
 	// both ways of reading).
 	rowsOnly bool
+	shared   sharedAnswers
 }
 
 // New returns an engine reading through conn and attributing repositories
@@ -178,11 +179,19 @@ func (e *Engine) TimeZone() string { return e.tz }
 // group name. Grouped by service, the groups are the services with data
 // plus the catalog's services (and any services asked for), within the
 // filters; by team likewise; by organisation there is exactly one.
+//
+// Identical summaries asked at once share one computation (shared.go).
 func (e *Engine) Summary(ctx context.Context, q Query) ([]Result, error) {
 	n, err := e.normalize(q)
 	if err != nil {
 		return nil, err
 	}
+	return share(ctx, &e.shared, questionKey("summary", n, ""), func(ctx context.Context) ([]Result, error) {
+		return e.summary(ctx, n)
+	})
+}
+
+func (e *Engine) summary(ctx context.Context, n *normalized) ([]Result, error) {
 	cat, err := e.attribute(ctx)
 	if err != nil {
 		return nil, err
@@ -205,7 +214,8 @@ func (e *Engine) Summary(ctx context.Context, q Query) ([]Result, error) {
 // Series returns the Result of every group for every bucket (day, week,
 // month or quarter in the report's zone) that overlaps the range, buckets
 // without data included with zero counts. The first and last buckets are
-// cut to the range. Rows are ordered by group, then bucket.
+// cut to the range. Rows are ordered by group, then bucket. Identical
+// series asked at once share one computation (shared.go).
 func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRow, error) {
 	n, err := e.normalize(q)
 	if err != nil {
@@ -219,6 +229,12 @@ func (e *Engine) Series(ctx context.Context, q Query, bucket string) ([]SeriesRo
 	if len(starts) > MaxSeriesBuckets {
 		return nil, badQuery("bucket", "%d %s buckets in the range, at most %d", len(starts), p, MaxSeriesBuckets)
 	}
+	return share(ctx, &e.shared, questionKey("series", n, string(p)), func(ctx context.Context) ([]SeriesRow, error) {
+		return e.series(ctx, n, p, starts)
+	})
+}
+
+func (e *Engine) series(ctx context.Context, n *normalized, p period, starts []day) ([]SeriesRow, error) {
 	cat, err := e.attribute(ctx)
 	if err != nil {
 		return nil, err

@@ -109,12 +109,24 @@ type ToilSeriesRow struct {
 }
 
 // Summary returns the toil of every group over the query's range, ordered
-// by group, with the same groups as Engine.Summary.
+// by group, with the same groups as Engine.Summary. Identical summaries
+// asked at once, under the same settings, share one computation.
 func (t *ToilEngine) Summary(ctx context.Context, q Query) ([]ToilResult, error) {
 	n, err := t.e.normalize(q)
 	if err != nil {
 		return nil, err
 	}
+	return share(ctx, &t.e.shared, t.questionKey("toil summary", n, ""), func(ctx context.Context) ([]ToilResult, error) {
+		return t.summary(ctx, n)
+	})
+}
+
+// questionKey is the engine's question key under t's settings.
+func (t *ToilEngine) questionKey(kind string, n *normalized, bucket string) string {
+	return questionKey(fmt.Sprintf("%s %#v", kind, t.s), n, bucket)
+}
+
+func (t *ToilEngine) summary(ctx context.Context, n *normalized) ([]ToilResult, error) {
 	cat, err := t.e.attribute(ctx)
 	if err != nil {
 		return nil, err
@@ -133,7 +145,8 @@ func (t *ToilEngine) Summary(ctx context.Context, q Query) ([]ToilResult, error)
 
 // Series returns the toil of every group for every bucket (day, week,
 // month or quarter in the report's zone) that overlaps the range, empty
-// buckets included, ordered by group then bucket.
+// buckets included, ordered by group then bucket. Identical series asked
+// at once, under the same settings, share one computation.
 func (t *ToilEngine) Series(ctx context.Context, q Query, bucket string) ([]ToilSeriesRow, error) {
 	n, err := t.e.normalize(q)
 	if err != nil {
@@ -147,6 +160,12 @@ func (t *ToilEngine) Series(ctx context.Context, q Query, bucket string) ([]Toil
 	if len(starts) > MaxSeriesBuckets {
 		return nil, badQuery("bucket", "%d %s buckets in the range, at most %d", len(starts), p, MaxSeriesBuckets)
 	}
+	return share(ctx, &t.e.shared, t.questionKey("toil series", n, string(p)), func(ctx context.Context) ([]ToilSeriesRow, error) {
+		return t.series(ctx, n, p, starts)
+	})
+}
+
+func (t *ToilEngine) series(ctx context.Context, n *normalized, p period, starts []day) ([]ToilSeriesRow, error) {
 	cat, err := t.e.attribute(ctx)
 	if err != nil {
 		return nil, err
