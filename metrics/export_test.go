@@ -45,9 +45,9 @@ func ReadFiles(ctx context.Context, e *Engine, q Query) ([]string, error) {
 }
 
 // WatchSharing sets hooks on e's shared answers: joining runs as each
-// request asks, computing as each computation starts. It returns the
-// number of computations started so far.
-func WatchSharing(e *Engine, joining, computing func()) func() int64 {
+// request asks, computing as each computation starts, with its context.
+// It returns the number of computations started so far.
+func WatchSharing(e *Engine, joining func(), computing func(context.Context)) func() int64 {
 	e.shared.joining, e.shared.computing = joining, computing
 	return e.shared.computed.Load
 }

@@ -69,7 +69,7 @@ func TestIdenticalQuestionsShareOneComputation(t *testing.T) {
 	e, _ := rollupsAndRecords(t, st)
 	var joined atomic.Int64
 	release := make(chan struct{})
-	computed := metrics.WatchSharing(e, func() { joined.Add(1) }, func() { <-release })
+	computed := metrics.WatchSharing(e, func() { joined.Add(1) }, func(context.Context) { <-release })
 
 	// 8 summaries by organisation, 3 by service, 4 weekly series by
 	// organisation, and one summary by organisation whose caller leaves,
@@ -137,5 +137,58 @@ func TestIdenticalQuestionsShareOneComputation(t *testing.T) {
 	}
 	if n := computed(); n != 4 {
 		t.Errorf("%d computations after asking once more, want 4", n)
+	}
+}
+
+// A computation whose every caller gave up is cancelled, and the question
+// asked again gets a computation of its own, and its answer.
+func TestAQuestionEveryoneLeftIsCancelled(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	finished := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	d := facts.Derived{Deployments: []facts.DeploymentOutcome{
+		{DeploymentID: "d1", Environment: "production", Production: true, FinishedAt: finished}}}
+	if err := st.WriteDerived(ctx, map[string]facts.Derived{"acme/api": d}, 1); err != nil {
+		t.Fatal(err)
+	}
+	q := metrics.Query{From: finished.AddDate(0, 0, -2), To: finished.AddDate(0, 0, 2), GroupBy: metrics.GroupByOrganization}
+	e, _ := rollupsAndRecords(t, st)
+	var joined atomic.Int64
+	held := make(chan context.Context, 1)
+	release := make(chan struct{})
+	computed := metrics.WatchSharing(e, func() { joined.Add(1) }, func(c context.Context) {
+		if joined.Load() <= 3 { // the first computation only
+			held <- c
+			<-release
+		}
+	})
+	leaving, leave := context.WithCancel(ctx)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := e.Summary(leaving, q); errs <- err }()
+	}
+	computation := <-held
+	for joined.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	leave()
+	for range 3 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a caller who left got %v, want its context's error", err)
+		}
+	}
+	if computation.Err() == nil {
+		t.Error("every caller left, yet their computation's context is not cancelled")
+	}
+	rs, err := e.Summary(ctx, q)
+	close(release)
+	if err != nil {
+		t.Fatalf("the question asked again: %v", err)
+	}
+	if len(rs) != 1 || rs[0].Deployments != 1 {
+		t.Errorf("the question asked again: %+v, want one deployment", rs)
+	}
+	if n := computed(); n != 2 {
+		t.Errorf("%d computations, want 2: the abandoned one and the new one", n)
 	}
 }
