@@ -82,6 +82,12 @@ type Aggregator struct {
 	// compared with the one the derived records were computed with; a
 	// change re-derives the services concerned. Default 30s.
 	CatalogCheck Duration `yaml:"catalog_check"`
+	// FlushInterval is how long a batch, once it has its first delivery,
+	// waits for more before it is written (unless max_batch fills it
+	// first). A live delivery waits up to this long before the aggregator
+	// starts on it; a shorter one writes smaller batches more often.
+	// 0 means the default (500ms).
+	FlushInterval Duration `yaml:"flush_interval"`
 	// CacheBytes bounds the memory the aggregator keeps repositories'
 	// facts in between derivations, so that a derivation reads from
 	// ClickHouse only what it does not hold; 0 means the default (128 MiB),

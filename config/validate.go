@@ -60,6 +60,7 @@ func (c Config) Validate() error {
 		{"metrics.toil.min_active", c.Metrics.Toil.MinActive, false},
 		{"catalog.backstage.refresh", c.Catalog.Backstage.Refresh, false},
 		{"aggregator.catalog_check", c.Aggregator.CatalogCheck, false},
+		{"aggregator.flush_interval", c.Aggregator.FlushInterval, false},
 		{"collector.spool.direct_timeout", c.Collector.Spool.DirectTimeout, false},
 	}
 	if g := c.Metrics.Toil.NewContributorGrace; g != nil {

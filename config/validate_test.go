@@ -46,6 +46,7 @@ func TestErrorsNameKeyAndForm(t *testing.T) {
 		"sources:\n  github:\n    enabled: maybe\n":                {"sources.github.enabled (line 3)", "true or false"},
 		"catalog:\n  backstage:\n    refresh: soon\n":              {"catalog.backstage.refresh (line 3)", "Go duration"},
 		"aggregator:\n  round_wait: -1s\n":                         {"aggregator.round_wait", "0 or more"},
+		"aggregator:\n  flush_interval: -1ms\n":                    {"aggregator.flush_interval", "0 or more"},
 	}
 	for text, want := range cases {
 		err := loadText(t, text)
@@ -92,6 +93,8 @@ func TestBoundsAccepted(t *testing.T) {
 	for _, text := range []string{
 		"aggregator:\n  max_batch: 0\n",
 		"aggregator:\n  max_batch: 100000\n",
+		"aggregator:\n  flush_interval: 0\n",
+		"aggregator:\n  flush_interval: 50ms\n",
 		"metrics:\n  toil:\n    path_share: 1\n",
 		"metrics:\n  toil:\n    path_share: 0\n",
 		"kafka:\n  partitions: 1\n  embedded_port: 65535\n",
