@@ -97,6 +97,8 @@ type Aggregator struct {
 	members map[string]string
 	// cache holds repository facts between derivations; nil when off.
 	cache *HistoryCache
+	// lastBatch is when the fetch loop closed its previous batch.
+	lastBatch time.Time
 }
 
 // Committed is the number of Kafka records this aggregator has fully
@@ -209,23 +211,40 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	}
 }
 
+// idleGap is how long a batch started after a quiet spell waits for one
+// more delivery before it is written (fetchBatch).
+const idleGap = 20 * time.Millisecond
+
 // fetchBatch collects up to MaxBatch messages, waiting at most FlushInterval
-// after the first one.
+// after the first one. When the previous batch closed at least
+// FlushInterval before the first arrived (the aggregator was idle), the
+// batch closes as soon as no delivery follows within idleGap: a lone
+// webhook, or the few a single push sends at once, is written at once
+// instead of after the whole interval. Deliveries that keep coming find
+// the previous batch just closed and wait the whole interval, as before,
+// so a steady flow is still written in batches of FlushInterval.
 func (a *Aggregator) fetchBatch(ctx context.Context) ([]delivery.Fetched, error) {
 	first, err := a.cfg.Consumer.Fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { a.lastBatch = time.Now() }()
 	msgs := []delivery.Fetched{first}
+	idle := time.Since(a.lastBatch) >= a.cfg.FlushInterval
 	wait, cancel := context.WithTimeout(ctx, a.cfg.FlushInterval)
 	defer cancel()
 	for len(msgs) < a.cfg.MaxBatch {
-		m, err := a.cfg.Consumer.Fetch(wait)
+		next, stop := wait, context.CancelFunc(func() {})
+		if idle {
+			next, stop = context.WithTimeout(wait, idleGap)
+		}
+		m, err := a.cfg.Consumer.Fetch(next)
+		stop()
 		if err != nil {
 			if ctx.Err() != nil {
 				return msgs, ctx.Err()
 			}
-			break // the flush interval ran out
+			break // the flush interval, or after a quiet spell the gap, ran out
 		}
 		msgs = append(msgs, m)
 	}
