@@ -64,8 +64,16 @@ func share[T any](ctx context.Context, s *sharedAnswers, key string, compute fun
 	}
 	f.waiting++
 	s.mu.Unlock()
-	ch := s.g.DoChan(key, func() (any, error) {
+	ch := s.g.DoChan(key, func() (v any, err error) {
 		defer s.land(key, f)
+		// DoChan runs this on a goroutine of its own, where a panic
+		// would end the process; the request that asked gets an error,
+		// as it would have from net/http's recovery.
+		defer func() {
+			if p := recover(); p != nil {
+				v, err = nil, fmt.Errorf("metrics: answering failed: %v", p)
+			}
+		}()
 		s.computed.Add(1)
 		if s.computing != nil {
 			s.computing(f.ctx)

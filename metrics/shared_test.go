@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -190,5 +191,19 @@ func TestAQuestionEveryoneLeftIsCancelled(t *testing.T) {
 	}
 	if n := computed(); n != 2 {
 		t.Errorf("%d computations, want 2: the abandoned one and the new one", n)
+	}
+}
+
+// A computation that panics answers its callers with an error instead of
+// ending the process (it runs on a goroutine of its own, out of reach of
+// net/http's recovery).
+func TestAComputationThatPanicsAnswersWithAnError(t *testing.T) {
+	st := storetest.New(t)
+	e, _ := rollupsAndRecords(t, st)
+	metrics.WatchSharing(e, nil, func(context.Context) { panic("boom") })
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	_, err := e.Summary(context.Background(), metrics.Query{From: from, To: from.AddDate(0, 1, 0), GroupBy: metrics.GroupByOrganization})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("a panicking computation answered %v, want an error naming the panic", err)
 	}
 }
