@@ -121,7 +121,10 @@ func compatDerived() map[string]facts.Derived {
 func dumpInserts(ctx context.Context, t *testing.T, conn driver.Conn) []string {
 	t.Helper()
 	var tables []string
-	rows, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name != 'schema_migrations' ORDER BY name")
+	// Materialized views hold nothing of their own: their target tables
+	// are dumped, and on chDB the views fill them again as the facts are
+	// inserted, which changes no minimum they keep.
+	rows, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name != 'schema_migrations' AND engine != 'MaterializedView' ORDER BY name")
 	if err != nil {
 		t.Fatal(err)
 	}
