@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -398,5 +399,120 @@ func TestPublishReturnsWhenItsCallerGivesUp(t *testing.T) {
 	}
 	if err := pub.Publish(context.Background(), delivery.Delivery{Source: "github", ID: "y", Payload: []byte("{}")}); err == nil {
 		t.Fatal("publish after Close succeeded")
+	}
+}
+
+// Partitions led by different brokers go in one request per leader, and a
+// partition whose leader moves is retried until its new leader takes it:
+// every request reaches the broker that leads (or, before the publisher
+// learns of the move, led) all of its partitions; some carry several; every
+// record lands once, in kafka.Hash's partition.
+func TestRequestsFollowTheirPartitionsLeaders(t *testing.T) {
+	const topic = "leaders"
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(6, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb := &Embedded{cluster: c}
+	defer emb.Close()
+	cfg := Config{Brokers: emb.Addrs(), Topic: topic}
+	pub := NewPublisher(cfg)
+	defer pub.Close()
+	warm(t, pub)
+	leaders := func() map[int32]int32 {
+		m := map[int32]int32{}
+		for p := int32(0); p < 6; p++ {
+			m[p] = c.LeaderFor(topic, p)
+		}
+		return m
+	}
+	before := leaders()
+	if err := c.MoveTopicPartition(topic, 0, before[1]); err != nil {
+		t.Fatal(err)
+	}
+	after := leaders()
+	if before[0] == after[0] || len(slices.Compact(slices.Sorted(maps.Values(after)))) < 2 {
+		t.Fatalf("leaders %v, then %v: want partition 0 moved and several leaders", before, after)
+	}
+	type sent struct {
+		node  int32
+		parts []int32
+	}
+	var mu sync.Mutex
+	var requests []sent
+	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		s := sent{node: c.CurrentNode()}
+		for _, tp := range kreq.(*kmsg.ProduceRequest).Topics {
+			for _, p := range tp.Partitions {
+				s.parts = append(s.parts, p.Partition)
+			}
+		}
+		mu.Lock()
+		requests = append(requests, s)
+		mu.Unlock()
+		return nil, nil, false
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := delivery.Delivery{Source: "github", ID: fmt.Sprintf("d-%d", i), Key: fmt.Sprintf("acme/svc-%d", i), Payload: []byte("{}")}
+			if err := pub.Publish(ctx, d); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	several := 0
+	for _, r := range requests {
+		ledBy := func(layout map[int32]int32) bool {
+			for _, p := range r.parts {
+				if layout[p] != r.node {
+					return false
+				}
+			}
+			return true
+		}
+		if !ledBy(before) && !ledBy(after) {
+			t.Errorf("a request to node %d carried partitions %v: leaders were %v, then %v", r.node, r.parts, before, after)
+		}
+		if len(r.parts) > 1 {
+			several++
+		}
+	}
+	if several == 0 {
+		t.Errorf("none of %d produce requests carried several partitions", len(requests))
+	}
+	mu.Unlock()
+
+	cons := NewConsumer(cfg, kafkatest.Name("leaders"))
+	defer cons.Close()
+	var hash kafka.Hash
+	seen := map[string]bool{}
+	for len(seen) < n+1 { // and the warm-up
+		m, err := cons.Fetch(ctx)
+		if err != nil {
+			t.Fatalf("after %d records: %v", len(seen), err)
+		}
+		if seen[m.ID] {
+			t.Fatalf("record %s read twice", m.ID)
+		}
+		seen[m.ID] = true
+		if want := hash.Balance(kafka.Message{Key: []byte(m.Key)}, 0, 1, 2, 3, 4, 5); m.Partition != want {
+			t.Fatalf("record %s keyed %s is in partition %d, kafka.Hash picks %d", m.ID, m.Key, m.Partition, want)
+		}
 	}
 }
