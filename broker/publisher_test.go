@@ -58,17 +58,35 @@ func TestConcurrentPublishesEachLandOnce(t *testing.T) {
 	requests := observeProduce(emb)
 	pub := NewPublisher(cfg)
 	const n = 1000
-	keyOf := func(i int) string { return fmt.Sprintf("acme/svc-%d", i%17) }
+	publishAtOnce(ctx, t, pub, n, func(i int) delivery.Delivery {
+		id := fmt.Sprintf("d-%d", i)
+		return delivery.Delivery{Source: "github", Event: "push", ID: id, ReceivedAt: time.Now(),
+			Key: fmt.Sprintf("acme/svc-%d", i%17), Payload: []byte(`{"id":"` + id + `"}`)}
+	})
+	if err := pub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests.count(); got == 0 || got >= n {
+		t.Errorf("%d produce requests for %d records: want them shared", got, n)
+	}
+	for id, m := range readOnceEach(ctx, t, cfg, n, 6) {
+		if string(m.Payload) != `{"id":"`+id+`"}` {
+			t.Fatalf("record %s carries %s", id, m.Payload)
+		}
+	}
+}
+
+// publishAtOnce publishes n deliveries from n goroutines at once and fails
+// the test on any error.
+func publishAtOnce(ctx context.Context, t *testing.T, pub *Publisher, n int, deliveryOf func(i int) delivery.Delivery) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id := fmt.Sprintf("d-%d", i)
-			d := delivery.Delivery{Source: "github", Event: "push", ID: id, ReceivedAt: time.Now(),
-				Key: keyOf(i), Payload: []byte(`{"id":"` + id + `"}`)}
-			if err := pub.Publish(ctx, d); err != nil {
+			if err := pub.Publish(ctx, deliveryOf(i)); err != nil {
 				errs <- err
 			}
 		}()
@@ -78,32 +96,36 @@ func TestConcurrentPublishesEachLandOnce(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if err := pub.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got := requests.count(); got == 0 || got >= n {
-		t.Errorf("%d produce requests for %d records: want them shared", got, n)
-	}
-	c := NewConsumer(cfg, kafkatest.Name("group-commit"))
+}
+
+// readOnceEach reads n records of the topic as a new consumer group and
+// fails the test on a record read twice or found outside the partition
+// kafka.Hash (computed by kafka-go itself) picks for its key among
+// partitions. It returns the records by delivery id.
+func readOnceEach(ctx context.Context, t *testing.T, cfg Config, n, partitions int) map[string]delivery.Fetched {
+	t.Helper()
+	c := NewConsumer(cfg, kafkatest.Name("read-once"))
 	defer c.Close()
+	all := make([]int, partitions)
+	for i := range all {
+		all[i] = i
+	}
 	var hash kafka.Hash
-	seen := map[string]int{}
+	seen := map[string]delivery.Fetched{}
 	for len(seen) < n {
 		m, err := c.Fetch(ctx)
 		if err != nil {
 			t.Fatalf("after %d records: %v", len(seen), err)
 		}
-		d := m.Delivery
-		if string(d.Payload) != `{"id":"`+d.ID+`"}` {
-			t.Fatalf("record %s carries %s", d.ID, d.Payload)
+		if _, twice := seen[m.ID]; twice {
+			t.Fatalf("record %s read twice", m.ID)
 		}
-		if seen[d.ID]++; seen[d.ID] > 1 {
-			t.Fatalf("record %s read twice", d.ID)
-		}
-		if want := hash.Balance(kafka.Message{Key: []byte(d.Key)}, 0, 1, 2, 3, 4, 5); m.Partition != want {
-			t.Fatalf("record %s keyed %s is in partition %d, kafka.Hash picks %d", d.ID, d.Key, m.Partition, want)
+		seen[m.ID] = m
+		if want := hash.Balance(kafka.Message{Key: []byte(m.Key)}, all...); m.Partition != want {
+			t.Fatalf("record %s keyed %s is in partition %d, kafka.Hash picks %d", m.ID, m.Key, m.Partition, want)
 		}
 	}
+	return seen
 }
 
 // produceLog records, for each produce request the embedded broker gets,
@@ -457,23 +479,9 @@ func TestRequestsFollowTheirPartitionsLeaders(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const n = 300
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := delivery.Delivery{Source: "github", ID: fmt.Sprintf("d-%d", i), Key: fmt.Sprintf("acme/svc-%d", i), Payload: []byte("{}")}
-			if err := pub.Publish(ctx, d); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	publishAtOnce(ctx, t, pub, n, func(i int) delivery.Delivery {
+		return delivery.Delivery{Source: "github", ID: fmt.Sprintf("d-%d", i), Key: fmt.Sprintf("acme/svc-%d", i), Payload: []byte("{}")}
+	})
 
 	mu.Lock()
 	several := 0
@@ -498,21 +506,5 @@ func TestRequestsFollowTheirPartitionsLeaders(t *testing.T) {
 	}
 	mu.Unlock()
 
-	cons := NewConsumer(cfg, kafkatest.Name("leaders"))
-	defer cons.Close()
-	var hash kafka.Hash
-	seen := map[string]bool{}
-	for len(seen) < n+1 { // and the warm-up
-		m, err := cons.Fetch(ctx)
-		if err != nil {
-			t.Fatalf("after %d records: %v", len(seen), err)
-		}
-		if seen[m.ID] {
-			t.Fatalf("record %s read twice", m.ID)
-		}
-		seen[m.ID] = true
-		if want := hash.Balance(kafka.Message{Key: []byte(m.Key)}, 0, 1, 2, 3, 4, 5); m.Partition != want {
-			t.Fatalf("record %s keyed %s is in partition %d, kafka.Hash picks %d", m.ID, m.Key, m.Partition, want)
-		}
-	}
+	readOnceEach(ctx, t, cfg, n+1, 6) // and the warm-up
 }
