@@ -85,14 +85,14 @@ const (
 	// that a record the broker refuses fails alone and a big body does not
 	// hold small ones back.
 	directRecordBytes = 1 << 20
-	// batchBytes bounds one partition's batch in a request; what is queued
-	// beyond it goes in the next request. Records up to directRecordBytes
-	// and a batch of them stay within a topic's default record limit.
+	// batchBytes bounds one partition's batch in a request (one record at
+	// least); what is queued beyond it goes in the next request.
 	batchBytes = 1 << 20
 	// layoutTTL is how long the partition leaders read from the transport
 	// are used before they are read again; a retriable error reads them
-	// again at once. The transport itself asks the cluster every
-	// metadataTTL at most.
+	// again before its retry. The transport itself asks the cluster at
+	// random intervals of up to metadataTTL, which the retries' backoff
+	// spans.
 	layoutTTL   = time.Second
 	metadataTTL = 2 * time.Second
 	// Retriable errors (a new partition not yet loaded by its leader, a
@@ -389,7 +389,9 @@ func (p *Publisher) roundTrip(r *produceRequest) []error {
 			if !ok {
 				dl = deadline
 			}
-			latest = later(latest, dl)
+			if dl.After(latest) {
+				latest = dl
+			}
 		}
 		req.Topics[0].Partitions = append(req.Topics[0].Partitions, produce.RequestPartition{
 			Partition: b.partition,
@@ -429,13 +431,6 @@ func (p *Publisher) roundTrip(r *produceRequest) []error {
 		outcomes[i] = err
 	}
 	return outcomes
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // partitionError is a partition's outcome in a produce response.
