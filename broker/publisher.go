@@ -472,8 +472,14 @@ func (r *records) ReadRecord() (*kafka.Record, error) {
 	return &r.rec, nil
 }
 
-// PublishAll writes several deliveries in one acknowledged request.
+// PublishAll writes several deliveries in one acknowledged request; one
+// delivery alone goes as Publish sends it.
 func (p *Publisher) PublishAll(ctx context.Context, ds []delivery.Delivery) error {
+	if len(ds) == 1 {
+		// The collector's spool hands over each webhook alone: it shares
+		// the requests of concurrent calls as Publish does.
+		return p.Publish(ctx, ds[0])
+	}
 	msgs := make([]kafka.Message, len(ds))
 	for i, d := range ds {
 		msgs[i] = toMessage(d)

@@ -203,6 +203,13 @@ func (p *Publisher) queued() int {
 // the next request. extra runs while they wait. It returns each key's
 // Publish outcome, in order.
 func batchBehindHeldRequest(t *testing.T, emb *Embedded, pub *Publisher, keys []string, extra func()) []error {
+	return batchBehindHeldRequestBy(t, emb, pub, pub.Publish, keys, extra)
+}
+
+// batchBehindHeldRequestBy is batchBehindHeldRequest with each of keys
+// published by publish.
+func batchBehindHeldRequestBy(t *testing.T, emb *Embedded, pub *Publisher, publish func(context.Context, delivery.Delivery) error,
+	keys []string, extra func()) []error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -218,7 +225,7 @@ func batchBehindHeldRequest(t *testing.T, emb *Embedded, pub *Publisher, keys []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outcomes[i] = pub.Publish(ctx, delivery.Delivery{Source: "github", ID: fmt.Sprintf("k-%d", i), Key: key, Payload: []byte("{}")})
+			outcomes[i] = publish(ctx, delivery.Delivery{Source: "github", ID: fmt.Sprintf("k-%d", i), Key: key, Payload: []byte("{}")})
 		}()
 	}
 	for pub.queued() < len(keys) {
@@ -289,6 +296,34 @@ func TestOneRequestCarriesEveryQueuedPartition(t *testing.T) {
 	got := log.all()
 	if len(got) != 2 || !maps.Equal(got[0], heldRequest) || !maps.Equal(got[1], want) {
 		t.Fatalf("produce requests from the held one on (partition: records): %v, want %v then exactly one: %v", got, heldRequest, want)
+	}
+}
+
+// The collector's spool hands each webhook to PublishAll alone: such a
+// call shares produce requests as Publish does (one request of six
+// partition batches behind the held one), instead of a request per webhook.
+func TestPublishAllOfOneJoinsTheSharedRequests(t *testing.T) {
+	emb, err := StartEmbedded(EmbeddedConfig{Partitions: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	pub := NewPublisher(Config{Brokers: emb.Addrs()})
+	defer pub.Close()
+	warm(t, pub)
+	keys := make([]string, 60)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("acme/svc-%d", i)
+	}
+	one := func(ctx context.Context, d delivery.Delivery) error { return pub.PublishAll(ctx, []delivery.Delivery{d}) }
+	var log *produceLog
+	for i, err := range batchBehindHeldRequestBy(t, emb, pub, one, keys, func() { log = observeProduce(emb) }) {
+		if err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if got, want := log.all(), wantByPartition(keys, 6); len(got) != 2 || !maps.Equal(got[1], want) {
+		t.Fatalf("produce requests from the held one on (partition: records): %v, want the held one then exactly one: %v", got, want)
 	}
 }
 
