@@ -315,7 +315,9 @@ func TestPublishAllOfOneJoinsTheSharedRequests(t *testing.T) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("acme/svc-%d", i)
 	}
-	one := func(ctx context.Context, d delivery.Delivery) error { return pub.PublishAll(ctx, []delivery.Delivery{d}) }
+	one := func(ctx context.Context, d delivery.Delivery) error {
+		return pub.PublishAll(ctx, []delivery.Delivery{d})
+	}
 	var log *produceLog
 	for i, err := range batchBehindHeldRequestBy(t, emb, pub, one, keys, func() { log = observeProduce(emb) }) {
 		if err != nil {
