@@ -72,10 +72,13 @@ type Config struct {
 	// means DefaultCacheBytes, a negative value turns the cache off.
 	CacheBytes int
 	// Cache, when set, is used instead of a cache of the aggregator's own.
-	Cache      *HistoryCache
-	Registerer prometheus.Registerer
-	Logger     *slog.Logger
-	Clock      func() time.Time
+	Cache *HistoryCache
+	// DeriveWorkers is how many goroutines a round derives services on
+	// (derive.DeriveServicesOn); 0 means runtime.GOMAXPROCS(0).
+	DeriveWorkers int
+	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
+	Clock         func() time.Time
 }
 
 // DefaultRoundWait is how long a round waits for more batches while the
@@ -516,7 +519,7 @@ func (a *Aggregator) Rederive(ctx context.Context, repos []string) error {
 		}
 	}
 	memo := a.cache.Memo()
-	derived := memo.DeriveServices(histories, a.cfg.Rules, cat)
+	derived := memo.DeriveServicesOn(a.cfg.DeriveWorkers, histories, a.cfg.Rules, cat)
 	a.m.memoBytes.Set(float64(memo.Bytes()))
 	a.m.stageSeconds.WithLabelValues("derive").Observe(time.Since(start).Seconds())
 	version := uint64(a.cfg.Clock().UnixNano())

@@ -82,6 +82,8 @@ func mixedCatalog(org *simulate.Org) catalog.Catalog {
 // batches (Config.RoundWait) and so serve more of them. With the cache on the aggregator also carries toil verdicts
 // from one derivation to the next (derive.Memo), with the small cache in a
 // memo too small to hold them all; the full derivation carries nothing.
+// The rounds derive services on four goroutines (Config.DeriveWorkers), the
+// full derivation derives every repository together on one.
 func TestRoundsDeriveWhatAFullDerivationDerives(t *testing.T) {
 	for _, c := range []struct {
 		seed      uint64
@@ -139,7 +141,7 @@ func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance, catch
 		a, err := aggregator.New(aggregator.Config{Consumer: &aggregatortest.Queue{Records: msgs}, Store: st, Parsers: app.Parsers(conf),
 			Rules: conf.DeriveRules(), Catalog: func() catalog.Catalog { return cat },
 			MaxBatch: maxBatch, FlushInterval: 20 * time.Millisecond, CatalogCheck: time.Hour,
-			CacheBytes: cacheBytes, Cache: cache})
+			CacheBytes: cacheBytes, Cache: cache, DeriveWorkers: 4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +178,7 @@ func roundsEqualFull(t *testing.T, seed uint64, cacheBytes int, rebalance, catch
 	// The full derivation: a new aggregator without a cache, from
 	// everything stored.
 	full, err := aggregator.New(aggregator.Config{Store: st, Parsers: app.Parsers(conf), Rules: conf.DeriveRules(),
-		Catalog: func() catalog.Catalog { return cat }, CacheBytes: -1})
+		Catalog: func() catalog.Catalog { return cat }, CacheBytes: -1, DeriveWorkers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

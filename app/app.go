@@ -133,7 +133,7 @@ func NewAggregator(cfg config.Config, st *store.Store, cat *catalog.Live, bc bro
 	agg, err := aggregator.New(aggregator.Config{Consumer: waitingConsumer{Consumer: c, log: log}, Store: st, Parsers: Parsers(cfg), Rules: cfg.DeriveRules(),
 		Catalog: cat.Get, MaxBatch: cfg.Aggregator.MaxBatch, CatalogCheck: time.Duration(cfg.Aggregator.CatalogCheck),
 		CacheBytes: int(cfg.Aggregator.CacheBytes), RoundWait: cfg.Aggregator.RoundWaitSetting(),
-		FlushInterval: time.Duration(cfg.Aggregator.FlushInterval), Registerer: reg, Logger: log})
+		FlushInterval: time.Duration(cfg.Aggregator.FlushInterval), DeriveWorkers: cfg.Aggregator.DeriveWorkers, Registerer: reg, Logger: log})
 	if err != nil {
 		c.Close()
 		return nil, nil, err

@@ -99,6 +99,10 @@ type Aggregator struct {
 	// took when that is longer, so that one derivation serves more
 	// deliveries; live, rounds never wait. Unset: 1s; 0: never wait.
 	RoundWait *Duration `yaml:"round_wait"`
+	// DeriveWorkers is how many goroutines a derivation round derives
+	// services on (repositories that share no service are derived apart,
+	// with the same result); 0 means runtime.GOMAXPROCS(0).
+	DeriveWorkers int `yaml:"derive_workers"`
 }
 
 // RoundWaitSetting is round_wait as aggregator.Config.RoundWait takes it:

@@ -47,6 +47,10 @@ func (c Config) Validate() error {
 		return keyError("aggregator.max_batch", c.Aggregator.MaxBatch,
 			fmt.Sprintf("a whole number of deliveries from 1 to %d (0 or unset: 2000)", maxBatchLimit))
 	}
+	if c.Aggregator.DeriveWorkers < 0 || c.Aggregator.DeriveWorkers > maxDeriveWorkers {
+		return keyError("aggregator.derive_workers", c.Aggregator.DeriveWorkers,
+			fmt.Sprintf("a whole number of goroutines from 1 to %d (0 or unset: one per core)", maxDeriveWorkers))
+	}
 	durations := []struct {
 		key      string
 		d        Duration
@@ -164,6 +168,10 @@ func (c Config) Validate() error {
 // maxBatchLimit bounds aggregator.max_batch: a batch is held in memory
 // and written to ClickHouse at once.
 const maxBatchLimit = 100000
+
+// maxDeriveWorkers bounds aggregator.derive_workers: more goroutines than
+// cores only add switching.
+const maxDeriveWorkers = 1024
 
 var kafkaTopic = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 

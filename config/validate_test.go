@@ -32,6 +32,7 @@ func TestErrorsNameKeyAndForm(t *testing.T) {
 		"metrics:\n  toil:\n    path_share: 7\n":                   {"metrics.toil.path_share", "7", "share from 0 to 1"},
 		"aggregator:\n  max_batch: -5\n":                           {"aggregator.max_batch", "-5", "from 1 to 100000"},
 		"aggregator:\n  max_batch: lots\n":                         {"aggregator.max_batch (line 2)", `"lots"`, "whole number"},
+		"aggregator:\n  derive_workers: -1\n":                      {"aggregator.derive_workers", "-1", "from 1 to 1024"},
 		"kafka:\n  partitions: 0\n":                                {"kafka.partitions", "from 1 to 10000"},
 		"kafka:\n  brokers: [kafka-1]\n":                           {"kafka.brokers[0]", "host:port"},
 		"api:\n  listen: localhost\n":                              {"api.listen", "host:port"},

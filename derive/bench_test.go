@@ -1,6 +1,8 @@
 package derive
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/doraflow/doraflow/catalog"
@@ -34,5 +36,27 @@ func BenchmarkDeriveWithMemo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.DeriveServices(h, rules, catalog.Catalog{})
+	}
+}
+
+// BenchmarkDeriveServices derives eight repositories of two years each that
+// share no service, as a round of the aggregator does, on one goroutine and
+// on runtime.GOMAXPROCS(0), with the memo of the previous derivation.
+func BenchmarkDeriveServices(b *testing.B) {
+	hs := map[string]facts.Batch{}
+	for i := range 8 {
+		repo := fmt.Sprintf("acme/repo-%d", i)
+		hs[repo] = inRepoBatch(generate(uint64(i+1), benchScale), repo)
+	}
+	rules := orgRules()
+	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			m := NewMemo(64 << 20)
+			m.DeriveServicesOn(workers, hs, rules, catalog.Catalog{})
+			b.ReportAllocs()
+			for b.Loop() {
+				m.DeriveServicesOn(workers, hs, rules, catalog.Catalog{})
+			}
+		})
 	}
 }

@@ -27,8 +27,9 @@ import (
 //
 // A Memo is bounded by bytes: past its budget the entries no derivation
 // used since the bound was last reached are dropped. It is safe for
-// concurrent use, also by derivations with different toil rules (each
-// serves and keeps only verdicts of the rules the memo was last used with).
+// concurrent use, by the goroutines of one derivation (DeriveServicesOn)
+// and also by derivations with different toil rules (each serves and keeps
+// only verdicts of the rules the memo was last used with).
 type Memo struct {
 	budget int
 
@@ -56,7 +57,14 @@ func NewMemo(budget int) *Memo {
 // DeriveServices is DeriveServices with m carrying work from one call to
 // the next; a nil m carries nothing.
 func (m *Memo) DeriveServices(hs map[string]facts.Batch, rules Rules, cat catalog.Catalog) map[string]facts.Derived {
-	return deriveServices(hs, rules, cat, m.use(rules))
+	return deriveServices(hs, rules, cat, m.use(rules), 0)
+}
+
+// DeriveServicesOn is DeriveServicesOn with m carrying work from one call
+// to the next. The goroutines of one derivation share m: a verdict two of
+// them miss at once is computed by both, the same, and kept once.
+func (m *Memo) DeriveServicesOn(workers int, hs map[string]facts.Batch, rules Rules, cat catalog.Catalog) map[string]facts.Derived {
+	return deriveServices(hs, rules, cat, m.use(rules), workers)
 }
 
 // Bytes is an estimate of the memory m holds.

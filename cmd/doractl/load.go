@@ -255,7 +255,8 @@ func loadAggregator(ctx context.Context, cfg config.Config, log *slog.Logger, n,
 		reg := prometheus.NewRegistry()
 		agg, err := aggregator.New(aggregator.Config{Consumer: c, Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(),
 			MaxBatch: cfg.Aggregator.MaxBatch, CacheBytes: int(cfg.Aggregator.CacheBytes), Cache: cache, Logger: log, Registerer: reg,
-			RoundWait: cfg.Aggregator.RoundWaitSetting(), FlushInterval: time.Duration(cfg.Aggregator.FlushInterval)})
+			RoundWait: cfg.Aggregator.RoundWaitSetting(), FlushInterval: time.Duration(cfg.Aggregator.FlushInterval),
+			DeriveWorkers: cfg.Aggregator.DeriveWorkers})
 		if err != nil {
 			bcons.Close()
 			return err

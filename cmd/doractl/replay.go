@@ -29,7 +29,7 @@ func replay(args []string, onlyDerive bool) error {
 		return err
 	}
 	agg, err := aggregator.New(aggregator.Config{Store: st, Parsers: app.Parsers(cfg), Rules: cfg.DeriveRules(), Catalog: cat.Get,
-		MaxBatch: cfg.Aggregator.MaxBatch, CacheBytes: int(cfg.Aggregator.CacheBytes), Logger: log})
+		MaxBatch: cfg.Aggregator.MaxBatch, CacheBytes: int(cfg.Aggregator.CacheBytes), DeriveWorkers: cfg.Aggregator.DeriveWorkers, Logger: log})
 	if err != nil {
 		return err
 	}
